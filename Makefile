@@ -1,0 +1,154 @@
+# fa: one GNU Makefile for the library, the programs, the tests and the docs.
+#
+#   make            build lib/libfa.a (in $(O)) and every cmd/*.c into bin/
+#   make check      install missing Debian packages, build, run every test
+#                   (plain build, then again under address and UB sanitizers)
+#   make demo       run the agent end to end on the embedded default
+#   make bench      benchmarks (never part of check)
+#   make lint       clang-format, shellcheck, mandoc -Tlint
+#   make install    PREFIX=/usr/local DESTDIR=
+#
+# Switches: WERROR=1 (warnings are errors), SANITIZE=address,undefined
+# (objects and programs then go to build/san), CC, CFLAGS, LDFLAGS.
+
+PREFIX  ?= /usr/local
+DESTDIR ?=
+BINDIR   = $(PREFIX)/bin
+DATADIR  = $(PREFIX)/share/fa
+MANDIR   = $(PREFIX)/share/man
+
+VERSION  = 0.1.0
+CC      ?= cc
+CFLAGS  ?= -O2 -g
+LDFLAGS ?=
+
+ifneq ($(SANITIZE),)
+O ?= build/san
+B ?= build/san/bin
+SAN_FLAGS = -fsanitize=$(SANITIZE) -fno-omit-frame-pointer -fno-sanitize-recover=undefined
+else
+O ?= build/default
+B ?= bin
+SAN_FLAGS =
+endif
+
+PKGS     = libcurl json-c libsodium
+PKG_CFLAGS := $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
+PKG_LIBS   := $(shell pkg-config --libs $(PKGS) 2>/dev/null)
+
+WARN = -Wall -Wextra -Wpedantic -Wshadow -Wformat=2 -Wstrict-prototypes \
+       -Wmissing-prototypes -Wvla -Wcast-qual
+ifeq ($(WERROR),1)
+WARN += -Werror
+endif
+
+ALL_CFLAGS = -std=c11 -D_GNU_SOURCE $(WARN) $(CFLAGS) $(SAN_FLAGS) -pthread \
+             -Ilib $(PKG_CFLAGS) -DFA_VERSION='"$(VERSION)"' \
+             -DFA_DATADIR='"$(DATADIR)"' -MMD -MP
+ALL_LDFLAGS = $(LDFLAGS) $(SAN_FLAGS) -pthread
+LIBS = $(PKG_LIBS) -lm
+
+LIB_SRC  = $(sort $(wildcard lib/*.c))
+LIB_OBJ  = $(LIB_SRC:%.c=$(O)/%.o)
+LIBFA    = $(O)/lib/libfa.a
+CMD_SRC  = $(sort $(wildcard cmd/*.c))
+PROGS    = $(CMD_SRC:cmd/%.c=$(B)/%)
+UNIT_SRC = $(sort $(wildcard tests/unit/test_*.c))
+UNITS    = $(UNIT_SRC:tests/unit/%.c=$(O)/t/%)
+SCRIPTS  = $(sort $(wildcard pipelines/fa-*))
+MANPAGES = $(sort $(wildcard man/*.1 man/*.7))
+
+.PHONY: all tests check check-plain check-san deps demo bench lint install uninstall clean
+
+all: $(PROGS)
+
+tests: $(UNITS) $(PROGS)
+
+$(O)/%.o: %.c
+	@mkdir -p $(@D)
+	$(CC) $(ALL_CFLAGS) -c -o $@ $<
+
+$(LIBFA): $(LIB_OBJ)
+	@mkdir -p $(@D)
+	rm -f $@
+	$(AR) rcs $@ $^
+
+$(B)/%: $(O)/cmd/%.o $(LIBFA)
+	@mkdir -p $(@D)
+	$(CC) $(ALL_LDFLAGS) -o $@ $< $(LIBFA) $(LIBS)
+
+$(O)/t/%: $(O)/tests/unit/%.o $(LIBFA)
+	@mkdir -p $(@D)
+	$(CC) $(ALL_LDFLAGS) -o $@ $< $(LIBFA) $(LIBS)
+
+# Debian packages needed to build, test and run. Installed when missing:
+# with apt-get when root, otherwise the exact command is printed (exit 2).
+DEB_BUILD = pkg-config libcurl4-openssl-dev libjson-c-dev libsodium-dev
+DEB_RUN   = gnuplot-nox jq parallel python3
+deps:
+	@missing=""; \
+	command -v pkg-config >/dev/null 2>&1 || missing="$$missing pkg-config"; \
+	if command -v pkg-config >/dev/null 2>&1; then \
+	  pkg-config --exists libcurl   || missing="$$missing libcurl4-openssl-dev"; \
+	  pkg-config --exists json-c    || missing="$$missing libjson-c-dev"; \
+	  pkg-config --exists libsodium || missing="$$missing libsodium-dev"; \
+	else missing="$$missing libcurl4-openssl-dev libjson-c-dev libsodium-dev"; fi; \
+	command -v gnuplot  >/dev/null 2>&1 || missing="$$missing gnuplot-nox"; \
+	command -v jq       >/dev/null 2>&1 || missing="$$missing jq"; \
+	command -v parallel >/dev/null 2>&1 || missing="$$missing parallel"; \
+	command -v python3  >/dev/null 2>&1 || missing="$$missing python3"; \
+	[ -z "$$missing" ] && exit 0; \
+	if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then \
+	  echo "deps: installing$$missing"; \
+	  export DEBIAN_FRONTEND=noninteractive; \
+	  apt-get update -qq && apt-get install -y -qq --no-install-recommends $$missing >/dev/null \
+	    || { echo "deps: apt-get failed" >&2; exit 2; }; \
+	else \
+	  echo "deps: missing Debian packages; run:" >&2; \
+	  echo "  sudo apt-get install -y$$missing" >&2; \
+	  exit 2; \
+	fi
+
+# The plain build first, then the same suite under ASan and UBSan; one tally.
+check: deps
+	@$(MAKE) --no-print-directory tests
+	@$(MAKE) --no-print-directory SANITIZE=address,undefined tests
+	@tests/run --bin bin --units build/default/t \
+	           --san-bin build/san/bin --san-units build/san/t
+
+check-plain: deps
+	@$(MAKE) --no-print-directory tests
+	@tests/run --bin bin --units build/default/t
+
+demo: deps
+	@$(MAKE) --no-print-directory all
+	@pipelines/fa-demo
+
+bench: deps
+	@$(MAKE) --no-print-directory all
+	@bench/run
+
+lint:
+	clang-format --dry-run --Werror lib/*.c lib/*.h cmd/*.c tests/unit/*.c tests/unit/*.h
+	shellcheck -x .ci/run tests/run tests/cli/*.sh $(SCRIPTS) bench/run
+	mandoc -Tlint -Wwarning $(MANPAGES)
+
+install: all
+	install -d $(DESTDIR)$(BINDIR) $(DESTDIR)$(DATADIR)/prompts \
+	        $(DESTDIR)$(MANDIR)/man1 $(DESTDIR)$(MANDIR)/man7
+	install -m 755 $(PROGS) $(SCRIPTS) $(DESTDIR)$(BINDIR)
+	cp -R prompts/. $(DESTDIR)$(DATADIR)/prompts
+	for m in $(MANPAGES); do \
+	  case $$m in *.1) install -m 644 $$m $(DESTDIR)$(MANDIR)/man1;; \
+	              *.7) install -m 644 $$m $(DESTDIR)$(MANDIR)/man7;; esac; done
+
+uninstall:
+	rm -f $(addprefix $(DESTDIR)$(BINDIR)/,$(notdir $(PROGS) $(SCRIPTS)))
+	rm -f $(addprefix $(DESTDIR)$(MANDIR)/man1/,$(notdir $(filter %.1,$(MANPAGES))))
+	rm -f $(addprefix $(DESTDIR)$(MANDIR)/man7/,$(notdir $(filter %.7,$(MANPAGES))))
+	rm -rf $(DESTDIR)$(DATADIR)
+
+clean:
+	rm -rf build bin tests/out
+
+-include $(LIB_OBJ:.o=.d) $(CMD_SRC:%.c=$(O)/%.d) $(UNIT_SRC:%.c=$(O)/%.d)

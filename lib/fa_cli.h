@@ -1,0 +1,37 @@
+/* fa_cli.h: what every fa program's main() shares: strict number parsing,
+ * configuration precedence (flag, then FA_* environment, then default),
+ * the core flags' behaviour, and the bad-record policy (--strict). */
+#ifndef FA_CLI_H
+#define FA_CLI_H
+
+#include <stdbool.h>
+
+/* Set by --strict: a record that cannot be processed is fatal (exit 1)
+ * instead of becoming an error record in the stream. */
+extern bool fa_strict;
+
+/* Parse a whole string as a number in [lo, hi]. Return 0, or -1 with
+ * fa_err set to "invalid NAME 'S' (want LO..HI)". */
+int fa_cli_long(const char *name, const char *s, long lo, long hi, long *out)
+    __attribute__((warn_unused_result));
+int fa_cli_double(const char *name, const char *s, double lo, double hi, double *out)
+    __attribute__((warn_unused_result));
+
+/* The first of: flag (if non-NULL), getenv(env) (if set and non-empty),
+ * def. */
+const char *fa_cli_conf(const char *flag, const char *env, const char *def);
+
+/* "fa-x (fa) VERSION" to stdout. */
+void fa_cli_version(void);
+/* "Try 'fa-x --help'." to stderr, exit 2. Call after getopt's message. */
+void fa_cli_try_help(void) __attribute__((noreturn));
+/* Prints "prog: message" then the Try line, exit 2. */
+void fa_cli_usage_error(const char *fmt, ...) __attribute__((format(printf, 1, 2), noreturn));
+
+/* A record that cannot be processed: with --strict, prints
+ * "prog: WHERE: message" and exits 1; otherwise prints it as a warning and
+ * emits an error record (stage = program name) to stdout. where may be NULL. */
+void fa_bad_record(const char *symbol, const char *date, const char *where, const char *fmt, ...)
+    __attribute__((format(printf, 4, 5)));
+
+#endif

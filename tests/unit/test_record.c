@@ -1,0 +1,52 @@
+/* Unit tests for fa_record: numbers, canonical JSON, ids, validation. */
+#include <stdlib.h>
+#include <string.h>
+
+#include "fa_record.h"
+#include "tap.h"
+#include "fa_banned.h"
+
+int main(void)
+{
+    struct json_object *a, *b, *n;
+    char *c;
+    const char *ida;
+
+    n = fa_json_num(0.1);
+    is_str(json_object_to_json_string(n), "0.1", "0.1 prints as 0.1");
+    json_object_put(n);
+    n = fa_json_num(42.540000915527344);
+    is_str(json_object_to_json_string(n), "42.540000915527344", "a float32 price keeps 17 digits");
+    json_object_put(n);
+    n = fa_json_num(102223600);
+    is_str(json_object_to_json_string(n), "102223600", "an integral volume prints as an integer");
+    json_object_put(n);
+    ok(fa_json_num(0.0 / 0.0) == NULL, "NaN becomes null");
+
+    a = fa_record_new("news", "AAPL", "2023-06-01");
+    fa_record_set_str(a, "title", "Quote \" and \\ and \n");
+    fa_record_set_num(a, "score", 0.25);
+    b = json_tokener_parse("{\"score\":0.25,\"title\":\"Quote \\\" and \\\\ and \\n\","
+                           "\"date\":\"2023-06-01\",\"symbol\":\"AAPL\",\"kind\":\"news\"}");
+    c = fa_json_canonical(a, NULL);
+    is_str(c, "{\"date\":\"2023-06-01\",\"kind\":\"news\",\"score\":0.25,\"symbol\":\"AAPL\","
+              "\"title\":\"Quote \\\" and \\\\ and \\n\"}",
+           "canonical JSON sorts keys and escapes");
+    free(c);
+    ida = fa_record_set_id(a);
+    ok(strlen(ida) == 32, "id is 32 hex digits");
+    is_str(fa_record_set_id(b), ida, "the same content in another key order has the same id");
+    fa_record_set_str(b, "title", "other");
+    ok(strcmp(fa_record_set_id(b), ida) != 0, "different content, different id");
+    is_str(fa_record_set_id(a), ida, "the id does not depend on the id field");
+    is_str(ida, "0540f9f744cde270d70b6f8e94617f09", "golden id (matches Python hashlib.blake2b(digest_size=16) of the same text)");
+    ok(fa_record_validate(a) == 0, "a good record validates");
+    fa_record_set_str(a, "date", "2023-02-30");
+    ok(fa_record_validate(a) < 0, "an impossible date is refused");
+    fa_record_set_str(a, "date", "2023-02-28");
+    fa_record_set_str(a, "asof", "2023-03-01");
+    is_str(fa_record_asof(a), "2023-03-01", "asof read back");
+    json_object_put(a);
+    json_object_put(b);
+    return tap_done();
+}
