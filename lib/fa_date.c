@@ -149,11 +149,11 @@ static bool nyse_holiday(int day)
         return true;
     if (day == fa_date_from_ymd(y, 1, 2) && fa_date_weekday(day) == 0)
         return true;
-    if (day == nth_weekday(y, 1, 0, 3))  /* Martin Luther King Jr. Day */
+    if (day == nth_weekday(y, 1, 0, 3)) /* Martin Luther King Jr. Day */
         return true;
-    if (day == nth_weekday(y, 2, 0, 3))  /* Washington's Birthday */
+    if (day == nth_weekday(y, 2, 0, 3)) /* Washington's Birthday */
         return true;
-    if (day == easter(y) - 2)            /* Good Friday */
+    if (day == easter(y) - 2) /* Good Friday */
         return true;
     if (day == nth_weekday(y, 5, 0, -1)) /* Memorial Day */
         return true;
@@ -161,7 +161,7 @@ static bool nyse_holiday(int day)
         return true;
     if (day == observed(fa_date_from_ymd(y, 7, 4)))
         return true;
-    if (day == nth_weekday(y, 9, 0, 1))  /* Labor Day */
+    if (day == nth_weekday(y, 9, 0, 1)) /* Labor Day */
         return true;
     if (day == nth_weekday(y, 11, 3, 4)) /* Thanksgiving */
         return true;

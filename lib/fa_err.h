@@ -35,8 +35,7 @@ void fa_warn(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 /* Only when fa_verbosity >= 2. */
 void fa_info(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 /* Prints "prog: message" and exits with status. Always prints. */
-void fa_die(int status, const char *fmt, ...)
-    __attribute__((format(printf, 2, 3), noreturn));
+void fa_die(int status, const char *fmt, ...) __attribute__((format(printf, 2, 3), noreturn));
 /* Prints "prog: " + fa_err_get() and exits with status. */
 void fa_die_err(int status) __attribute__((noreturn));
 

@@ -202,8 +202,8 @@ int fa_ndjson_write(FILE *f, struct json_object *o)
         known = f;
         must_flush = flush_mode(f);
     }
-    s = json_object_to_json_string_length(o, JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE,
-                                          &len);
+    s = json_object_to_json_string_length(
+        o, JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE, &len);
     if (fwrite(s, 1, len, f) != len || putc('\n', f) == EOF)
         return -1;
     if (must_flush && fflush(f) == EOF)

@@ -22,11 +22,11 @@ struct fa_ndjson_reader *fa_ndjson_open(const char *path, size_t maxline);
 struct fa_ndjson_reader *fa_ndjson_from_file(FILE *f, const char *name, size_t maxline);
 
 enum {
-    FA_NDJSON_EOF = 0,     /* no more input */
-    FA_NDJSON_RECORD = 1,  /* *out holds a record; caller owns it */
-    FA_NDJSON_BAD = -1,    /* this line is not a usable record; fa_err says
-                              why and where; reading may go on */
-    FA_NDJSON_IOERR = -2,  /* read error; fa_err says so; stop */
+    FA_NDJSON_EOF = 0,    /* no more input */
+    FA_NDJSON_RECORD = 1, /* *out holds a record; caller owns it */
+    FA_NDJSON_BAD = -1,   /* this line is not a usable record; fa_err says
+                             why and where; reading may go on */
+    FA_NDJSON_IOERR = -2, /* read error; fa_err says so; stop */
 };
 
 /* Reads the next non-blank line as a JSON object. Returns one of the codes

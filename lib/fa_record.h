@@ -50,7 +50,8 @@ char *fa_json_canonical(struct json_object *v, const char *const *skip);
 void fa_hash_hex(const void *data, size_t len, char out[FA_ID_HEX]);
 
 /* Computes the record's content id (canonical JSON without "id") and sets
- * "id". Returns the id string (lives as long as the record). */
+ * "id". Returns the id string, valid until the record's "id" is replaced
+ * or the record is freed. */
 const char *fa_record_set_id(struct json_object *r);
 
 /* An error record: {"kind":"error","stage","message","where"?} plus symbol

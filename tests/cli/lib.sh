@@ -5,7 +5,7 @@
 #   is "$rc" 0 "exit status"; ok "[ -s $out ]" "prints records"
 #   done_testing
 # Each test gets a scratch directory $T, removed at exit.
-# shellcheck shell=bash
+# shellcheck shell=bash disable=SC2034
 set -u
 T=$(mktemp -d "${TMPDIR:-/tmp}/fa-test.XXXXXX")
 FA_ROOT=${FA_ROOT:-$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)}
@@ -13,7 +13,7 @@ FA_BIN=${FA_BIN:-$FA_ROOT/bin}
 PATH="$FA_BIN:$FA_ROOT/pipelines:$PATH"
 export FA_CACHE_DIR=$T/cache
 FAKES=$FA_ROOT/tests/fakes
-FIXTURES=$FA_ROOT/tests/fixtures
+export FIXTURES=$FA_ROOT/tests/fixtures
 _n=0 _failed=0 _pids=()
 cleanup() {
   local p
@@ -59,8 +59,8 @@ start_fake() {
   local pf=$T/port.$RANDOM
   python3 "$FAKES/$script" --port-file "$pf" "$@" >"$T/fake.$RANDOM.log" 2>&1 &
   _pids+=($!)
-  local i
-  for i in $(seq 100); do [ -s "$pf" ] && break; sleep 0.05; done
+
+  for _ in $(seq 100); do [ -s "$pf" ] && break; sleep 0.05; done
   port=$(cat "$pf")
 }
 done_testing() {

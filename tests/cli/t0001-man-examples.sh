@@ -5,6 +5,7 @@
 # examples use the synth source, the offline analyst and the local
 # embedder). Lines that start with "# needs: CMD" skip the block when CMD
 # is missing (gnuplot, say), with a reason.
+# shellcheck source=lib.sh
 . "$(dirname "$0")/lib.sh"
 cd "$T" || exit 1
 for page in "$FA_ROOT"/man/*.[1-9]; do

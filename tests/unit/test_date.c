@@ -30,18 +30,25 @@ int main(void)
     ok(fa_date_parse("2023-06-01", &d) == 0 && fa_date_weekday(d) == 3, "2023-06-01 is a Thursday");
     /* NYSE: 250 sessions in 2023, 251 in 2022, 252 in 2024 (exchange calendars). */
     is_num(fa_date_count_trading(fa_date_from_ymd(2023, 1, 1), fa_date_from_ymd(2023, 12, 31),
-                                 FA_CAL_NYSE), 250, 0, "NYSE 2023 has 250 sessions");
+                                 FA_CAL_NYSE),
+           250, 0, "NYSE 2023 has 250 sessions");
     is_num(fa_date_count_trading(fa_date_from_ymd(2022, 1, 1), fa_date_from_ymd(2022, 12, 31),
-                                 FA_CAL_NYSE), 251, 0, "NYSE 2022 has 251 sessions");
+                                 FA_CAL_NYSE),
+           251, 0, "NYSE 2022 has 251 sessions");
     is_num(fa_date_count_trading(fa_date_from_ymd(2024, 1, 1), fa_date_from_ymd(2024, 12, 31),
-                                 FA_CAL_NYSE), 252, 0, "NYSE 2024 has 252 sessions (less Carter day)");
+                                 FA_CAL_NYSE),
+           252, 0, "NYSE 2024 has 252 sessions (less Carter day)");
     is_num(fa_date_count_trading(fa_date_from_ymd(2023, 6, 1), fa_date_from_ymd(2023, 12, 31),
-                                 FA_CAL_NYSE), 147, 0, "147 sessions 2023-06-01..2023-12-31");
+                                 FA_CAL_NYSE),
+           147, 0, "147 sessions 2023-06-01..2023-12-31");
     ok(!fa_date_is_trading(fa_date_from_ymd(2023, 4, 7), FA_CAL_NYSE), "Good Friday 2023 closed");
     ok(!fa_date_is_trading(fa_date_from_ymd(2023, 6, 19), FA_CAL_NYSE), "Juneteenth 2023 closed");
-    ok(!fa_date_is_trading(fa_date_from_ymd(2021, 12, 24), FA_CAL_NYSE), "Christmas 2021 observed Fri");
-    ok(fa_date_is_trading(fa_date_from_ymd(2021, 12, 31), FA_CAL_NYSE), "2021-12-31 open (Sat New Year)");
-    ok(fa_date_is_trading(fa_date_from_ymd(2023, 6, 10), FA_CAL_CRYPTO), "crypto trades on Saturday");
+    ok(!fa_date_is_trading(fa_date_from_ymd(2021, 12, 24), FA_CAL_NYSE),
+       "Christmas 2021 observed Fri");
+    ok(fa_date_is_trading(fa_date_from_ymd(2021, 12, 31), FA_CAL_NYSE),
+       "2021-12-31 open (Sat New Year)");
+    ok(fa_date_is_trading(fa_date_from_ymd(2023, 6, 10), FA_CAL_CRYPTO),
+       "crypto trades on Saturday");
     d = fa_date_add_trading(fa_date_from_ymd(2023, 6, 30), 1, FA_CAL_NYSE);
     is_str(fa_date_format(d, buf), "2023-07-03", "next session after 2023-06-30");
     d = fa_date_add_trading(fa_date_from_ymd(2023, 7, 5), -2, FA_CAL_NYSE);

@@ -26,11 +26,12 @@ int main(void)
 
     r = fa_ndjson_open(path, 200);
     ok(r != NULL, "open");
-    ok(fa_ndjson_next(r, &o) == FA_NDJSON_RECORD && strcmp(json_object_get_string(
-                                                        json_object_object_get(o, "kind")), "a") == 0,
+    ok(fa_ndjson_next(r, &o) == FA_NDJSON_RECORD &&
+           strcmp(json_object_get_string(json_object_object_get(o, "kind")), "a") == 0,
        "first record");
     json_object_put(o);
-    ok(fa_ndjson_next(r, &o) == FA_NDJSON_RECORD && fa_ndjson_line(r) == 4, "blank lines skipped, CRLF ok, line 4");
+    ok(fa_ndjson_next(r, &o) == FA_NDJSON_RECORD && fa_ndjson_line(r) == 4,
+       "blank lines skipped, CRLF ok, line 4");
     json_object_put(o);
     ok(fa_ndjson_next(r, &o) == FA_NDJSON_BAD, "broken JSON is BAD");
     ok(strstr(fa_err_get(), ":5: invalid JSON") != NULL, "message names line 5: %s", fa_err_get());
@@ -41,7 +42,8 @@ int main(void)
     ok(fa_ndjson_next(r, &o) == FA_NDJSON_BAD && strstr(fa_err_get(), "longer than 200"),
        "over-long line refused: %s", fa_err_get());
     rc = fa_ndjson_next(r, &o);
-    ok(rc == FA_NDJSON_RECORD && fa_ndjson_line(r) == 9, "reading goes on after bad lines; last line without newline");
+    ok(rc == FA_NDJSON_RECORD && fa_ndjson_line(r) == 9,
+       "reading goes on after bad lines; last line without newline");
     json_object_put(o);
     ok(fa_ndjson_next(r, &o) == FA_NDJSON_EOF, "EOF");
     fa_ndjson_close(r);
