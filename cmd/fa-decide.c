@@ -1,0 +1,675 @@
+/* fa-decide: FinAgent's trading decision as a stream filter.
+ *
+ * For each trading day (a group with a price record): the day's intel
+ * (latest and past), low- and high-level reflections (latest and the
+ * retrieved ones, from hit records), the rule strategies' signals and the
+ * expert guidance, the trader preference and the account go to the
+ * model, which writes analysis, reasoning and action (BUY, SELL or HOLD);
+ * appends a `decision` record. A part whose records are absent, or left
+ * out with --without, is dropped from the prompt (the ablations). An
+ * action the account cannot do is recorded as asked ("action") and as
+ * done ("done"); a model that gives no usable action yields action NONE
+ * with the reason. Memory: one day plus the price history and the last
+ * account of each symbol. */
+#include <getopt.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "fa_cli.h"
+#include "fa_date.h"
+#include "fa_day.h"
+#include "fa_err.h"
+#include "fa_llm.h"
+#include "fa_ndjson.h"
+#include "fa_offline.h"
+#include "fa_record.h"
+#include "fa_stage.h"
+#include "fa_banned.h"
+
+enum { W_INTEL = 1, W_LOW = 2, W_HIGH = 4, W_TOOLS = 8 };
+
+static long opt_seed = 42;
+static double opt_temperature = -1, opt_cash = 10000, opt_position = 0;
+static int opt_from = -1, opt_hindsight_end = -1;
+static unsigned opt_without;
+static const char *opt_save_prompts, *opt_pref_name = "aggressive";
+static char *pref_text;
+static struct fa_llm *llm;
+static struct fa_stage_hist *hist;
+
+static const char *const actions[] = {"BUY", "SELL", "HOLD", NULL};
+static const struct fa_output_field fields[] = {
+    {"analysis", FA_OUTPUT_STRING, NULL, false},
+    {"reasoning", FA_OUTPUT_STRING, NULL, false},
+    {"action", FA_OUTPUT_STRING, actions, false},
+};
+
+static void usage(void)
+{
+    printf("Usage: %s [OPTION]... [FILE]...\n"
+           "Append FinAgent's trading decision (decision) for each trading day.\n"
+           "\n"
+           "      --cash X              starting cash when no account record is seen "
+           "(default 10000)\n"
+           "      --from DATE           act only on days from DATE (earlier days pass through)\n"
+           "      --hindsight-end DATE  warm-up: accept inputs made with hindsight up to DATE\n"
+           "      --history FILE        price records (for the one-week trend)\n"
+           "      --journal FILE        earlier account records (the last one before the day "
+           "is used)\n"
+           "      --model NAME          chat model (default FA_MODEL)\n"
+           "      --offline             use the offline analyst even with FA_LLM_URL set\n"
+           "      --position N          starting position in shares (default 0)\n"
+           "      --preference P        aggressive (default), moderate, conservative, or a file\n"
+           "      --save-prompts DIR    write each rendered prompt to DIR\n"
+           "      --seed N              model seed (default 42)\n"
+           "      --temperature T       sampling temperature (default: the server's)\n"
+           "      --without PART        leave out intel, low, high or tools (repeatable, or a "
+           "comma list)\n"
+           "      --strict              a bad or refused record is fatal (exit 1)\n"
+           "  -q, --quiet               no warnings\n"
+           "  -v, --verbose             more messages\n"
+           "  -h, --help                this help\n"
+           "  -V, --version             version\n"
+           "\n"
+           "Environment: FA_PREFERENCE (default --preference). See fa-decide(1).\n",
+           fa_progname);
+}
+
+static void emit_llm(struct json_object *arr)
+{
+    for (size_t i = 0; arr && i < json_object_array_length(arr); i++)
+        fa_emit(json_object_get(json_object_array_get_idx(arr, i)));
+}
+
+static bool admit_rec(const struct fa_day *d, struct json_object *rec, const char *where)
+{
+    if (fa_day_admit(rec, d->day, opt_hindsight_end, where))
+        return true;
+    fa_bad_record(d->symbol, d->date, where, "%s", fa_err_get());
+    return false;
+}
+
+static bool admit(const struct fa_day *d, size_t i)
+{
+    return admit_rec(d, d->recs[i], d->where[i]);
+}
+
+static struct json_object *last_of(const struct fa_day *d, const char *kind)
+{
+    struct json_object *r = NULL;
+    size_t i = 0;
+    long k;
+
+    while ((k = fa_day_find(d, kind, &i)) >= 0)
+        if (admit(d, (size_t)k))
+            r = d->recs[k];
+    return r;
+}
+
+/* The account of each symbol before the next decision: set from the
+ * latest account record seen (stream or journal), and otherwise carried
+ * forward by fa-decide's own paper trading (all cash in on BUY, all out
+ * on SELL, at the adjusted close, no fees) so a stream without account
+ * records still knows its position. */
+struct paper {
+    char symbol[64];
+    double cash, pos;
+    int day;       /* day of the account record it came from, or -1 */
+    char date[11]; /* that record's date */
+};
+static struct paper *papers;
+static size_t npapers;
+
+static struct paper *paper_get(const char *symbol)
+{
+    for (size_t i = 0; i < npapers; i++)
+        if (strcmp(papers[i].symbol, symbol) == 0)
+            return &papers[i];
+    papers = realloc(papers, (npapers + 1) * sizeof *papers);
+    if (!papers)
+        fa_die(FA_EXIT_FAIL, "out of memory");
+    memset(&papers[npapers], 0, sizeof *papers);
+    snprintf(papers[npapers].symbol, sizeof papers[npapers].symbol, "%s", symbol);
+    papers[npapers].cash = opt_cash;
+    papers[npapers].pos = opt_position;
+    papers[npapers].day = -1;
+    return &papers[npapers++];
+}
+
+/* Takes an account record's cash and position (when it is not older
+ * than what is held). */
+static void account_keep(struct json_object *rec, const char *where)
+{
+    const char *s = fa_record_symbol(rec), *dt = fa_record_date(rec), *k = fa_record_kind(rec);
+    struct paper *p;
+    double cash, pos;
+    int day;
+
+    if (!k || strcmp(k, "account") || !s || !dt || fa_date_parse(dt, &day) < 0)
+        return;
+    if (fa_record_num(rec, "cash", &cash) < 0 || fa_record_num(rec, "position", &pos) < 0) {
+        fa_warn("%s: account record without cash and position: ignored", where ? where : "?");
+        return;
+    }
+    p = paper_get(s);
+    if (day < p->day)
+        return;
+    p->cash = cash;
+    p->pos = pos;
+    p->day = day;
+    snprintf(p->date, sizeof p->date, "%s", dt);
+}
+
+static int journal_load(const char *path)
+{
+    struct fa_ndjson_reader *r = fa_ndjson_open(path, 0);
+    struct json_object *rec;
+    int st;
+
+    if (!r)
+        return -1;
+    while ((st = fa_ndjson_next(r, &rec)) != FA_NDJSON_EOF) {
+        if (st == FA_NDJSON_IOERR || st == FA_NDJSON_BAD) {
+            fa_ndjson_close(r);
+            return -1;
+        }
+        account_keep(rec, fa_ndjson_where(r));
+        json_object_put(rec);
+    }
+    fa_ndjson_close(r);
+    return 0;
+}
+
+/* Lines "- ..." of the chosen text field of each admitted hit of kind. */
+static char *hits_text(const struct fa_day *d, const char *kind, const char *field, char asof[11])
+{
+    char *s = NULL;
+    size_t sl = 0, i = 0;
+    long k;
+    FILE *f = open_memstream(&s, &sl);
+    struct json_object *seen = json_object_new_object();
+
+    if (!f)
+        fa_die(FA_EXIT_FAIL, "out of memory");
+    while ((k = fa_day_find(d, "hit", &i)) >= 0) {
+        struct json_object *r = fa_stage_hit_record(d->recs[k]);
+        char *t;
+        if (strcmp(fa_stage_hit_kind(d->recs[k]), kind) || !admit(d, (size_t)k) ||
+            !admit_rec(d, r, d->where[k]) || fa_stage_hit_seen(seen, d->recs[k]))
+            continue;
+        fa_stage_later(asof, d->recs[k]);
+        t = fa_stage_fieldtext(r, field);
+        fprintf(f, "- from %s: %s\n", fa_stage_str(r, "date", "?"), t);
+        free(t);
+    }
+    json_object_put(seen);
+    if (fclose(f) != 0)
+        fa_die(FA_EXIT_FAIL, "out of memory");
+    if (sl && s[sl - 1] == '\n')
+        s[sl - 1] = 0;
+    return s;
+}
+
+static void put_str(struct json_object *o, const char *k, const char *v)
+{
+    json_object_object_add(o, k, json_object_new_string(v ? v : ""));
+}
+
+/* Renders section part into vars[key] (empty when !on). */
+static void section(struct json_object *vars, const char *key, const char *part, bool on)
+{
+    char *s = on ? fa_stage_render(part, vars) : strdup("");
+
+    if (!s)
+        fa_die(FA_EXIT_USAGE, "%s", fa_err_get());
+    put_str(vars, key, s);
+    free(s);
+}
+
+static void decide(struct fa_day *d, struct json_object *price)
+{
+    struct json_object *intel = NULL, *past = NULL, *low = NULL, *high = NULL;
+    struct paper *acct;
+    struct json_object *vars = json_object_new_object(), *data = json_object_new_object();
+    struct json_object *jsig = json_object_new_array(), *jguid = json_object_new_array();
+    struct json_object *jnews = json_object_new_array(), *sections = json_object_new_array();
+    struct json_object *out, *jacct;
+    const struct fa_chart_bar *bars;
+    size_t nbars = fa_stage_hist_bars(hist, d->symbol, &bars), i;
+    long ti = fa_stage_hist_at(bars, nbars, d->day), k;
+    char asof[11], *lowpast = NULL, *highpast = NULL, *t;
+    char *sig_s = NULL, *guid_s = NULL, *acct_s;
+    size_t sig_l = 0, guid_l = 0;
+    double cash = opt_cash, pos = opt_position, px = 0, init = opt_cash, value;
+    bool on_intel, on_low, on_high, on_tools;
+    FILE *fs, *fg;
+
+    snprintf(asof, sizeof asof, "%s", d->date);
+    if (fa_record_num(price, "adj_close", &px) < 0 && fa_record_num(price, "close", &px) < 0)
+        px = 0;
+    /* intel */
+    if (!(opt_without & W_INTEL)) {
+        intel = last_of(d, "intel");
+        past = last_of(d, "intel_past");
+        fa_stage_later(asof, intel);
+        fa_stage_later(asof, past);
+        i = 0;
+        if (intel)
+            while ((k = fa_day_find(d, "news", &i)) >= 0)
+                if (admit(d, (size_t)k)) {
+                    struct json_object *o = json_object_new_object();
+                    put_str(o, "title", fa_stage_str(d->recs[k], "title", ""));
+                    put_str(o, "text", fa_stage_str(d->recs[k], "text", ""));
+                    json_object_array_add(jnews, o);
+                }
+    }
+    on_intel = intel || past;
+    /* reflections */
+    if (!(opt_without & W_LOW)) {
+        low = last_of(d, "reflect_low");
+        fa_stage_later(asof, low);
+        lowpast = hits_text(d, "reflect_low", "reasoning", asof);
+    }
+    on_low = low || (lowpast && *lowpast);
+    if (!(opt_without & W_HIGH)) {
+        high = last_of(d, "reflect_high");
+        fa_stage_later(asof, high);
+        highpast = hits_text(d, "reflect_high", "summary", asof);
+    }
+    on_high = high || (highpast && *highpast);
+    /* tools */
+    if (!(fs = open_memstream(&sig_s, &sig_l)) || !(fg = open_memstream(&guid_s, &guid_l)))
+        fa_die(FA_EXIT_FAIL, "out of memory");
+    if (!(opt_without & W_TOOLS)) {
+        i = 0;
+        while ((k = fa_day_find(d, "signal", &i)) >= 0) {
+            struct json_object *s = d->recs[k], *o;
+            double pr;
+            if (!admit(d, (size_t)k))
+                continue;
+            fa_stage_later(asof, s);
+            fprintf(fs, "- %s: %s. %s", fa_stage_str(s, "tool", "?"),
+                    fa_stage_str(s, "action", "HOLD"), fa_stage_str(s, "explanation", ""));
+            if (fa_record_num(s, "past_return", &pr) == 0)
+                fprintf(fs, " Its return following its own signals so far: %+.2f%%.", 100 * pr);
+            fputc('\n', fs);
+            o = json_object_new_object();
+            put_str(o, "tool", fa_stage_str(s, "tool", ""));
+            put_str(o, "action", fa_stage_str(s, "action", "HOLD"));
+            json_object_array_add(jsig, o);
+        }
+        i = 0;
+        while ((k = fa_day_find(d, "guidance", &i)) >= 0) {
+            struct json_object *g = d->recs[k], *o, *sv;
+            if (!admit(d, (size_t)k))
+                continue;
+            fa_stage_later(asof, g);
+            fprintf(fg, "- %s: %s\n", fa_stage_str(g, "title", "(untitled)"),
+                    fa_stage_str(g, "text", ""));
+            o = json_object_new_object();
+            put_str(o, "title", fa_stage_str(g, "title", ""));
+            put_str(o, "text", fa_stage_str(g, "text", ""));
+            if (json_object_object_get_ex(g, "sentiment", &sv))
+                json_object_object_add(o, "sentiment", json_object_get(sv));
+            json_object_array_add(jguid, o);
+        }
+    }
+    if (fclose(fs) != 0 || fclose(fg) != 0)
+        fa_die(FA_EXIT_FAIL, "out of memory");
+    on_tools = sig_l > 0 || guid_l > 0;
+    /* the account before today's trade */
+    acct = paper_get(d->symbol);
+    if (acct->day >= d->day) {
+        /* an account from today or later cannot inform today's trade */
+        fa_bad_record(d->symbol, d->date, NULL,
+                      "firewall: account record of %s is not before %s; using the starting "
+                      "account",
+                      acct->date, d->date);
+        acct->cash = opt_cash;
+        acct->pos = opt_position;
+        acct->day = -1;
+    }
+    cash = acct->cash;
+    pos = acct->pos;
+    value = cash + pos * px;
+    acct_s = fa_stage_printf("cash %.2f; position %.6g shares; price today %.2f; value %.2f; "
+                             "return so far %+.2f%% (from %.2f)%s",
+                             cash, pos, px, value, init > 0 ? 100 * (value / init - 1) : 0.0, init,
+                             acct->day >= 0 ? "" : " (as traded by this agent so far)");
+
+    put_str(vars, "symbol", d->symbol);
+    put_str(vars, "date", d->date);
+    put_str(vars, "asset_type", "traded asset");
+    put_str(vars, "preference_text", pref_text);
+    put_str(vars, "account_text", acct_s);
+    put_str(vars, "latest_summary", fa_stage_str(intel, "summary", "(not available)"));
+    put_str(vars, "past_summary", fa_stage_str(past, "summary", "(not available)"));
+    t = fa_stage_fieldtext(low, "reasoning");
+    put_str(vars, "low_text", *t ? t : "(not available)");
+    free(t);
+    put_str(vars, "low_past_text", lowpast && *lowpast ? lowpast : "(none retrieved)");
+    if (high) {
+        t = fa_stage_printf("%s\nImprovement: %s\nLessons: %s", fa_stage_str(high, "reasoning", ""),
+                            fa_stage_str(high, "improvement", ""),
+                            fa_stage_str(high, "summary", ""));
+        put_str(vars, "high_text", t);
+        free(t);
+    } else {
+        put_str(vars, "high_text", "(not available)");
+    }
+    put_str(vars, "high_past_text", highpast && *highpast ? highpast : "(none retrieved)");
+    put_str(vars, "signals_text", sig_l ? sig_s : "(none)");
+    put_str(vars, "guidance_text", guid_l ? guid_s : "(none)");
+    section(vars, "section_intel", "decide-part-intel", on_intel);
+    section(vars, "section_low", "decide-part-low", on_low);
+    section(vars, "section_high", "decide-part-high", on_high);
+    section(vars, "section_tools", "decide-part-tools", on_tools);
+    if (on_intel)
+        json_object_array_add(sections, json_object_new_string("intel"));
+    if (on_low)
+        json_object_array_add(sections, json_object_new_string("low"));
+    if (on_high)
+        json_object_array_add(sections, json_object_new_string("high"));
+    if (on_tools)
+        json_object_array_add(sections, json_object_new_string("tools"));
+
+    /* the same facts for the offline analyst */
+    put_str(data, "preference", strchr(opt_pref_name, '/') ? "custom" : opt_pref_name);
+    if (on_intel) {
+        json_object_object_add(data, "intel", json_object_new_boolean(1));
+        json_object_object_add(data, "news", json_object_get(jnews));
+        put_str(data, "latest_summary", fa_stage_str(intel, "summary", ""));
+    }
+    if (on_low && ti >= 0) {
+        struct json_object *mv = json_object_new_object();
+        t = fa_stage_moves_text(bars, (size_t)ti + 1, ti, false, mv);
+        free(t);
+        json_object_object_add(data, "moves", mv);
+    }
+    if (on_tools) {
+        json_object_object_add(data, "signals", json_object_get(jsig));
+        json_object_object_add(data, "guidance", json_object_get(jguid));
+    }
+    jacct = json_object_new_object();
+    json_object_object_add(jacct, "cash", fa_json_num(cash));
+    json_object_object_add(jacct, "position", fa_json_num(pos));
+    json_object_object_add(jacct, "price", fa_json_num(px));
+    json_object_object_add(data, "account", jacct);
+    json_object_object_add(vars, "data", data);
+
+    out = fa_stage_record("decision", d->symbol, d->date, asof);
+    {
+        struct fa_stage_call call = {
+            .stage = FA_STAGE_DECIDE,
+            .symbol = d->symbol,
+            .date = d->date,
+            .asof = asof,
+            .fields = fields,
+            .nfields = 3,
+            .temperature = opt_temperature,
+            .seed = opt_seed,
+            .save_dir = opt_save_prompts,
+        };
+        struct fa_llm_result res;
+        int rc = fa_stage_chat(llm, &call, vars, &res);
+        emit_llm(res.llm);
+        if (rc == 0) {
+            const char *a = fa_stage_str(res.fields, "action", "NONE"), *done = a;
+            fa_stage_merge(out, res.fields);
+            if (strcmp(a, "BUY") == 0 && !(px > 0 && cash >= px)) {
+                done = "HOLD";
+                fa_record_set_str(out, "note", "BUY is not possible: not enough cash for a share");
+            } else if (strcmp(a, "SELL") == 0 && !(pos > 0)) {
+                done = "HOLD";
+                fa_record_set_str(out, "note", "SELL is not possible: no position to sell");
+            }
+            fa_record_set_str(out, "done", done);
+            /* paper trading until the next account record says otherwise */
+            if (strcmp(done, "BUY") == 0) {
+                double sh = floor(cash / px);
+                acct->cash = cash - sh * px;
+                acct->pos = pos + sh;
+            } else if (strcmp(done, "SELL") == 0) {
+                acct->cash = cash + pos * px;
+                acct->pos = 0;
+            }
+            fa_record_set_str(out, "source", fa_llm_offline(llm) ? "offline" : "model");
+        } else {
+            if (fa_stage_fatal(res.error))
+                fa_die(FA_EXIT_FAIL, "%s %s: model call failed (%s): %s", d->symbol, d->date,
+                       fa_llm_strerror(res.error), res.reason ? res.reason : "unknown");
+            fa_warn("%s %s: no usable decision (%s): %s", d->symbol, d->date,
+                    fa_llm_strerror(res.error), res.reason ? res.reason : "unknown");
+            fa_record_set_str(out, "analysis", "");
+            fa_record_set_str(out, "reasoning", "");
+            fa_record_set_str(out, "action", "NONE");
+            fa_record_set_str(out, "done", "NONE");
+            t = fa_stage_printf("%s: %s", fa_llm_strerror(res.error),
+                                res.reason ? res.reason : "unknown");
+            fa_record_set_str(out, "reason", t);
+            free(t);
+            fa_record_set_str(out, "source", fa_llm_offline(llm) ? "offline" : "model");
+        }
+        fa_llm_result_free(&res);
+    }
+    put_str(out, "preference", opt_pref_name);
+    json_object_object_add(out, "sections", sections);
+    sections = NULL;
+    fa_record_set_id(out);
+    fa_emit(out);
+    json_object_put(sections);
+    json_object_put(vars);
+    json_object_put(jsig);
+    json_object_put(jguid);
+    json_object_put(jnews);
+    free(lowpast);
+    free(highpast);
+    free(sig_s);
+    free(guid_s);
+    free(acct_s);
+}
+
+static int run_file(const char *path)
+{
+    struct fa_day_reader *r = fa_day_open(path);
+    struct fa_day d = {0};
+    int st;
+
+    if (!r) {
+        fa_warn("%s", fa_err_get());
+        return FA_EXIT_FAIL;
+    }
+    while ((st = fa_day_next(r, &d)) == 1) {
+        struct json_object *price = NULL;
+        size_t i;
+        long k;
+        for (i = 0; i < d.n; i++)
+            fa_emit(json_object_get(d.recs[i]));
+        if (d.day < 0)
+            goto keep;
+        if (fa_day_reader_backwards(r)) {
+            fa_bad_record(d.symbol, d.date, d.where[0], "day %s %s is out of order", d.symbol,
+                          d.date);
+            goto next;
+        }
+        i = 0;
+        while ((k = fa_day_find(&d, "price", &i)) >= 0)
+            if (admit(&d, (size_t)k)) {
+                if (fa_stage_hist_add(hist, d.recs[k]) < 0)
+                    fa_bad_record(d.symbol, d.date, d.where[k], "%s", fa_err_get());
+                else
+                    price = d.recs[k];
+            }
+        if (price && (opt_from < 0 || d.day >= opt_from))
+            decide(&d, price);
+    keep:
+        for (i = 0; i < d.n; i++)
+            account_keep(d.recs[i], d.where[i]);
+    next:
+        fa_day_clear(&d);
+    }
+    fa_day_free(&d);
+    fa_day_close(r);
+    if (st < 0) {
+        fa_warn("%s", fa_err_get());
+        return FA_EXIT_FAIL;
+    }
+    return FA_EXIT_OK;
+}
+
+static void parse_without(const char *s)
+{
+    char buf[256], *save = NULL, *tok;
+
+    if (strlen(s) >= sizeof buf)
+        fa_cli_usage_error("--without: list too long");
+    memcpy(buf, s, strlen(s) + 1);
+    for (tok = strtok_r(buf, ",", &save); tok; tok = strtok_r(NULL, ",", &save)) {
+        if (strcmp(tok, "intel") == 0)
+            opt_without |= W_INTEL;
+        else if (strcmp(tok, "low") == 0)
+            opt_without |= W_LOW;
+        else if (strcmp(tok, "high") == 0)
+            opt_without |= W_HIGH;
+        else if (strcmp(tok, "tools") == 0)
+            opt_without |= W_TOOLS;
+        else
+            fa_cli_usage_error("--without: unknown part '%s' (want intel, low, high, tools)", tok);
+    }
+}
+
+int main(int argc, char **argv)
+{
+    enum {
+        O_CASH = 256,
+        O_FROM,
+        O_HEND,
+        O_HISTORY,
+        O_JOURNAL,
+        O_MODEL,
+        O_OFFLINE,
+        O_POSITION,
+        O_PREF,
+        O_SAVE,
+        O_SEED,
+        O_STRICT,
+        O_TEMP,
+        O_WITHOUT
+    };
+    static const struct option opts[] = {
+        {"cash", required_argument, NULL, O_CASH},
+        {"from", required_argument, NULL, O_FROM},
+        {"help", no_argument, NULL, 'h'},
+        {"hindsight-end", required_argument, NULL, O_HEND},
+        {"history", required_argument, NULL, O_HISTORY},
+        {"journal", required_argument, NULL, O_JOURNAL},
+        {"model", required_argument, NULL, O_MODEL},
+        {"offline", no_argument, NULL, O_OFFLINE},
+        {"position", required_argument, NULL, O_POSITION},
+        {"preference", required_argument, NULL, O_PREF},
+        {"quiet", no_argument, NULL, 'q'},
+        {"save-prompts", required_argument, NULL, O_SAVE},
+        {"seed", required_argument, NULL, O_SEED},
+        {"strict", no_argument, NULL, O_STRICT},
+        {"temperature", required_argument, NULL, O_TEMP},
+        {"verbose", no_argument, NULL, 'v'},
+        {"version", no_argument, NULL, 'V'},
+        {"without", required_argument, NULL, O_WITHOUT},
+        {NULL, 0, NULL, 0},
+    };
+    struct fa_llm_opts lo = {0};
+    const char *history = NULL, *jpath = NULL, *pref = NULL;
+    int c, rc = FA_EXIT_OK;
+
+    fa_err_init(argv[0]);
+    while ((c = getopt_long(argc, argv, "hqvV", opts, NULL)) != -1) {
+        switch (c) {
+        case O_CASH:
+            if (fa_cli_double("--cash", optarg, 0, 1e15, &opt_cash) < 0)
+                fa_cli_usage_error("%s", fa_err_get());
+            break;
+        case O_FROM:
+            if (fa_date_parse(optarg, &opt_from) < 0)
+                fa_cli_usage_error("--from: %s", fa_err_get());
+            break;
+        case O_HEND:
+            if (fa_date_parse(optarg, &opt_hindsight_end) < 0)
+                fa_cli_usage_error("--hindsight-end: %s", fa_err_get());
+            break;
+        case O_HISTORY:
+            history = optarg;
+            break;
+        case O_JOURNAL:
+            jpath = optarg;
+            break;
+        case O_MODEL:
+            lo.model = optarg;
+            break;
+        case O_OFFLINE:
+            lo.mode = "offline";
+            break;
+        case O_POSITION:
+            if (fa_cli_double("--position", optarg, -1e15, 1e15, &opt_position) < 0)
+                fa_cli_usage_error("%s", fa_err_get());
+            break;
+        case O_PREF:
+            pref = optarg;
+            break;
+        case O_SAVE:
+            opt_save_prompts = optarg;
+            break;
+        case O_SEED:
+            if (fa_cli_long("--seed", optarg, 0, 2147483647L, &opt_seed) < 0)
+                fa_cli_usage_error("%s", fa_err_get());
+            break;
+        case O_STRICT:
+            fa_strict = true;
+            break;
+        case O_TEMP:
+            if (fa_cli_double("--temperature", optarg, 0, 2, &opt_temperature) < 0)
+                fa_cli_usage_error("%s", fa_err_get());
+            break;
+        case O_WITHOUT:
+            parse_without(optarg);
+            break;
+        case 'h':
+            usage();
+            return FA_EXIT_OK;
+        case 'q':
+            fa_verbosity = 0;
+            break;
+        case 'v':
+            fa_verbosity++;
+            break;
+        case 'V':
+            fa_cli_version();
+            return FA_EXIT_OK;
+        default:
+            fa_cli_try_help();
+        }
+    }
+    opt_pref_name = fa_cli_conf(pref, "FA_PREFERENCE", "aggressive");
+    if (!(pref_text = fa_stage_preference(opt_pref_name)))
+        fa_cli_usage_error("--preference: %s", fa_err_get());
+    hist = fa_stage_hist_new();
+    if (history && fa_stage_hist_load(hist, history) < 0)
+        fa_die(FA_EXIT_FAIL, "history '%s': %s", history, fa_err_get());
+    if (jpath && journal_load(jpath) < 0)
+        fa_die(FA_EXIT_FAIL, "journal '%s': %s", jpath, fa_err_get());
+    if (!(llm = fa_llm_open(&lo)))
+        fa_die(FA_EXIT_USAGE, "%s", fa_err_get());
+    if (optind == argc)
+        rc = run_file(NULL);
+    else
+        for (int i = optind; i < argc && rc == FA_EXIT_OK; i++)
+            rc = run_file(argv[i]);
+    fa_llm_close(llm);
+    fa_stage_hist_free(hist);
+    free(papers);
+    free(pref_text);
+    if (fa_stdout_close() != 0)
+        rc = FA_EXIT_FAIL;
+    return rc;
+}

@@ -1,0 +1,626 @@
+/* fa-reflect-high: FinAgent's high-level reflection as a stream filter.
+ *
+ * For each trading day (a group with a price record): the last 14 past
+ * decisions with their reasoning (from --journal FILE and from decision
+ * records earlier in the stream), the trading chart (adjusted close with
+ * BUY and SELL markers over a cumulative-return panel; an image for a
+ * vision model, a text otherwise), the day's intel and low-level
+ * reflections (latest and retrieved) go to the model, which judges the
+ * decisions and writes improvement, summary and query; appends a
+ * `reflect_high` record. With no past decision there is nothing to
+ * review: the record says so and no call is made. Memory: one day plus
+ * the run's decisions, accounts and prices (O(days)). */
+#include <getopt.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "fa_chart.h"
+#include "fa_cli.h"
+#include "fa_date.h"
+#include "fa_day.h"
+#include "fa_err.h"
+#include "fa_gnuplot.h"
+#include "fa_llm.h"
+#include "fa_ndjson.h"
+#include "fa_offline.h"
+#include "fa_record.h"
+#include "fa_stage.h"
+#include "fa_banned.h"
+
+#define CHART_MIN_BARS 30
+
+static long opt_seed = 42, opt_decisions = 14;
+static double opt_temperature = -1;
+static int opt_from = -1, opt_hindsight_end = -1;
+static bool opt_no_charts;
+static const char *opt_save_prompts, *opt_charts;
+static struct fa_llm *llm;
+static struct fa_stage_hist *hist;
+
+/* The run's past decisions and accounts (records kept whole). */
+static struct fa_day journal;
+
+static const struct fa_output_field fields[] = {
+    {"reasoning", FA_OUTPUT_STRING, NULL, false},
+    {"improvement", FA_OUTPUT_STRING, NULL, false},
+    {"summary", FA_OUTPUT_STRING, NULL, false},
+    {"query", FA_OUTPUT_STRING, NULL, false},
+};
+
+static void usage(void)
+{
+    printf("Usage: %s [OPTION]... [FILE]...\n"
+           "Append FinAgent's high-level reflection (reflect_high) for each trading day.\n"
+           "\n"
+           "      --charts DIR          also save each trading chart as "
+           "DIR/SYMBOL-DATE-trading.png\n"
+           "      --decisions N         past decisions reviewed (default 14; FinAgent: 7 for "
+           "crypto)\n"
+           "      --from DATE           act only on days from DATE (earlier days pass through)\n"
+           "      --hindsight-end DATE  warm-up: accept inputs made with hindsight up to DATE\n"
+           "      --history FILE        price records (the chart's earlier bars)\n"
+           "      --journal FILE        the run's past decision and account records (NDJSON)\n"
+           "      --model NAME          chat model (default FA_VISION_MODEL, FA_MODEL)\n"
+           "      --no-charts           describe the chart in text; never run gnuplot\n"
+           "      --offline             use the offline analyst even with FA_LLM_URL set\n"
+           "      --save-prompts DIR    write each rendered prompt to DIR\n"
+           "      --seed N              model seed (default 42)\n"
+           "      --temperature T       sampling temperature (default: the server's)\n"
+           "      --strict              a bad or refused record is fatal (exit 1)\n"
+           "  -q, --quiet               no warnings\n"
+           "  -v, --verbose             more messages\n"
+           "  -h, --help                this help\n"
+           "  -V, --version             version\n"
+           "\n"
+           "Charts need gnuplot (FA_GNUPLOT, else PATH). See fa-reflect-high(1).\n",
+           fa_progname);
+}
+
+static void emit_llm(struct json_object *arr)
+{
+    for (size_t i = 0; arr && i < json_object_array_length(arr); i++)
+        fa_emit(json_object_get(json_object_array_get_idx(arr, i)));
+}
+
+static void call_failed(const struct fa_day *d, const struct fa_llm_result *res)
+{
+    if (fa_stage_fatal(res->error))
+        fa_die(FA_EXIT_FAIL, "%s %s: model call failed (%s): %s", d->symbol, d->date,
+               fa_llm_strerror(res->error), res->reason ? res->reason : "unknown");
+    fa_bad_record(d->symbol, d->date, NULL, "model call failed (%s): %s",
+                  fa_llm_strerror(res->error), res->reason ? res->reason : "unknown");
+}
+
+static bool admit_rec(const struct fa_day *d, struct json_object *rec, const char *where)
+{
+    if (fa_day_admit(rec, d->day, opt_hindsight_end, where))
+        return true;
+    fa_bad_record(d->symbol, d->date, where, "%s", fa_err_get());
+    return false;
+}
+
+static bool admit(const struct fa_day *d, size_t i)
+{
+    return admit_rec(d, d->recs[i], d->where[i]);
+}
+
+static struct json_object *last_of(const struct fa_day *d, const char *kind)
+{
+    struct json_object *r = NULL;
+    size_t i = 0;
+    long k;
+
+    while ((k = fa_day_find(d, kind, &i)) >= 0)
+        if (admit(d, (size_t)k))
+            r = d->recs[k];
+    return r;
+}
+
+/* Keeps decision and account records (a copy of the reference). */
+static void journal_add(struct json_object *rec, const char *where)
+{
+    const char *k = fa_record_kind(rec);
+
+    if (k && (strcmp(k, "decision") == 0 || strcmp(k, "account") == 0))
+        fa_day_add(&journal, json_object_get(rec), where);
+}
+
+static int journal_load(const char *path)
+{
+    struct fa_ndjson_reader *r = fa_ndjson_open(path, 0);
+    struct json_object *rec;
+    int st;
+
+    if (!r)
+        return -1;
+    while ((st = fa_ndjson_next(r, &rec)) != FA_NDJSON_EOF) {
+        const char *k;
+        if (st == FA_NDJSON_IOERR || st == FA_NDJSON_BAD) {
+            fa_ndjson_close(r);
+            return -1;
+        }
+        k = fa_record_kind(rec);
+        if (k && strcmp(k, "price") == 0) {
+            if (fa_stage_hist_add(hist, rec) < 0) {
+                char msg[1024];
+                snprintf(msg, sizeof msg, "%s: %s", fa_ndjson_where(r), fa_err_get());
+                fa_err_set("%s", msg);
+                json_object_put(rec);
+                fa_ndjson_close(r);
+                return -1;
+            }
+        } else {
+            journal_add(rec, fa_ndjson_where(r));
+        }
+        json_object_put(rec);
+    }
+    fa_ndjson_close(r);
+    return 0;
+}
+
+/* The journal entry of kind for symbol on day (the last one), or -1. */
+static long journal_find(const char *kind, const char *symbol, int day)
+{
+    long found = -1;
+
+    for (size_t i = 0; i < journal.n; i++) {
+        const char *k = fa_record_kind(journal.recs[i]), *s = fa_record_symbol(journal.recs[i]);
+        const char *dt = fa_record_date(journal.recs[i]);
+        int dd;
+        if (!k || strcmp(k, kind) || !s || strcmp(s, symbol) || !dt || fa_date_parse(dt, &dd) < 0)
+            continue;
+        if (dd == day)
+            found = (long)i;
+    }
+    return found;
+}
+
+static char action_letter(const char *a)
+{
+    return a && strcmp(a, "BUY") == 0 ? 'B' : a && strcmp(a, "SELL") == 0 ? 'S' : 0;
+}
+
+static void reflect(struct fa_day *d)
+{
+    const struct fa_chart_bar *bars;
+    size_t nbars = fa_stage_hist_bars(hist, d->symbol, &bars), nd = 0, cap = 0, i;
+    long ti = fa_stage_hist_at(bars, nbars, d->day), start;
+    struct json_object *intel = last_of(d, "intel"), *past = last_of(d, "intel_past");
+    struct json_object *low = last_of(d, "reflect_low");
+    struct json_object **decs = NULL, *vars, *data, *jdecs, *out, *seen;
+    char **dwhere = NULL;
+    char asof[11], *dtext = NULL, *lowtext, *lowpast = NULL, *chart_text, *chart_path = NULL, *t;
+    size_t dl = 0, lpl = 0;
+    struct fa_chart_trade *days = NULL;
+    size_t ndays;
+    unsigned char *png = NULL;
+    size_t pnglen = 0;
+    bool want_image = fa_llm_vision(llm) && !opt_no_charts, image = false, all_acct = true;
+    struct fa_llm_image img;
+    FILE *f;
+    long k;
+
+    if (ti < 0 || bars[ti].day != d->day)
+        return;
+    snprintf(asof, sizeof asof, "%s", d->date);
+    fa_stage_later(asof, intel);
+    fa_stage_later(asof, past);
+    fa_stage_later(asof, low);
+
+    /* the past decisions of this symbol, oldest first; the last N */
+    for (i = 0; i < journal.n; i++) {
+        struct json_object *r = journal.recs[i];
+        const char *k2 = fa_record_kind(r), *s = fa_record_symbol(r), *dt = fa_record_date(r);
+        int dd;
+        if (strcmp(k2, "decision") || !s || strcmp(s, d->symbol) || !dt ||
+            fa_date_parse(dt, &dd) < 0 || dd >= d->day)
+            continue;
+        if (!admit_rec(d, r, journal.where[i]))
+            continue;
+        if (nd == cap) {
+            cap = cap ? 2 * cap : 32;
+            decs = realloc(decs, cap * sizeof *decs);
+            dwhere = realloc(dwhere, cap * sizeof *dwhere);
+            if (!decs || !dwhere)
+                fa_die(FA_EXIT_FAIL, "out of memory");
+        }
+        decs[nd] = r;
+        dwhere[nd++] = journal.where[i];
+    }
+    if (nd > (size_t)opt_decisions) {
+        memmove(decs, decs + nd - opt_decisions, (size_t)opt_decisions * sizeof *decs);
+        nd = (size_t)opt_decisions;
+    }
+
+    out = fa_stage_record("reflect_high", d->symbol, d->date, asof);
+    fa_record_set_int(out, "decisions_reviewed", (int64_t)nd);
+    if (nd == 0) {
+        fa_record_set_str(out, "reasoning", "No past decisions to review yet.");
+        fa_record_set_str(out, "improvement", "None yet.");
+        fa_record_set_str(out, "summary", "No trading history yet, so there are no lessons.");
+        fa_record_set_str(out, "query", "");
+        fa_record_set_str(out, "source", "none");
+        fa_record_set_id(out);
+        fa_emit(out);
+        free(decs);
+        free(dwhere);
+        return;
+    }
+
+    /* decisions as text and data */
+    jdecs = json_object_new_array();
+    if (!(f = open_memstream(&dtext, &dl)))
+        fa_die(FA_EXIT_FAIL, "out of memory");
+    for (i = 0; i < nd; i++) {
+        struct json_object *r = decs[i], *o = json_object_new_object();
+        const char *dt = fa_record_date(r), *act = fa_stage_str(r, "action", "NONE");
+        int dd = 0;
+        long bi;
+        double after = NAN, px = NAN;
+        fa_stage_later(asof, r);
+        if (fa_date_parse(dt, &dd) < 0)
+            dd = 0;
+        bi = fa_stage_hist_at(bars, (size_t)ti + 1, dd);
+        if (bi >= 0 && bars[bi].day == dd) {
+            px = bars[bi].adj_close;
+            after = bars[ti].adj_close / px - 1;
+        }
+        fprintf(f, "- %s: %s", dt, act);
+        if (strcmp(fa_stage_str(r, "done", act), act))
+            fprintf(f, " (done: %s)", fa_stage_str(r, "done", act));
+        if (isfinite(px))
+            fprintf(f, " at adjusted close %.2f; price move since then: %+.2f%%", px, 100 * after);
+        fprintf(f, ".\n  Reasoning then: %s\n", fa_stage_str(r, "reasoning", "(none recorded)"));
+        json_object_object_add(o, "date", json_object_new_string(dt));
+        json_object_object_add(o, "action", json_object_new_string(act));
+        json_object_object_add(o, "after", isfinite(after) ? fa_json_num(after) : NULL);
+        json_object_array_add(jdecs, o);
+    }
+    if (fclose(f) != 0)
+        fa_die(FA_EXIT_FAIL, "out of memory");
+
+    /* retrieved low-level reflections, each once */
+    seen = json_object_new_object();
+    if (!(f = open_memstream(&lowpast, &lpl)))
+        fa_die(FA_EXIT_FAIL, "out of memory");
+    i = 0;
+    while ((k = fa_day_find(d, "hit", &i)) >= 0) {
+        struct json_object *r = fa_stage_hit_record(d->recs[k]);
+        char *rt;
+        if (strcmp(fa_stage_hit_kind(d->recs[k]), "reflect_low") || !admit(d, (size_t)k) ||
+            !admit_rec(d, r, d->where[k]) || fa_stage_hit_seen(seen, d->recs[k]))
+            continue;
+        fa_stage_later(asof, d->recs[k]);
+        rt = fa_stage_fieldtext(r, "reasoning");
+        fprintf(f, "- from %s: %s\n", fa_stage_str(r, "date", "?"), rt);
+        free(rt);
+    }
+    if (fclose(f) != 0)
+        fa_die(FA_EXIT_FAIL, "out of memory");
+    json_object_put(seen);
+    lowtext = fa_stage_fieldtext(low, "reasoning");
+
+    /* the trading chart: from the first reviewed decision (at least 30
+     * bars) to today */
+    {
+        int d0 = 0;
+        if (fa_date_parse(fa_record_date(decs[0]), &d0) < 0)
+            d0 = 0;
+        start = fa_stage_hist_at(bars, (size_t)ti + 1, d0);
+        if (start < 0 || start > ti - (CHART_MIN_BARS - 1))
+            start = ti - (CHART_MIN_BARS - 1);
+        if (start < 0)
+            start = 0;
+    }
+    ndays = (size_t)(ti - start + 1);
+    days = calloc(ndays, sizeof *days);
+    if (!days)
+        fa_die(FA_EXIT_FAIL, "out of memory");
+    for (i = 0; i < ndays; i++) {
+        long ai = journal_find("account", d->symbol, bars[start + (long)i].day);
+        if (ai < 0 || fa_record_num(journal.recs[ai], "cum_return", &days[i].cumret) < 0)
+            all_acct = false;
+    }
+    {
+        bool holding = false;
+        double cum = 1;
+        for (i = 0; i < ndays; i++) {
+            const struct fa_chart_bar *b = &bars[start + (long)i];
+            long ai = journal_find("account", d->symbol, b->day);
+            long di = journal_find("decision", d->symbol, b->day);
+            const char *act = NULL;
+            days[i].bar = *b;
+            if (b->day < d->day) {
+                if (ai >= 0)
+                    act = fa_stage_str(journal.recs[ai], "done", NULL);
+                if (!act && di >= 0)
+                    act = fa_stage_str(journal.recs[di], "action", NULL);
+            }
+            days[i].action = action_letter(act);
+            if (!all_acct) {
+                /* no account records: all in / all out at the close */
+                if (i > 0 && holding)
+                    cum *= b->adj_close / bars[start + (long)i - 1].adj_close;
+                if (days[i].action == 'B')
+                    holding = true;
+                else if (days[i].action == 'S')
+                    holding = false;
+                days[i].cumret = cum - 1;
+            }
+        }
+    }
+    chart_text = fa_chart_trading_text(days, ndays);
+    if (want_image || opt_charts) {
+        int rc;
+        t = fa_stage_printf("%s %s: trades and cumulative return", d->symbol, d->date);
+        rc = fa_chart_trading(days, ndays, t, &png, &pnglen);
+        free(t);
+        if (rc == FA_GNUPLOT_MISSING)
+            fa_die(FA_EXIT_USAGE, "%s (or use --no-charts)", fa_err_get());
+        if (rc < 0)
+            fa_die(FA_EXIT_FAIL, "%s %s: %s", d->symbol, d->date, fa_err_get());
+        if (opt_charts) {
+            chart_path = fa_stage_printf("%s/%s-%s-trading.png", opt_charts, d->symbol, d->date);
+            if (fa_gnuplot_save(chart_path, png, pnglen) < 0)
+                fa_die(FA_EXIT_FAIL, "%s", fa_err_get());
+        }
+        image = want_image;
+    }
+
+    vars = json_object_new_object();
+    data = json_object_new_object();
+    json_object_object_add(vars, "symbol", json_object_new_string(d->symbol));
+    json_object_object_add(vars, "date", json_object_new_string(d->date));
+    json_object_object_add(vars, "asset_type", json_object_new_string("traded asset"));
+    json_object_object_add(vars, "decisions_text", json_object_new_string(dtext));
+    json_object_object_add(
+        vars, "chart_note",
+        json_object_new_string(image ? "the attached image is the trading chart: the adjusted "
+                                       "close with BUY (green) and SELL (red) markers, and below "
+                                       "it the cumulative return of the account in percent."
+                                     : "the trading chart is described in words instead of an "
+                                       "image."));
+    json_object_object_add(vars, "chart_text", json_object_new_string(image ? "" : chart_text));
+    json_object_object_add(
+        vars, "latest_summary",
+        json_object_new_string(fa_stage_str(intel, "summary", "(not available)")));
+    json_object_object_add(
+        vars, "past_summary",
+        json_object_new_string(fa_stage_str(past, "summary", "(not available)")));
+    json_object_object_add(vars, "low_text",
+                           json_object_new_string(*lowtext ? lowtext : "(not available)"));
+    json_object_object_add(vars, "low_past_text",
+                           json_object_new_string(*lowpast ? lowpast : "(none retrieved)"));
+    json_object_object_add(data, "decisions", jdecs);
+    json_object_object_add(vars, "data", data);
+
+    {
+        struct fa_stage_call call = {
+            .stage = FA_STAGE_REFLECT_HIGH,
+            .symbol = d->symbol,
+            .date = d->date,
+            .asof = asof,
+            .fields = fields,
+            .nfields = 4,
+            .temperature = opt_temperature,
+            .seed = opt_seed,
+            .save_dir = opt_save_prompts,
+        };
+        struct fa_llm_result res;
+        int rc;
+        if (image) {
+            img.png = png;
+            img.len = pnglen;
+            img.description = chart_text;
+            call.images = &img;
+            call.nimages = 1;
+        }
+        /* the decisions may carry a later asof (warm-up hindsight) */
+        fa_record_set_str(out, "asof", asof);
+        rc = fa_stage_chat(llm, &call, vars, &res);
+        emit_llm(res.llm);
+        if (rc == 0) {
+            fa_stage_merge(out, res.fields);
+            if (chart_path)
+                fa_record_set_str(out, "chart", chart_path);
+            fa_record_set_str(out, "source", fa_llm_offline(llm) ? "offline" : "model");
+            fa_record_set_id(out);
+            fa_emit(out);
+            out = NULL;
+        } else {
+            call_failed(d, &res);
+        }
+        fa_llm_result_free(&res);
+    }
+    json_object_put(out);
+    json_object_put(vars);
+    free(decs);
+    free(dwhere);
+    free(dtext);
+    free(lowtext);
+    free(lowpast);
+    free(chart_text);
+    free(chart_path);
+    free(days);
+    free(png);
+}
+
+static int run_file(const char *path)
+{
+    struct fa_day_reader *r = fa_day_open(path);
+    struct fa_day d = {0};
+    int st;
+
+    if (!r) {
+        fa_warn("%s", fa_err_get());
+        return FA_EXIT_FAIL;
+    }
+    while ((st = fa_day_next(r, &d)) == 1) {
+        struct json_object *price = NULL;
+        size_t i;
+        long k;
+        for (i = 0; i < d.n; i++)
+            fa_emit(json_object_get(d.recs[i]));
+        if (d.day < 0)
+            goto keep;
+        if (fa_day_reader_backwards(r)) {
+            fa_bad_record(d.symbol, d.date, d.where[0], "day %s %s is out of order", d.symbol,
+                          d.date);
+            goto next;
+        }
+        i = 0;
+        while ((k = fa_day_find(&d, "price", &i)) >= 0)
+            if (admit(&d, (size_t)k)) {
+                if (fa_stage_hist_add(hist, d.recs[k]) < 0)
+                    fa_bad_record(d.symbol, d.date, d.where[k], "%s", fa_err_get());
+                else
+                    price = d.recs[k];
+            }
+        if (price && (opt_from < 0 || d.day >= opt_from))
+            reflect(&d);
+    keep:
+        /* today's decision and account join the journal after today */
+        for (i = 0; i < d.n; i++)
+            journal_add(d.recs[i], d.where[i]);
+    next:
+        fa_day_clear(&d);
+    }
+    fa_day_free(&d);
+    fa_day_close(r);
+    if (st < 0) {
+        fa_warn("%s", fa_err_get());
+        return FA_EXIT_FAIL;
+    }
+    return FA_EXIT_OK;
+}
+
+int main(int argc, char **argv)
+{
+    enum {
+        O_CHARTS = 256,
+        O_DECISIONS,
+        O_FROM,
+        O_HEND,
+        O_HISTORY,
+        O_JOURNAL,
+        O_MODEL,
+        O_NOCHARTS,
+        O_OFFLINE,
+        O_SAVE,
+        O_SEED,
+        O_STRICT,
+        O_TEMP
+    };
+    static const struct option opts[] = {
+        {"charts", required_argument, NULL, O_CHARTS},
+        {"decisions", required_argument, NULL, O_DECISIONS},
+        {"from", required_argument, NULL, O_FROM},
+        {"help", no_argument, NULL, 'h'},
+        {"hindsight-end", required_argument, NULL, O_HEND},
+        {"history", required_argument, NULL, O_HISTORY},
+        {"journal", required_argument, NULL, O_JOURNAL},
+        {"model", required_argument, NULL, O_MODEL},
+        {"no-charts", no_argument, NULL, O_NOCHARTS},
+        {"offline", no_argument, NULL, O_OFFLINE},
+        {"quiet", no_argument, NULL, 'q'},
+        {"save-prompts", required_argument, NULL, O_SAVE},
+        {"seed", required_argument, NULL, O_SEED},
+        {"strict", no_argument, NULL, O_STRICT},
+        {"temperature", required_argument, NULL, O_TEMP},
+        {"verbose", no_argument, NULL, 'v'},
+        {"version", no_argument, NULL, 'V'},
+        {NULL, 0, NULL, 0},
+    };
+    struct fa_llm_opts lo = {0};
+    const char *history = NULL, *jpath = NULL;
+    int c, rc = FA_EXIT_OK;
+
+    fa_err_init(argv[0]);
+    while ((c = getopt_long(argc, argv, "hqvV", opts, NULL)) != -1) {
+        switch (c) {
+        case O_CHARTS:
+            opt_charts = optarg;
+            break;
+        case O_DECISIONS:
+            if (fa_cli_long("--decisions", optarg, 1, 1000, &opt_decisions) < 0)
+                fa_cli_usage_error("%s", fa_err_get());
+            break;
+        case O_FROM:
+            if (fa_date_parse(optarg, &opt_from) < 0)
+                fa_cli_usage_error("--from: %s", fa_err_get());
+            break;
+        case O_HEND:
+            if (fa_date_parse(optarg, &opt_hindsight_end) < 0)
+                fa_cli_usage_error("--hindsight-end: %s", fa_err_get());
+            break;
+        case O_HISTORY:
+            history = optarg;
+            break;
+        case O_JOURNAL:
+            jpath = optarg;
+            break;
+        case O_MODEL:
+            lo.model = optarg;
+            lo.vision_model = optarg;
+            break;
+        case O_NOCHARTS:
+            opt_no_charts = true;
+            break;
+        case O_OFFLINE:
+            lo.mode = "offline";
+            break;
+        case O_SAVE:
+            opt_save_prompts = optarg;
+            break;
+        case O_SEED:
+            if (fa_cli_long("--seed", optarg, 0, 2147483647L, &opt_seed) < 0)
+                fa_cli_usage_error("%s", fa_err_get());
+            break;
+        case O_STRICT:
+            fa_strict = true;
+            break;
+        case O_TEMP:
+            if (fa_cli_double("--temperature", optarg, 0, 2, &opt_temperature) < 0)
+                fa_cli_usage_error("%s", fa_err_get());
+            break;
+        case 'h':
+            usage();
+            return FA_EXIT_OK;
+        case 'q':
+            fa_verbosity = 0;
+            break;
+        case 'v':
+            fa_verbosity++;
+            break;
+        case 'V':
+            fa_cli_version();
+            return FA_EXIT_OK;
+        default:
+            fa_cli_try_help();
+        }
+    }
+    if (opt_charts && opt_no_charts)
+        fa_cli_usage_error("--charts and --no-charts exclude each other");
+    hist = fa_stage_hist_new();
+    if (history && fa_stage_hist_load(hist, history) < 0)
+        fa_die(FA_EXIT_FAIL, "history '%s': %s", history, fa_err_get());
+    if (jpath && journal_load(jpath) < 0)
+        fa_die(FA_EXIT_FAIL, "journal '%s': %s", jpath, fa_err_get());
+    if (!(llm = fa_llm_open(&lo)))
+        fa_die(FA_EXIT_USAGE, "%s", fa_err_get());
+    if (((fa_llm_vision(llm) && !opt_no_charts) || opt_charts) && !fa_gnuplot_path())
+        fa_die(FA_EXIT_USAGE, "%s (or use --no-charts)", fa_err_get());
+    if (optind == argc)
+        rc = run_file(NULL);
+    else
+        for (int i = optind; i < argc && rc == FA_EXIT_OK; i++)
+            rc = run_file(argv[i]);
+    fa_llm_close(llm);
+    fa_stage_hist_free(hist);
+    fa_day_free(&journal);
+    if (fa_stdout_close() != 0)
+        rc = FA_EXIT_FAIL;
+    return rc;
+}

@@ -1,0 +1,388 @@
+/* fa-retrieve: FinAgent's diversified retrieval as a stream filter. For
+ * each record carrying query texts, embeds each query with a tag naming
+ * its retrieval type appended (skipping queries of five words or fewer),
+ * searches each memory store for the exact top k among memories whose
+ * asof is strictly before the record's day, merges the types without
+ * duplicates and appends one `hit` record per memory found. Every record
+ * passes through first. The stores are opened once, as snapshots; a
+ * missing store is an empty memory. Memory: one record, plus the mapped
+ * stores. */
+#include <errno.h>
+#include <getopt.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "fa_cli.h"
+#include "fa_date.h"
+#include "fa_embedder.h"
+#include "fa_err.h"
+#include "fa_ndjson.h"
+#include "fa_record.h"
+#include "fa_simd.h"
+#include "fa_store.h"
+#include "fa_banned.h"
+
+#define STORES_MAX  8
+#define QUERIES_MAX 16
+#define TOP_MAX     1000
+#define MIN_WORDS   6
+
+struct mem {
+    const char *dir;
+    struct fa_store *s; /* NULL: missing or empty */
+};
+
+static struct mem mems[STORES_MAX];
+static size_t nmems;
+static struct fa_embedder *emb;
+static const char *qfield = "queries";
+static size_t topk = 5;
+static int before_flag = -1; /* day, or -1: the record's date */
+static bool have_before;
+static int kthreads, kpath;
+
+static void usage(void)
+{
+    printf("Usage: %s --store DIR [OPTION]... [FILE]...\n"
+           "Append the stored memories most similar to each record's queries.\n"
+           "\n"
+           "  -s, --store DIR         a memory store (repeat for several; a missing\n"
+           "                          store has no memories)\n"
+           "  -Q, --query-field NAME  the field with the queries: a string, or an object\n"
+           "                          of retrieval type -> query (default queries)\n"
+           "  -k, --top N             memories per query and store (default 5)\n"
+           "      --before DATE       only memories with asof before DATE (default: the\n"
+           "                          record's date)\n"
+           "      --threads N         search threads (default 0: automatic)\n"
+           "      --kernel PATH       auto, scalar or avx2 (default auto)\n"
+           "      --strict            a bad record is fatal (exit 1)\n"
+           "  -q, --quiet             no warnings\n"
+           "  -v, --verbose           more messages\n"
+           "  -h, --help              this help\n"
+           "  -V, --version           version\n"
+           "\n"
+           "Environment: FA_RETRIEVE_TOP (default --top), FA_THREADS, FA_SIMD, FA_EMBED_DIM,\n"
+           "FA_EMBED_MODEL, FA_LLM_URL, FA_LLM. See fa-retrieve(1), fa-store(5).\n",
+           fa_progname);
+}
+
+static size_t count_words(const char *s)
+{
+    size_t n = 0;
+    bool in = false;
+    for (; *s; s++) {
+        bool sp = *s == ' ' || *s == '\t' || *s == '\n' || *s == '\r' || *s == '\f' || *s == '\v';
+        if (!sp && !in)
+            n++;
+        in = !sp;
+    }
+    return n;
+}
+
+/* The text embedded for a query of this type: FinAgent appends a tag
+ * naming the horizon ("short_term" -> "... short-term impact"). A plain
+ * string query (type = the field name) gets no tag. */
+static char *tagged(const char *q, const char *type, bool plain)
+{
+    size_t n = strlen(q) + strlen(type) + 16;
+    char *t = malloc(n);
+    if (!t)
+        fa_die(FA_EXIT_FAIL, "out of memory");
+    if (plain) {
+        snprintf(t, n, "%s", q);
+        return t;
+    }
+    int at = snprintf(t, n, "%s ", q);
+    for (const char *p = type; *p; p++)
+        t[at++] = *p == '_' ? '-' : *p;
+    snprintf(t + at, n - (size_t)at, " impact");
+    return t;
+}
+
+/* The score as the shortest decimal that reads back as the same float
+ * (0.50581145, not 0.5058114528656006). */
+static double float_short(float f)
+{
+    char buf[32];
+    for (int p = 1; p <= 9; p++) {
+        snprintf(buf, sizeof buf, "%.*g", p, (double)f);
+        if (strtof(buf, NULL) == f)
+            return strtod(buf, NULL);
+    }
+    return f;
+}
+
+static void emit_hits(struct json_object *r, const char *where)
+{
+    struct json_object *qv;
+    const char *sym = fa_record_symbol(r), *date = fa_record_date(r), *rid = fa_record_str(r, "id");
+    if (!json_object_object_get_ex(r, qfield, &qv))
+        return;
+    /* The day the memories must predate. */
+    int day;
+    if (have_before)
+        day = before_flag;
+    else if (!date || fa_date_parse(date, &day) < 0) {
+        fa_bad_record(sym, date, where, "no date to retrieve before (give --before)");
+        return;
+    }
+    const char *types[QUERIES_MAX], *texts[QUERIES_MAX];
+    char *embed[QUERIES_MAX];
+    size_t nq = 0;
+    bool plain = json_object_is_type(qv, json_type_string);
+    if (plain) {
+        types[0] = qfield;
+        texts[0] = json_object_get_string(qv);
+        nq = 1;
+    } else if (json_object_is_type(qv, json_type_object)) {
+        json_object_object_foreach(qv, key, val)
+        {
+            if (!json_object_is_type(val, json_type_string)) {
+                fa_bad_record(sym, date, where, "query '%s.%s' is not a string", qfield, key);
+                return;
+            }
+            if (nq == QUERIES_MAX) {
+                fa_bad_record(sym, date, where, "more than %d queries in '%s'", QUERIES_MAX,
+                              qfield);
+                return;
+            }
+            types[nq] = key;
+            texts[nq] = json_object_get_string(val);
+            nq++;
+        }
+    } else {
+        fa_bad_record(sym, date, where, "field '%s' is neither a string nor an object", qfield);
+        return;
+    }
+    /* Skip short queries; embed the rest with their tags. */
+    size_t m = 0;
+    const char *mtypes[QUERIES_MAX], *mtexts[QUERIES_MAX];
+    for (size_t i = 0; i < nq; i++) {
+        if (count_words(texts[i]) < MIN_WORDS) {
+            fa_info("%s: %s query '%s' has five words or fewer; skipped", where, types[i],
+                    texts[i]);
+            continue;
+        }
+        mtypes[m] = types[i];
+        mtexts[m] = texts[i];
+        embed[m] = tagged(texts[i], types[i], plain);
+        m++;
+    }
+    bool any = false;
+    for (size_t i = 0; i < nmems; i++)
+        any = any || mems[i].s;
+    if (m == 0 || !any) {
+        for (size_t i = 0; i < m; i++)
+            free(embed[i]);
+        return;
+    }
+    size_t dim = fa_embedder_dim(emb);
+    float *qvec = malloc(m * dim * sizeof *qvec);
+    struct fa_simd_hit *hits = malloc(m * topk * sizeof *hits);
+    struct json_object *llm = json_object_new_array();
+    if (!qvec || !hits || !llm)
+        fa_die(FA_EXIT_FAIL, "out of memory");
+    int rc = fa_embedder_embed(emb, "retrieve", (const char *const *)embed, m, qvec, llm);
+    for (size_t i = 0; i < json_object_array_length(llm); i++)
+        fa_emit(json_object_get(json_object_array_get_idx(llm, i)));
+    if (rc < 0) {
+        fa_bad_record(sym, date, where, "cannot embed the queries: %s", fa_err_get());
+        goto out;
+    }
+    int32_t before[QUERIES_MAX];
+    for (size_t i = 0; i < m; i++)
+        before[i] = day;
+    for (size_t si = 0; si < nmems; si++) {
+        struct fa_store *s = mems[si].s;
+        if (!s)
+            continue;
+        struct fa_simd_search sr = {
+            .rows = fa_store_rows(s),
+            .n = fa_store_count(s),
+            .dim = dim,
+            .day = fa_store_days(s),
+            .before = before,
+            .threads = kthreads,
+            .path = kpath,
+        };
+        size_t nh[QUERIES_MAX];
+        if (fa_simd_topk(&sr, qvec, m, topk, hits, nh, NULL) < 0)
+            fa_die(FA_EXIT_FAIL, "search '%s': %s", mems[si].dir, fa_err_get());
+        /* merge the types in order; a memory found by an earlier type is
+         * not repeated */
+        for (size_t j = 0; j < m; j++)
+            for (size_t h = 0; h < nh[j]; h++) {
+                int64_t row = hits[j * topk + h].row;
+                bool dup = false;
+                for (size_t pj = 0; pj <= j && !dup; pj++)
+                    for (size_t ph = 0; ph < (pj < j ? nh[pj] : h) && !dup; ph++)
+                        dup = hits[pj * topk + ph].row == row;
+                if (dup)
+                    continue;
+                struct json_object *memo = fa_store_record(s, (size_t)row);
+                if (!memo)
+                    fa_die(FA_EXIT_FAIL, "%s", fa_err_get());
+                struct json_object *hit = fa_record_new("hit", sym, date);
+                const char *masof = fa_record_asof(memo);
+                if (masof)
+                    fa_record_set_str(hit, "asof", masof);
+                fa_record_set_str(hit, "store", mems[si].dir);
+                fa_record_set_str(hit, "type", mtypes[j]);
+                fa_record_set_int(hit, "rank", (int64_t)h + 1);
+                fa_record_set_num(hit, "score", float_short(hits[j * topk + h].score));
+                fa_record_set_str(hit, "query", mtexts[j]);
+                if (rid)
+                    fa_record_set_str(hit, "query_id", rid);
+                json_object_object_add(hit, "memory", memo);
+                fa_record_set_id(hit);
+                fa_emit(hit);
+            }
+    }
+out:
+    for (size_t i = 0; i < m; i++)
+        free(embed[i]);
+    free(qvec);
+    free(hits);
+    json_object_put(llm);
+}
+
+int main(int argc, char **argv)
+{
+    enum { OPT_BEFORE = 256, OPT_KERNEL, OPT_STRICT, OPT_THREADS };
+    static const struct option opts[] = {
+        {"before", required_argument, NULL, OPT_BEFORE},
+        {"help", no_argument, NULL, 'h'},
+        {"kernel", required_argument, NULL, OPT_KERNEL},
+        {"query-field", required_argument, NULL, 'Q'},
+        {"quiet", no_argument, NULL, 'q'},
+        {"store", required_argument, NULL, 's'},
+        {"strict", no_argument, NULL, OPT_STRICT},
+        {"threads", required_argument, NULL, OPT_THREADS},
+        {"top", required_argument, NULL, 'k'},
+        {"verbose", no_argument, NULL, 'v'},
+        {"version", no_argument, NULL, 'V'},
+        {NULL, 0, NULL, 0},
+    };
+    const char *o_top = NULL, *o_threads = NULL, *o_kernel = NULL;
+    int c, status = FA_EXIT_OK;
+    long v;
+
+    fa_err_init(argv[0]);
+    while ((c = getopt_long(argc, argv, "hk:qQ:s:vV", opts, NULL)) != -1) {
+        switch (c) {
+        case OPT_BEFORE:
+            if (fa_date_parse(optarg, &before_flag) < 0)
+                fa_cli_usage_error("invalid --before: %s", fa_err_get());
+            have_before = true;
+            break;
+        case 'h':
+            usage();
+            return FA_EXIT_OK;
+        case OPT_KERNEL:
+            o_kernel = optarg;
+            break;
+        case 'k':
+            o_top = optarg;
+            break;
+        case 'Q':
+            if (!*optarg)
+                fa_cli_usage_error("empty --query-field");
+            qfield = optarg;
+            break;
+        case 'q':
+            fa_verbosity = 0;
+            break;
+        case 's':
+            if (nmems == STORES_MAX)
+                fa_cli_usage_error("more than %d stores", STORES_MAX);
+            mems[nmems++].dir = optarg;
+            break;
+        case OPT_STRICT:
+            fa_strict = true;
+            break;
+        case OPT_THREADS:
+            o_threads = optarg;
+            break;
+        case 'v':
+            fa_verbosity++;
+            break;
+        case 'V':
+            fa_cli_version();
+            return FA_EXIT_OK;
+        default:
+            fa_cli_try_help();
+        }
+    }
+    if (nmems == 0)
+        fa_cli_usage_error("--store DIR is required");
+    if (fa_cli_long("top", fa_cli_conf(o_top, "FA_RETRIEVE_TOP", "5"), 1, TOP_MAX, &v) < 0)
+        fa_cli_usage_error("%s", fa_err_get());
+    topk = (size_t)v;
+    if (fa_cli_long("threads", fa_cli_conf(o_threads, "FA_THREADS", "0"), 0, 64, &v) < 0)
+        fa_cli_usage_error("%s", fa_err_get());
+    kthreads = (int)v;
+    if ((kpath = fa_simd_path_parse(o_kernel ? o_kernel : "auto")) < 0 ||
+        fa_simd_resolve(kpath) < 0)
+        fa_cli_usage_error("%s", fa_err_get());
+
+    emb = fa_embedder_open(NULL);
+    if (!emb)
+        fa_die(FA_EXIT_USAGE, "%s", fa_err_get());
+    size_t dim = fa_embedder_dim(emb);
+    if (!dim)
+        fa_die(FA_EXIT_FAIL, "%s", fa_err_get());
+    for (size_t i = 0; i < nmems; i++) {
+        mems[i].s = fa_store_open(mems[i].dir, FA_STORE_READ, fa_embedder_model(emb), dim);
+        if (!mems[i].s) {
+            if (errno == ENOENT) {
+                fa_info("store '%s' does not exist yet: no memories", mems[i].dir);
+                continue;
+            }
+            fa_die(strstr(fa_err_get(), "holds") ? FA_EXIT_USAGE : FA_EXIT_FAIL, "%s",
+                   fa_err_get());
+        }
+        if (fa_store_count(mems[i].s) == 0) {
+            fa_store_close(mems[i].s);
+            mems[i].s = NULL;
+        }
+    }
+
+    int nfiles = argc - optind;
+    for (int fi = 0; fi < (nfiles ? nfiles : 1) && status == FA_EXIT_OK; fi++) {
+        const char *path = nfiles ? argv[optind + fi] : "-";
+        struct fa_ndjson_reader *rd = fa_ndjson_open(path, 0);
+        if (!rd) {
+            fa_warn("%s", fa_err_get());
+            status = FA_EXIT_FAIL;
+            break;
+        }
+        for (;;) {
+            struct json_object *r;
+            int rc = fa_ndjson_next(rd, &r);
+            if (rc == FA_NDJSON_EOF)
+                break;
+            if (rc == FA_NDJSON_IOERR) {
+                fa_warn("%s", fa_err_get());
+                status = FA_EXIT_FAIL;
+                break;
+            }
+            if (rc == FA_NDJSON_BAD) {
+                fa_bad_record(NULL, NULL, NULL, "%s", fa_err_get());
+                continue;
+            }
+            json_object_get(r);
+            fa_emit(r);
+            emit_hits(r, fa_ndjson_where(rd));
+            json_object_put(r);
+        }
+        fa_ndjson_close(rd);
+    }
+    for (size_t i = 0; i < nmems; i++)
+        fa_store_close(mems[i].s);
+    fa_embedder_close(emb);
+    if (fa_stdout_close() != 0 && status == FA_EXIT_OK)
+        status = FA_EXIT_FAIL;
+    return status;
+}

@@ -1,0 +1,389 @@
+/* fa_gnuplot.c: run gnuplot as a child process and capture its image.
+ *
+ * The script goes to gnuplot's stdin through a pipe; its stdout and
+ * stderr go to unlinked temporary files, so the child can never block on
+ * us and we never block on it (apart from a timeout that kills a script
+ * that waits forever, such as "pause -1"). */
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/types.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "fa_err.h"
+#include "fa_gnuplot.h"
+#include "fa_banned.h"
+
+#define GP_TIMEOUT_MS 60000
+
+static char gp_path[PATH_MAX];
+
+static int is_exec(const char *p)
+{
+    struct stat st;
+
+    return stat(p, &st) == 0 && S_ISREG(st.st_mode) && access(p, X_OK) == 0;
+}
+
+const char *fa_gnuplot_path(void)
+{
+    const char *name = getenv("FA_GNUPLOT"), *path, *p, *colon;
+    size_t n;
+
+    if (!name || !*name)
+        name = "gnuplot";
+    if (strchr(name, '/')) {
+        if (is_exec(name) && strlen(name) < sizeof gp_path) {
+            memcpy(gp_path, name, strlen(name) + 1);
+            return gp_path;
+        }
+        fa_err_set("gnuplot '%s' (FA_GNUPLOT) is not an executable file", name);
+        return NULL;
+    }
+    path = getenv("PATH");
+    if (!path || !*path)
+        path = "/usr/local/bin:/usr/bin:/bin";
+    for (p = path; p; p = colon ? colon + 1 : NULL) {
+        colon = strchr(p, ':');
+        n = colon ? (size_t)(colon - p) : strlen(p);
+        if (n == 0)
+            continue;
+        if (snprintf(gp_path, sizeof gp_path, "%.*s/%s", (int)n, p, name) >= (int)sizeof gp_path)
+            continue;
+        if (is_exec(gp_path))
+            return gp_path;
+    }
+    fa_err_set("gnuplot '%s' not found on PATH (install it, e.g. 'apt-get install gnuplot-nox', "
+               "or set FA_GNUPLOT)",
+               name);
+    return NULL;
+}
+
+enum fa_gnuplot_format fa_gnuplot_format_of(const char *path)
+{
+    size_t n = path ? strlen(path) : 0;
+
+    if (n >= 4 && strcmp(path + n - 4, ".svg") == 0)
+        return FA_GNUPLOT_SVG;
+    return FA_GNUPLOT_PNG;
+}
+
+/* An unlinked temporary file in TMPDIR, open for reading and writing. */
+static int tmp_fd(void)
+{
+    const char *dir = getenv("TMPDIR");
+    char tmpl[PATH_MAX];
+    int fd;
+
+    if (!dir || !*dir)
+        dir = "/tmp";
+    if (snprintf(tmpl, sizeof tmpl, "%s/fa-gnuplot.XXXXXX", dir) >= (int)sizeof tmpl) {
+        fa_err_set("temporary directory name too long '%s'", dir);
+        return -1;
+    }
+    fd = mkstemp(tmpl);
+    if (fd < 0) {
+        fa_err_sys("cannot create temporary file '%s'", tmpl);
+        return -1;
+    }
+    unlink(tmpl);
+    return fd;
+}
+
+/* Reads the whole of fd from offset 0 into a malloc'd buffer (NUL-terminated). */
+static int slurp_fd(int fd, unsigned char **out, size_t *len)
+{
+    struct stat st;
+    unsigned char *buf;
+    size_t got = 0;
+    ssize_t r;
+
+    if (fstat(fd, &st) < 0 || lseek(fd, 0, SEEK_SET) < 0) {
+        fa_err_sys("cannot read gnuplot output");
+        return -1;
+    }
+    buf = malloc((size_t)st.st_size + 1);
+    if (!buf) {
+        fa_err_set("out of memory reading gnuplot output");
+        return -1;
+    }
+    while (got < (size_t)st.st_size) {
+        r = read(fd, buf + got, (size_t)st.st_size - got);
+        if (r < 0 && errno == EINTR)
+            continue;
+        if (r <= 0) {
+            free(buf);
+            fa_err_sys("cannot read gnuplot output");
+            return -1;
+        }
+        got += (size_t)r;
+    }
+    buf[got] = 0;
+    *out = buf;
+    *len = got;
+    return 0;
+}
+
+/* gnuplot's complaint, folded to one line for a message. */
+static void gp_errmsg(const char *err, char *msg, size_t cap)
+{
+    size_t j = 0;
+    const char *s = err;
+
+    while (*s == '\n' || *s == ' ')
+        s++;
+    for (; *s && j + 1 < cap; s++) {
+        if (*s == '\n') {
+            while (s[1] == '\n' || s[1] == ' ')
+                s++;
+            if (!s[1])
+                break;
+            if (j + 2 >= cap)
+                break;
+            msg[j++] = ';';
+            msg[j++] = ' ';
+        } else if ((unsigned char)*s >= ' ') {
+            msg[j++] = *s;
+        }
+    }
+    msg[j] = 0;
+}
+
+static int write_all(int fd, const char *p, size_t n)
+{
+    ssize_t w;
+
+    while (n) {
+        w = write(fd, p, n);
+        if (w < 0 && errno == EINTR)
+            continue;
+        if (w < 0)
+            return -1;
+        p += w;
+        n -= (size_t)w;
+    }
+    return 0;
+}
+
+/* Runs gnuplot on the full text (terminal line included). Returns 0 with
+ * the image, -1 with fa_err, FA_GNUPLOT_MISSING. *gperr receives the
+ * stderr text (caller frees) when not NULL. */
+static int gp_run(const char *exe, const char *full, unsigned char **out, size_t *len, char **gperr)
+{
+    int pfd[2] = {-1, -1}, ofd = -1, efd = -1, status = 0, rc = -1, waited = 0;
+    pid_t pid;
+    unsigned char *ebuf = NULL;
+    size_t elen = 0;
+    struct timespec ts = {0, 10 * 1000 * 1000};
+
+    *gperr = NULL;
+    if ((ofd = tmp_fd()) < 0 || (efd = tmp_fd()) < 0)
+        goto out;
+    if (pipe(pfd) < 0) {
+        fa_err_sys("cannot create pipe for gnuplot");
+        goto out;
+    }
+    pid = fork();
+    if (pid < 0) {
+        fa_err_sys("cannot start gnuplot");
+        goto out;
+    }
+    if (pid == 0) {
+        dup2(pfd[0], 0);
+        dup2(ofd, 1);
+        dup2(efd, 2);
+        close(pfd[0]);
+        close(pfd[1]);
+        close(ofd);
+        close(efd);
+        setenv("LC_ALL", "C.UTF-8", 1);
+        execl(exe, exe, "-d", (char *)NULL);
+        _exit(127);
+    }
+    close(pfd[0]);
+    pfd[0] = -1;
+    /* gnuplot may stop reading early (a syntax error ends it): EPIPE is
+     * then expected and its stderr says why. */
+    (void)write_all(pfd[1], full, strlen(full));
+    close(pfd[1]);
+    pfd[1] = -1;
+    for (;;) {
+        pid_t w = waitpid(pid, &status, WNOHANG);
+        if (w == pid)
+            break;
+        if (w < 0 && errno != EINTR) {
+            fa_err_sys("cannot wait for gnuplot");
+            goto out;
+        }
+        if (waited >= GP_TIMEOUT_MS) {
+            kill(pid, SIGKILL);
+            waitpid(pid, &status, 0);
+            fa_err_set("gnuplot did not finish within %d s", GP_TIMEOUT_MS / 1000);
+            goto out;
+        }
+        nanosleep(&ts, NULL);
+        waited += 10;
+    }
+    if (slurp_fd(efd, &ebuf, &elen) < 0)
+        goto out;
+    *gperr = (char *)ebuf;
+    ebuf = NULL;
+    if (WIFEXITED(status) && WEXITSTATUS(status) == 127) {
+        fa_err_set("cannot run gnuplot '%s'", exe);
+        rc = FA_GNUPLOT_MISSING;
+        goto out;
+    }
+    if (!WIFEXITED(status) || WEXITSTATUS(status) != 0) {
+        char msg[400];
+        gp_errmsg(*gperr, msg, sizeof msg);
+        fa_err_set("gnuplot failed: %s", *msg ? msg : "no message");
+        goto out;
+    }
+    if (slurp_fd(ofd, out, len) < 0)
+        goto out;
+    if (*len == 0) {
+        free(*out);
+        *out = NULL;
+        fa_err_set("gnuplot produced no image");
+        goto out;
+    }
+    rc = 0;
+out:
+    if (pfd[0] >= 0)
+        close(pfd[0]);
+    if (pfd[1] >= 0)
+        close(pfd[1]);
+    if (ofd >= 0)
+        close(ofd);
+    if (efd >= 0)
+        close(efd);
+    return rc;
+}
+
+static char *gp_script(const char *term, const char *script)
+{
+    char *s = NULL;
+    size_t n = 0;
+    FILE *f = open_memstream(&s, &n);
+
+    if (!f)
+        return NULL;
+    fprintf(f, "%s\nset encoding utf8\n%s\n", term, script);
+    if (fclose(f) != 0) {
+        free(s);
+        return NULL;
+    }
+    return s;
+}
+
+int fa_gnuplot_render(const char *script, enum fa_gnuplot_format fmt, int width, int height,
+                      unsigned char **out, size_t *len)
+{
+    const char *exe = fa_gnuplot_path();
+    char term[200], *full, *gperr = NULL;
+    int rc;
+
+    *out = NULL;
+    *len = 0;
+    if (!exe)
+        return FA_GNUPLOT_MISSING;
+    if (width < 16 || height < 16 || width > 10000 || height > 10000) {
+        fa_err_set("invalid chart size %dx%d", width, height);
+        return -1;
+    }
+    if (fmt == FA_GNUPLOT_SVG)
+        snprintf(
+            term, sizeof term,
+            "set terminal svg size %d,%d font 'DejaVu Sans,10' noenhanced background '#ffffff'",
+            width, height);
+    else
+        snprintf(term, sizeof term,
+                 "set terminal pngcairo size %d,%d font 'DejaVu Sans,9' noenhanced "
+                 "background '#ffffff'",
+                 width, height);
+    if (!(full = gp_script(term, script))) {
+        fa_err_set("out of memory building gnuplot script");
+        return -1;
+    }
+    rc = gp_run(exe, full, out, len, &gperr);
+    free(full);
+    /* A gnuplot built without cairo: libgd's png terminal, same
+     * determinism, plainer text. */
+    if (rc == -1 && fmt == FA_GNUPLOT_PNG && gperr && strstr(gperr, "terminal")) {
+        free(gperr);
+        gperr = NULL;
+        snprintf(term, sizeof term, "set terminal png size %d,%d noenhanced", width, height);
+        if (!(full = gp_script(term, script))) {
+            fa_err_set("out of memory building gnuplot script");
+            return -1;
+        }
+        rc = gp_run(exe, full, out, len, &gperr);
+        free(full);
+    }
+    free(gperr);
+    return rc;
+}
+
+int fa_gnuplot_save(const char *path, const void *data, size_t len)
+{
+    char tmp[PATH_MAX];
+    int fd;
+
+    if (snprintf(tmp, sizeof tmp, "%s.tmpXXXXXX", path) >= (int)sizeof tmp) {
+        fa_err_set("file name too long '%s'", path);
+        return -1;
+    }
+    fd = mkstemp(tmp);
+    if (fd < 0) {
+        fa_err_sys("cannot create '%s'", tmp);
+        return -1;
+    }
+    if (write_all(fd, data, len) < 0 || fsync(fd) < 0) {
+        fa_err_sys("cannot write '%s'", path);
+        close(fd);
+        unlink(tmp);
+        return -1;
+    }
+    {
+        mode_t um = umask(0);
+        umask(um);
+        if (fchmod(fd, 0644 & ~um) < 0) {
+            fa_err_sys("cannot set mode of '%s'", path);
+            close(fd);
+            unlink(tmp);
+            return -1;
+        }
+    }
+    if (close(fd) < 0) {
+        fa_err_sys("cannot write '%s'", path);
+        unlink(tmp);
+        return -1;
+    }
+    if (rename(tmp, path) < 0) {
+        fa_err_sys("cannot rename '%s' to '%s'", tmp, path);
+        unlink(tmp);
+        return -1;
+    }
+    return 0;
+}
+
+int fa_gnuplot_write(const char *script, enum fa_gnuplot_format fmt, int width, int height,
+                     const char *path)
+{
+    unsigned char *img;
+    size_t len;
+    int rc = fa_gnuplot_render(script, fmt, width, height, &img, &len);
+
+    if (rc != 0)
+        return rc;
+    rc = fa_gnuplot_save(path, img, len);
+    free(img);
+    return rc;
+}

@@ -1,0 +1,54 @@
+/* fa_gnuplot.h: draw charts by running gnuplot on a script, with deterministic bytes.
+ *
+ * The caller writes the plotting commands (data inline as gnuplot
+ * datablocks, "$d << EOD ... EOD", so no temporary data files are
+ * needed); this module prepends the terminal line (fixed size, fixed
+ * font, no enhanced text), runs gnuplot with its default settings (no
+ * user init file), and captures the image. The same script gives the
+ * same bytes on the same machine (pngcairo, or libgd's png when cairo
+ * is absent; or SVG). gnuplot is found as FA_GNUPLOT, else "gnuplot" on
+ * PATH. Files are written atomically (temporary file in the same
+ * directory, fsync, rename). */
+#ifndef FA_GNUPLOT_H
+#define FA_GNUPLOT_H
+
+#include <stddef.h>
+
+enum fa_gnuplot_format {
+    FA_GNUPLOT_PNG = 0,
+    FA_GNUPLOT_SVG = 1,
+};
+
+/* Returned (instead of -1) when gnuplot cannot be found or run: a
+ * missing dependency, so programs exit 2 (FA_EXIT_USAGE). */
+#define FA_GNUPLOT_MISSING (-2)
+
+/* The gnuplot executable: FA_GNUPLOT when set and non-empty, else the
+ * first executable "gnuplot" on PATH. Returns a static string, or NULL
+ * with fa_err set to a message that says how to install it. */
+const char *fa_gnuplot_path(void);
+
+/* Runs gnuplot on script (commands only; no "set terminal"/"set
+ * output": this function sets both) for an image of width x height
+ * pixels in format fmt. On success stores the malloc'd image bytes in
+ * *out and their length in *len (caller frees) and returns 0. Returns
+ * FA_GNUPLOT_MISSING when gnuplot is absent, or -1 with fa_err set
+ * holding gnuplot's own first error line when the script fails. */
+int fa_gnuplot_render(const char *script, enum fa_gnuplot_format fmt, int width, int height,
+                      unsigned char **out, size_t *len) __attribute__((warn_unused_result));
+
+/* Like fa_gnuplot_render, then writes the image to path atomically.
+ * Returns 0, FA_GNUPLOT_MISSING, or -1 with fa_err set. */
+int fa_gnuplot_write(const char *script, enum fa_gnuplot_format fmt, int width, int height,
+                     const char *path) __attribute__((warn_unused_result));
+
+/* Writes len bytes to path atomically: a temporary file in the same
+ * directory, fsync, rename (mode 0644 less umask). Returns 0, or -1
+ * with fa_err set naming path; no partial file is ever left. */
+int fa_gnuplot_save(const char *path, const void *data, size_t len)
+    __attribute__((warn_unused_result));
+
+/* Format from a file name: ".svg" gives SVG, anything else PNG. */
+enum fa_gnuplot_format fa_gnuplot_format_of(const char *path);
+
+#endif

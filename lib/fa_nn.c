@@ -1,0 +1,561 @@
+/* fa_nn.c: the policy/value MLP of fa-policy, its PRNG, Adam and weight
+ * files. Everything runs single-threaded in a fixed loop order: a seed
+ * gives bit-for-bit the same weights and decisions on every run. */
+#include "fa_nn.h"
+
+#include <errno.h>
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "fa_err.h"
+#include "fa_banned.h"
+
+/* ---- PRNG ---- */
+
+static uint64_t splitmix64(uint64_t *x)
+{
+    uint64_t z = (*x += 0x9e3779b97f4a7c15ULL);
+    z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ULL;
+    z = (z ^ (z >> 27)) * 0x94d049bb133111ebULL;
+    return z ^ (z >> 31);
+}
+
+void fa_rng_seed(struct fa_rng *r, uint64_t seed)
+{
+    uint64_t x = seed;
+    for (int i = 0; i < 4; i++)
+        r->s[i] = splitmix64(&x);
+}
+
+static uint64_t rotl(uint64_t x, int k)
+{
+    return (x << k) | (x >> (64 - k));
+}
+
+uint64_t fa_rng_next(struct fa_rng *r)
+{
+    uint64_t *s = r->s;
+    uint64_t out = rotl(s[1] * 5, 7) * 9;
+    uint64_t t = s[1] << 17;
+    s[2] ^= s[0];
+    s[3] ^= s[1];
+    s[1] ^= s[2];
+    s[0] ^= s[3];
+    s[2] ^= t;
+    s[3] = rotl(s[3], 45);
+    return out;
+}
+
+double fa_rng_uniform(struct fa_rng *r)
+{
+    return (double)(fa_rng_next(r) >> 11) * 0x1.0p-53;
+}
+
+uint64_t fa_rng_below(struct fa_rng *r, uint64_t n)
+{
+    uint64_t lim = UINT64_MAX - UINT64_MAX % n;
+    uint64_t x;
+    do
+        x = fa_rng_next(r);
+    while (x >= lim);
+    return x % n;
+}
+
+double fa_rng_normal(struct fa_rng *r)
+{
+    double u1 = 1.0 - fa_rng_uniform(r); /* (0, 1] */
+    double u2 = fa_rng_uniform(r);
+    return sqrt(-2.0 * log(u1)) * cos(2.0 * M_PI * u2);
+}
+
+/* ---- network ---- */
+
+struct fa_nn {
+    int in_dim, nhidden;
+    int width[FA_NN_MAXLAYERS];
+    enum fa_nn_act act;
+    size_t np;
+    double *p, *g, *m, *v; /* params, grads, Adam moments */
+    long adam_t;
+    /* offsets of each layer's W into p: trunk layers, then heads */
+    size_t off[FA_NN_MAXLAYERS + 2];
+    /* forward cache: layer inputs/outputs; a[0] = input copy, a[l+1] =
+     * activation of trunk layer l */
+    double *a[FA_NN_MAXLAYERS + 1];
+    double *delta[FA_NN_MAXLAYERS + 1];
+    double *buf;
+};
+
+static int layer_in(const struct fa_nn *nn, int l)
+{
+    return l == 0 ? nn->in_dim : nn->width[l - 1];
+}
+
+static int top_dim(const struct fa_nn *nn)
+{
+    return nn->nhidden ? nn->width[nn->nhidden - 1] : nn->in_dim;
+}
+
+static int nn_alloc(struct fa_nn *nn)
+{
+    size_t np = 0;
+    for (int l = 0; l < nn->nhidden; l++) {
+        nn->off[l] = np;
+        np += (size_t)nn->width[l] * (size_t)layer_in(nn, l) + (size_t)nn->width[l];
+    }
+    int h = top_dim(nn);
+    nn->off[nn->nhidden] = np;
+    np += (size_t)FA_NN_ACTIONS * (size_t)h + FA_NN_ACTIONS;
+    nn->off[nn->nhidden + 1] = np;
+    np += (size_t)h + 1;
+    nn->np = np;
+    size_t cache = (size_t)nn->in_dim;
+    for (int l = 0; l < nn->nhidden; l++)
+        cache += 2 * (size_t)nn->width[l];
+    cache += (size_t)nn->in_dim; /* delta of the input, unused but simple */
+    nn->p = calloc(np, sizeof(double));
+    nn->g = calloc(np, sizeof(double));
+    nn->m = calloc(np, sizeof(double));
+    nn->v = calloc(np, sizeof(double));
+    nn->buf = calloc(cache, sizeof(double));
+    if (!nn->p || !nn->g || !nn->m || !nn->v || !nn->buf) {
+        fa_err_set("out of memory for a network of %zu parameters", np);
+        return -1;
+    }
+    double *q = nn->buf;
+    nn->a[0] = q;
+    q += nn->in_dim;
+    nn->delta[0] = q;
+    q += nn->in_dim;
+    for (int l = 0; l < nn->nhidden; l++) {
+        nn->a[l + 1] = q;
+        q += nn->width[l];
+        nn->delta[l + 1] = q;
+        q += nn->width[l];
+    }
+    return 0;
+}
+
+static struct fa_nn *nn_shape(int in_dim, int nhidden, const int *widths, enum fa_nn_act act)
+{
+    if (in_dim < 1 || in_dim > (1 << 20)) {
+        fa_err_set("bad network input dimension %d", in_dim);
+        return NULL;
+    }
+    if (nhidden < 0 || nhidden > FA_NN_MAXLAYERS) {
+        fa_err_set("bad number of hidden layers %d (want 0..%d)", nhidden, FA_NN_MAXLAYERS);
+        return NULL;
+    }
+    if (act != FA_NN_TANH && act != FA_NN_RELU) {
+        fa_err_set("bad activation %d", (int)act);
+        return NULL;
+    }
+    for (int l = 0; l < nhidden; l++)
+        if (widths[l] < 1 || widths[l] > FA_NN_MAXWIDTH) {
+            fa_err_set("bad layer width %d (want 1..%d)", widths[l], FA_NN_MAXWIDTH);
+            return NULL;
+        }
+    struct fa_nn *nn = calloc(1, sizeof *nn);
+    if (!nn) {
+        fa_err_set("out of memory");
+        return NULL;
+    }
+    nn->in_dim = in_dim;
+    nn->nhidden = nhidden;
+    nn->act = act;
+    for (int l = 0; l < nhidden; l++)
+        nn->width[l] = widths[l];
+    if (nn_alloc(nn) < 0) {
+        fa_nn_free(nn);
+        return NULL;
+    }
+    return nn;
+}
+
+static void init_layer(double *w, int out, int in, double gain, struct fa_rng *r)
+{
+    double b = gain * sqrt(6.0 / (double)(in + out));
+    for (int i = 0; i < out; i++)
+        for (int j = 0; j < in; j++)
+            w[(size_t)i * (size_t)in + (size_t)j] = b * (2.0 * fa_rng_uniform(r) - 1.0);
+    /* biases (the out values after W) stay 0 */
+}
+
+struct fa_nn *fa_nn_new(int in_dim, int nhidden, const int *widths, enum fa_nn_act act,
+                        uint64_t seed)
+{
+    struct fa_nn *nn = nn_shape(in_dim, nhidden, widths, act);
+    if (!nn)
+        return NULL;
+    struct fa_rng r;
+    fa_rng_seed(&r, seed);
+    for (int l = 0; l < nhidden; l++)
+        init_layer(nn->p + nn->off[l], nn->width[l], layer_in(nn, l), 1.0, &r);
+    int h = top_dim(nn);
+    init_layer(nn->p + nn->off[nhidden], FA_NN_ACTIONS, h, 0.01, &r);
+    init_layer(nn->p + nn->off[nhidden + 1], 1, h, 1.0, &r);
+    return nn;
+}
+
+struct fa_nn *fa_nn_clone(const struct fa_nn *src)
+{
+    struct fa_nn *nn = nn_shape(src->in_dim, src->nhidden, src->width, src->act);
+    if (!nn)
+        return NULL;
+    memcpy(nn->p, src->p, src->np * sizeof(double));
+    return nn;
+}
+
+void fa_nn_free(struct fa_nn *nn)
+{
+    if (!nn)
+        return;
+    free(nn->p);
+    free(nn->g);
+    free(nn->m);
+    free(nn->v);
+    free(nn->buf);
+    free(nn);
+}
+
+int fa_nn_in_dim(const struct fa_nn *nn)
+{
+    return nn->in_dim;
+}
+
+int fa_nn_nhidden(const struct fa_nn *nn)
+{
+    return nn->nhidden;
+}
+
+int fa_nn_width(const struct fa_nn *nn, int layer)
+{
+    return layer >= 0 && layer < nn->nhidden ? nn->width[layer] : 0;
+}
+
+enum fa_nn_act fa_nn_activation(const struct fa_nn *nn)
+{
+    return nn->act;
+}
+
+const char *fa_nn_act_name(enum fa_nn_act act)
+{
+    return act == FA_NN_RELU ? "relu" : "tanh";
+}
+
+int fa_nn_act_parse(const char *s)
+{
+    if (!strcmp(s, "tanh"))
+        return FA_NN_TANH;
+    if (!strcmp(s, "relu"))
+        return FA_NN_RELU;
+    return -1;
+}
+
+size_t fa_nn_nparams(const struct fa_nn *nn)
+{
+    return nn->np;
+}
+
+double *fa_nn_params(struct fa_nn *nn)
+{
+    return nn->p;
+}
+
+double *fa_nn_grads(struct fa_nn *nn)
+{
+    return nn->g;
+}
+
+void fa_nn_zero_grad(struct fa_nn *nn)
+{
+    memset(nn->g, 0, nn->np * sizeof(double));
+}
+
+/* y[out] = W x + b */
+static void affine(const double *w, int out, int in, const double *x, double *y)
+{
+    const double *b = w + (size_t)out * (size_t)in;
+    for (int i = 0; i < out; i++) {
+        const double *row = w + (size_t)i * (size_t)in;
+        double s = b[i];
+        for (int j = 0; j < in; j++)
+            s += row[j] * x[j];
+        y[i] = s;
+    }
+}
+
+void fa_nn_forward(struct fa_nn *nn, const double *x, double *logits, double *value)
+{
+    memcpy(nn->a[0], x, (size_t)nn->in_dim * sizeof(double));
+    for (int l = 0; l < nn->nhidden; l++) {
+        double *y = nn->a[l + 1];
+        int out = nn->width[l];
+        affine(nn->p + nn->off[l], out, layer_in(nn, l), nn->a[l], y);
+        for (int i = 0; i < out; i++)
+            y[i] = nn->act == FA_NN_TANH ? tanh(y[i]) : (y[i] > 0 ? y[i] : 0);
+    }
+    int h = top_dim(nn);
+    const double *top = nn->a[nn->nhidden];
+    affine(nn->p + nn->off[nn->nhidden], FA_NN_ACTIONS, h, top, logits);
+    affine(nn->p + nn->off[nn->nhidden + 1], 1, h, top, value);
+}
+
+/* Adds the gradient of a layer y = W x + b given dy into gW, gb and, when
+ * dx is not NULL, ADDS W^T dy into dx. */
+static void affine_back(const double *w, double *gw, int out, int in, const double *x,
+                        const double *dy, double *dx)
+{
+    double *gb = gw + (size_t)out * (size_t)in;
+    for (int i = 0; i < out; i++) {
+        double d = dy[i];
+        if (d == 0)
+            continue;
+        double *grow = gw + (size_t)i * (size_t)in;
+        const double *row = w + (size_t)i * (size_t)in;
+        for (int j = 0; j < in; j++)
+            grow[j] += d * x[j];
+        gb[i] += d;
+        if (dx)
+            for (int j = 0; j < in; j++)
+                dx[j] += d * row[j];
+    }
+}
+
+void fa_nn_backward(struct fa_nn *nn, const double *dlogits, double dvalue)
+{
+    int L = nn->nhidden;
+    int h = top_dim(nn);
+    double *dtop = L ? nn->delta[L] : NULL;
+    if (dtop)
+        memset(dtop, 0, (size_t)h * sizeof(double));
+    affine_back(nn->p + nn->off[L], nn->g + nn->off[L], FA_NN_ACTIONS, h, nn->a[L], dlogits, dtop);
+    double dv[1] = {dvalue};
+    affine_back(nn->p + nn->off[L + 1], nn->g + nn->off[L + 1], 1, h, nn->a[L], dv, dtop);
+    for (int l = L - 1; l >= 0; l--) {
+        double *d = nn->delta[l + 1];
+        const double *y = nn->a[l + 1];
+        int out = nn->width[l];
+        for (int i = 0; i < out; i++)
+            d[i] *= nn->act == FA_NN_TANH ? 1.0 - y[i] * y[i] : (y[i] > 0 ? 1.0 : 0.0);
+        double *dx = l > 0 ? nn->delta[l] : NULL;
+        if (dx)
+            memset(dx, 0, (size_t)layer_in(nn, l) * sizeof(double));
+        affine_back(nn->p + nn->off[l], nn->g + nn->off[l], out, layer_in(nn, l), nn->a[l], d, dx);
+    }
+}
+
+void fa_nn_scale_grad(struct fa_nn *nn, double s)
+{
+    for (size_t i = 0; i < nn->np; i++)
+        nn->g[i] *= s;
+}
+
+double fa_nn_clip_grad(struct fa_nn *nn, double max_norm)
+{
+    double ss = 0;
+    for (size_t i = 0; i < nn->np; i++)
+        ss += nn->g[i] * nn->g[i];
+    double norm = sqrt(ss);
+    if (max_norm > 0 && norm > max_norm)
+        fa_nn_scale_grad(nn, max_norm / (norm + 1e-6));
+    return norm;
+}
+
+void fa_nn_adam_step(struct fa_nn *nn, double lr)
+{
+    const double b1 = 0.9, b2 = 0.999, eps = 1e-5;
+    nn->adam_t++;
+    double c1 = 1.0 - pow(b1, (double)nn->adam_t);
+    double c2 = 1.0 - pow(b2, (double)nn->adam_t);
+    for (size_t i = 0; i < nn->np; i++) {
+        double g = nn->g[i];
+        nn->m[i] = b1 * nn->m[i] + (1 - b1) * g;
+        nn->v[i] = b2 * nn->v[i] + (1 - b2) * g * g;
+        double mh = nn->m[i] / c1, vh = nn->v[i] / c2;
+        nn->p[i] -= lr * mh / (sqrt(vh) + eps);
+    }
+}
+
+/* ---- masked softmax ---- */
+
+int fa_nn_softmax(const double *logits, unsigned mask, double *p, double *logp)
+{
+    double mx = -INFINITY;
+    for (int a = 0; a < FA_NN_ACTIONS; a++)
+        if (mask & (1u << a) && logits[a] > mx)
+            mx = logits[a];
+    if (mx == -INFINITY) {
+        fa_err_set("no legal action");
+        return -1;
+    }
+    double s = 0;
+    for (int a = 0; a < FA_NN_ACTIONS; a++)
+        if (mask & (1u << a))
+            s += exp(logits[a] - mx);
+    double lse = mx + log(s);
+    for (int a = 0; a < FA_NN_ACTIONS; a++) {
+        if (mask & (1u << a)) {
+            logp[a] = logits[a] - lse;
+            p[a] = exp(logp[a]);
+        } else {
+            logp[a] = -INFINITY;
+            p[a] = 0;
+        }
+    }
+    return 0;
+}
+
+int fa_nn_sample(const double *p, unsigned mask, struct fa_rng *r)
+{
+    double u = fa_rng_uniform(r), c = 0;
+    int last = -1;
+    for (int a = 0; a < FA_NN_ACTIONS; a++) {
+        if (!(mask & (1u << a)) || p[a] <= 0)
+            continue;
+        last = a;
+        c += p[a];
+        if (u < c)
+            return a;
+    }
+    return last >= 0 ? last : fa_nn_argmax(p, mask); /* rounding: c < 1 */
+}
+
+int fa_nn_argmax(const double *p, unsigned mask)
+{
+    int best = -1;
+    for (int a = 0; a < FA_NN_ACTIONS; a++)
+        if (mask & (1u << a) && (best < 0 || p[a] > p[best]))
+            best = a;
+    return best;
+}
+
+/* ---- weight files ---- */
+
+static const char nn_magic[8] = {'F', 'A', 'N', 'N', '0', '0', '0', '1'};
+
+static void put_u32(unsigned char *b, uint32_t v)
+{
+    for (int i = 0; i < 4; i++)
+        b[i] = (unsigned char)(v >> (8 * i));
+}
+
+static uint32_t get_u32(const unsigned char *b)
+{
+    uint32_t v = 0;
+    for (int i = 0; i < 4; i++)
+        v |= (uint32_t)b[i] << (8 * i);
+    return v;
+}
+
+static void put_u64(unsigned char *b, uint64_t v)
+{
+    for (int i = 0; i < 8; i++)
+        b[i] = (unsigned char)(v >> (8 * i));
+}
+
+static uint64_t get_u64(const unsigned char *b)
+{
+    uint64_t v = 0;
+    for (int i = 0; i < 8; i++)
+        v |= (uint64_t)b[i] << (8 * i);
+    return v;
+}
+
+int fa_nn_write(const struct fa_nn *nn, FILE *f, const char *name)
+{
+    unsigned char b[8];
+    if (fwrite(nn_magic, 1, 8, f) != 8)
+        goto ioerr;
+    uint32_t hdr[3] = {(uint32_t)nn->in_dim, (uint32_t)nn->nhidden, (uint32_t)nn->act};
+    for (int i = 0; i < 3; i++) {
+        put_u32(b, hdr[i]);
+        if (fwrite(b, 1, 4, f) != 4)
+            goto ioerr;
+    }
+    for (int l = 0; l < nn->nhidden; l++) {
+        put_u32(b, (uint32_t)nn->width[l]);
+        if (fwrite(b, 1, 4, f) != 4)
+            goto ioerr;
+    }
+    put_u64(b, (uint64_t)nn->np);
+    if (fwrite(b, 1, 8, f) != 8)
+        goto ioerr;
+    for (size_t i = 0; i < nn->np; i++) {
+        uint64_t u;
+        memcpy(&u, &nn->p[i], 8);
+        put_u64(b, u);
+        if (fwrite(b, 1, 8, f) != 8)
+            goto ioerr;
+    }
+    return 0;
+ioerr:
+    fa_err_sys("write error '%s'", name);
+    return -1;
+}
+
+struct fa_nn *fa_nn_read(FILE *f, const char *name)
+{
+    unsigned char b[8];
+    if (fread(b, 1, 8, f) != 8 || memcmp(b, nn_magic, 8)) {
+        fa_err_set("'%s': not an fa-policy weight file", name);
+        return NULL;
+    }
+    uint32_t hdr[3];
+    for (int i = 0; i < 3; i++) {
+        if (fread(b, 1, 4, f) != 4)
+            goto trunc;
+        hdr[i] = get_u32(b);
+    }
+    if (hdr[1] > FA_NN_MAXLAYERS || hdr[0] > (1u << 20) || hdr[2] > 1) {
+        fa_err_set("'%s': bad network shape", name);
+        return NULL;
+    }
+    int widths[FA_NN_MAXLAYERS];
+    for (uint32_t l = 0; l < hdr[1]; l++) {
+        if (fread(b, 1, 4, f) != 4)
+            goto trunc;
+        uint32_t w = get_u32(b);
+        widths[l] = w > FA_NN_MAXWIDTH ? -1 : (int)w;
+    }
+    struct fa_nn *nn = nn_shape((int)hdr[0], (int)hdr[1], widths, (enum fa_nn_act)hdr[2]);
+    if (!nn) {
+        fa_err_set("'%s': bad network shape", name);
+        return NULL;
+    }
+    if (fread(b, 1, 8, f) != 8) {
+        fa_nn_free(nn);
+        goto trunc;
+    }
+    if (get_u64(b) != (uint64_t)nn->np) {
+        fa_err_set("'%s': parameter count does not match the shape", name);
+        fa_nn_free(nn);
+        return NULL;
+    }
+    for (size_t i = 0; i < nn->np; i++) {
+        if (fread(b, 1, 8, f) != 8) {
+            fa_nn_free(nn);
+            goto trunc;
+        }
+        uint64_t u = get_u64(b);
+        memcpy(&nn->p[i], &u, 8);
+        if (!isfinite(nn->p[i])) {
+            fa_err_set("'%s': parameter %zu is not finite", name, i);
+            fa_nn_free(nn);
+            return NULL;
+        }
+    }
+    if (fgetc(f) != EOF) {
+        fa_err_set("'%s': trailing bytes after the weights", name);
+        fa_nn_free(nn);
+        return NULL;
+    }
+    return nn;
+trunc:
+    if (ferror(f))
+        fa_err_sys("read error '%s'", name);
+    else
+        fa_err_set("'%s': truncated weight file", name);
+    return NULL;
+}

@@ -1,0 +1,107 @@
+/* fa_nn.h: a small multilayer perceptron for fa-policy, by hand, in double.
+ *
+ * A shared trunk of fully connected layers (tanh or ReLU) feeds two heads:
+ * a policy head of FA_NN_ACTIONS logits and a value head of one number.
+ * Forward and backward passes are written out (no autodiff), loops run in
+ * a fixed order and nothing is threaded, so a seed gives the same bits on
+ * every run. Also here: the seeded PRNG (xoshiro256** seeded by
+ * splitmix64), masked softmax over legal actions, global gradient-norm
+ * clipping, Adam, and a small binary weight format. */
+#ifndef FA_NN_H
+#define FA_NN_H
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+
+#define FA_NN_ACTIONS   3 /* SELL, HOLD, BUY: see fa_policy.h */
+#define FA_NN_MAXLAYERS 8 /* hidden layers of the trunk, at most */
+#define FA_NN_MAXWIDTH  4096
+
+enum fa_nn_act {
+    FA_NN_TANH = 0,
+    FA_NN_RELU = 1,
+};
+
+/* The PRNG state: xoshiro256** (Blackman and Vigna), seeded by splitmix64.
+ * Plain struct so that callers can keep several independent streams. */
+struct fa_rng {
+    uint64_t s[4];
+};
+/* Seeds r from seed (any value, 0 included). */
+void fa_rng_seed(struct fa_rng *r, uint64_t seed);
+/* The next 64 random bits. */
+uint64_t fa_rng_next(struct fa_rng *r);
+/* Uniform in [0, 1) with 53 random bits. */
+double fa_rng_uniform(struct fa_rng *r);
+/* Uniform integer in [0, n), n > 0, without modulo bias. */
+uint64_t fa_rng_below(struct fa_rng *r, uint64_t n);
+/* Standard normal (Box-Muller, the cosine branch only: one draw, two
+ * uniforms, so the stream position never depends on history). */
+double fa_rng_normal(struct fa_rng *r);
+
+struct fa_nn;
+
+/* A new network over in_dim inputs with nhidden trunk layers of the given
+ * widths (nhidden 0: both heads are linear in the input), activation act.
+ * Weights: Glorot-uniform for the trunk, the policy head scaled by 0.01
+ * (near-uniform initial policy), the value head by 1; biases 0; all drawn
+ * from fa_rng seeded with seed. Returns NULL with fa_err set on bad shape
+ * or OOM. Caller frees with fa_nn_free. */
+struct fa_nn *fa_nn_new(int in_dim, int nhidden, const int *widths, enum fa_nn_act act,
+                        uint64_t seed);
+/* A deep copy of the weights and shape (gradients and Adam state zero). */
+struct fa_nn *fa_nn_clone(const struct fa_nn *nn);
+void fa_nn_free(struct fa_nn *nn);
+
+int fa_nn_in_dim(const struct fa_nn *nn);
+int fa_nn_nhidden(const struct fa_nn *nn);
+int fa_nn_width(const struct fa_nn *nn, int layer); /* 0 <= layer < nhidden */
+enum fa_nn_act fa_nn_activation(const struct fa_nn *nn);
+/* "tanh" or "relu"; fa_nn_act_parse returns the enum or -1. */
+const char *fa_nn_act_name(enum fa_nn_act act);
+int fa_nn_act_parse(const char *s);
+
+/* The number of trainable parameters, and the flat parameter and gradient
+ * arrays (same layout: per layer W row-major [out][in] then b; trunk
+ * layers in order, then the policy head, then the value head). The
+ * pointers stay valid for the network's life; callers may write params. */
+size_t fa_nn_nparams(const struct fa_nn *nn);
+double *fa_nn_params(struct fa_nn *nn);
+double *fa_nn_grads(struct fa_nn *nn);
+void fa_nn_zero_grad(struct fa_nn *nn);
+
+/* Forward pass of one input x[in_dim]: the FA_NN_ACTIONS logits and the
+ * value. Keeps the activations for a following fa_nn_backward. */
+void fa_nn_forward(struct fa_nn *nn, const double *x, double *logits, double *value);
+/* Backward pass of the last forward: given dL/dlogits and dL/dvalue,
+ * ADDS dL/dparams into the gradient array (so samples accumulate). */
+void fa_nn_backward(struct fa_nn *nn, const double *dlogits, double dvalue);
+
+/* Multiplies every gradient by s. */
+void fa_nn_scale_grad(struct fa_nn *nn, double s);
+/* The global L2 norm of the gradient; when it exceeds max_norm (> 0) the
+ * gradient is scaled down to max_norm. Returns the norm before clipping. */
+double fa_nn_clip_grad(struct fa_nn *nn, double max_norm);
+/* One Adam step (beta1 0.9, beta2 0.999, epsilon 1e-5, bias-corrected)
+ * of the current gradient with learning rate lr. */
+void fa_nn_adam_step(struct fa_nn *nn, double lr);
+
+/* Masked softmax. mask bit a set = action a legal; at least one must be.
+ * Writes p[a] (0 for illegal) and logp[a] (-INFINITY for illegal).
+ * Returns 0, or -1 with fa_err set when no action is legal. */
+int fa_nn_softmax(const double *logits, unsigned mask, double *p, double *logp);
+/* Samples a legal action from p with one uniform draw of r; never
+ * returns an action with p 0 (illegal). */
+int fa_nn_sample(const double *p, unsigned mask, struct fa_rng *r);
+/* The legal action with the highest probability (lowest index on ties). */
+int fa_nn_argmax(const double *p, unsigned mask);
+
+/* Binary weights: "FANN0001", in_dim, nhidden, act, widths (uint32 LE),
+ * nparams (uint64 LE), then each parameter as an IEEE-754 double LE.
+ * fa_nn_write returns 0 or -1 with fa_err set; fa_nn_read returns a new
+ * network or NULL with fa_err set (bad magic, shape, truncation). name
+ * is for messages. */
+int fa_nn_write(const struct fa_nn *nn, FILE *f, const char *name);
+struct fa_nn *fa_nn_read(FILE *f, const char *name);
+
+#endif

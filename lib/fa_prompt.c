@@ -1,0 +1,395 @@
+/* fa_prompt.c: prompt templates: lookup (FA_PROMPTS, next to the
+ * executable, the install directory), {{var}}, {{a.b}}, {{> part}}. */
+#include <ctype.h>
+#include <errno.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "fa_prompt.h"
+#include "fa_err.h"
+#include "fa_record.h"
+#include "fa_banned.h"
+
+#ifndef FA_DATADIR
+#define FA_DATADIR "/usr/local/share/fa"
+#endif
+
+#define MAX_DEPTH 16
+#define MAX_FILE  (4u << 20)
+
+static void *xnn(void *p)
+{
+    if (!p) {
+        fputs("fa: out of memory\n", stderr);
+        abort();
+    }
+    return p;
+}
+
+struct sbuf {
+    char *s;
+    size_t len, cap;
+};
+
+static void sb_addn(struct sbuf *b, const char *s, size_t n)
+{
+    if (b->len + n + 1 > b->cap) {
+        size_t cap = b->cap ? b->cap : 256;
+        while (cap < b->len + n + 1)
+            cap *= 2;
+        b->s = xnn(realloc(b->s, cap));
+        b->cap = cap;
+    }
+    memcpy(b->s + b->len, s, n);
+    b->len += n;
+    b->s[b->len] = 0;
+}
+
+static void sb_add(struct sbuf *b, const char *s)
+{
+    sb_addn(b, s, strlen(s));
+}
+
+/* The file name for a template name: ".txt" added when there is no
+ * extension. */
+static char *file_name(const char *name)
+{
+    const char *slash = strrchr(name, '/');
+    const char *base = slash ? slash + 1 : name;
+    char *s;
+
+    if (strchr(base, '.'))
+        return xnn(strdup(name));
+    if (asprintf(&s, "%s.txt", name) < 0)
+        abort();
+    return s;
+}
+
+static int readable(const char *path)
+{
+    return access(path, R_OK) == 0;
+}
+
+char *fa_prompt_path(const char *name)
+{
+    char *fn = file_name(name), *path = NULL;
+    const char *env = getenv("FA_PROMPTS");
+    char exe[PATH_MAX];
+    ssize_t n;
+    struct sbuf tried = {0};
+
+    if (strchr(name, '/')) {
+        if (readable(fn))
+            return fn;
+        fa_err_sys("prompt '%s'", fn);
+        free(fn);
+        return NULL;
+    }
+    if (env && *env) {
+        if (asprintf(&path, "%s/%s", env, fn) < 0)
+            abort();
+        if (readable(path))
+            goto found;
+        sb_add(&tried, env);
+        free(path);
+    }
+    n = readlink("/proc/self/exe", exe, sizeof exe - 1);
+    if (n > 0) {
+        char *slash;
+        exe[n] = 0;
+        slash = strrchr(exe, '/');
+        if (slash) {
+            *slash = 0;
+            if (asprintf(&path, "%s/../prompts/%s", exe, fn) < 0)
+                abort();
+            if (readable(path))
+                goto found;
+            if (tried.len)
+                sb_add(&tried, ", ");
+            sb_add(&tried, exe);
+            sb_add(&tried, "/../prompts");
+            free(path);
+        }
+    }
+    if (asprintf(&path, "%s/prompts/%s", FA_DATADIR, fn) < 0)
+        abort();
+    if (readable(path))
+        goto found;
+    if (tried.len)
+        sb_add(&tried, ", ");
+    sb_add(&tried, FA_DATADIR "/prompts");
+    free(path);
+    fa_err_set("prompt '%s': not found in %s (set FA_PROMPTS)", fn, tried.s);
+    free(tried.s);
+    free(fn);
+    return NULL;
+found:
+    free(tried.s);
+    free(fn);
+    return path;
+}
+
+/* Reads a whole (small) file. */
+static char *slurp(const char *path)
+{
+    FILE *f = fopen(path, "rb");
+    struct sbuf b = {0};
+    char buf[8192];
+    size_t n;
+
+    if (!f) {
+        fa_err_sys("open '%s'", path);
+        return NULL;
+    }
+    while ((n = fread(buf, 1, sizeof buf, f)) > 0) {
+        sb_addn(&b, buf, n);
+        if (b.len > MAX_FILE) {
+            fclose(f);
+            free(b.s);
+            fa_err_set("prompt '%s': larger than %u bytes", path, MAX_FILE);
+            return NULL;
+        }
+    }
+    if (ferror(f)) {
+        fa_err_sys("read '%s'", path);
+        fclose(f);
+        free(b.s);
+        return NULL;
+    }
+    fclose(f);
+    if (!b.s)
+        sb_addn(&b, "", 0);
+    return b.s;
+}
+
+/* Looks up a dotted path in vars. */
+static struct json_object *lookup(struct json_object *vars, const char *path)
+{
+    struct json_object *cur = vars;
+    char *copy = xnn(strdup(path)), *save = NULL, *seg;
+
+    for (seg = strtok_r(copy, ".", &save); seg; seg = strtok_r(NULL, ".", &save)) {
+        struct json_object *next = NULL;
+        if (!cur)
+            break;
+        if (json_object_is_type(cur, json_type_object)) {
+            if (!json_object_object_get_ex(cur, seg, &next)) {
+                cur = NULL;
+                break;
+            }
+        } else if (json_object_is_type(cur, json_type_array)) {
+            char *end;
+            unsigned long i;
+            errno = 0;
+            i = strtoul(seg, &end, 10);
+            if (!isdigit((unsigned char)*seg) || *end || errno ||
+                i >= json_object_array_length(cur)) {
+                cur = NULL;
+                break;
+            }
+            next = json_object_array_get_idx(cur, i);
+        } else {
+            cur = NULL;
+            break;
+        }
+        cur = next;
+        if (!cur) /* a JSON null: present, renders empty */
+            break;
+    }
+    free(copy);
+    return cur;
+}
+
+/* Whether the dotted path exists (a JSON null counts as present). */
+static int exists(struct json_object *vars, const char *path)
+{
+    char *copy, *dot;
+    struct json_object *parent;
+    int ok;
+
+    if (lookup(vars, path))
+        return 1;
+    /* null values: the parent must exist and hold the key */
+    copy = xnn(strdup(path));
+    dot = strrchr(copy, '.');
+    if (dot) {
+        *dot = 0;
+        parent = lookup(vars, copy);
+        ok = parent && json_object_is_type(parent, json_type_object) &&
+             json_object_object_get_ex(parent, dot + 1, NULL);
+    } else
+        ok = vars && json_object_is_type(vars, json_type_object) &&
+             json_object_object_get_ex(vars, copy, NULL);
+    free(copy);
+    return ok;
+}
+
+static void render_value(struct sbuf *b, struct json_object *v)
+{
+    char *s;
+
+    switch (json_object_get_type(v)) {
+    case json_type_null:
+        return;
+    case json_type_string:
+        sb_addn(b, json_object_get_string(v), (size_t)json_object_get_string_len(v));
+        return;
+    case json_type_array: {
+        size_t n = json_object_array_length(v);
+        int simple = 1;
+        for (size_t i = 0; i < n; i++) {
+            struct json_object *e = json_object_array_get_idx(v, i);
+            if (!json_object_is_type(e, json_type_string) &&
+                !json_object_is_type(e, json_type_int) && !json_object_is_type(e, json_type_double))
+                simple = 0;
+        }
+        if (simple) {
+            for (size_t i = 0; i < n; i++) {
+                if (i)
+                    sb_add(b, "\n");
+                render_value(b, json_object_array_get_idx(v, i));
+            }
+            return;
+        }
+        break;
+    }
+    default:
+        break;
+    }
+    s = fa_json_canonical(v, NULL);
+    sb_add(b, s);
+    free(s);
+}
+
+static int render(struct sbuf *out, const char *text, const char *origin, struct json_object *vars,
+                  int depth);
+
+static int include(struct sbuf *out, const char *name, const char *origin, unsigned line,
+                   struct json_object *vars, int depth)
+{
+    char *path, *text;
+    int rc;
+
+    if (depth >= MAX_DEPTH) {
+        fa_err_set("%s:%u: includes nested deeper than %d (a loop?) at '%s'", origin, line,
+                   MAX_DEPTH, name);
+        return -1;
+    }
+    path = fa_prompt_path(name);
+    if (!path) {
+        char *why = xnn(strdup(fa_err_get()));
+        fa_err_set("%s:%u: include: %s", origin, line, why);
+        free(why);
+        return -1;
+    }
+    text = slurp(path);
+    if (!text) {
+        free(path);
+        return -1;
+    }
+    {
+        const char *slash = strrchr(path, '/');
+        rc = render(out, text, slash ? slash + 1 : path, vars, depth + 1);
+    }
+    free(text);
+    free(path);
+    return rc;
+}
+
+static int render(struct sbuf *out, const char *text, const char *origin, struct json_object *vars,
+                  int depth)
+{
+    const char *p = text;
+    unsigned line = 1;
+
+    for (;;) {
+        const char *open = strstr(p, "{{"), *close, *a, *b;
+        char *tag;
+
+        if (!open) {
+            sb_add(out, p);
+            return 0;
+        }
+        for (const char *q = p; q < open; q++)
+            line += *q == '\n';
+        sb_addn(out, p, (size_t)(open - p));
+        close = strstr(open + 2, "}}");
+        if (!close) {
+            fa_err_set("%s:%u: '{{' without a closing '}}'", origin, line);
+            return -1;
+        }
+        a = open + 2;
+        b = close;
+        while (a < b && isspace((unsigned char)*a))
+            a++;
+        while (b > a && isspace((unsigned char)b[-1]))
+            b--;
+        tag = xnn(strndup(a, (size_t)(b - a)));
+        if (tag[0] == '!') {
+            /* comment */
+        } else if (tag[0] == '>') {
+            const char *nm = tag + 1;
+            while (isspace((unsigned char)*nm))
+                nm++;
+            if (!*nm || include(out, nm, origin, line, vars, depth) < 0) {
+                if (!*nm)
+                    fa_err_set("%s:%u: '{{>' without a template name", origin, line);
+                free(tag);
+                return -1;
+            }
+        } else {
+            struct json_object *v;
+            if (!*tag) {
+                fa_err_set("%s:%u: empty '{{}}'", origin, line);
+                free(tag);
+                return -1;
+            }
+            v = lookup(vars, tag);
+            if (!v && !exists(vars, tag)) {
+                fa_err_set("%s:%u: missing variable '%s'", origin, line, tag);
+                free(tag);
+                return -1;
+            }
+            render_value(out, v);
+        }
+        free(tag);
+        for (const char *q = open; q < close; q++)
+            line += *q == '\n';
+        p = close + 2;
+    }
+}
+
+char *fa_prompt_render_text(const char *text, const char *origin, struct json_object *vars)
+{
+    struct sbuf out = {0};
+
+    if (render(&out, text, origin ? origin : "<template>", vars, 0) < 0) {
+        free(out.s);
+        return NULL;
+    }
+    if (!out.s)
+        sb_addn(&out, "", 0);
+    return out.s;
+}
+
+char *fa_prompt_render(const char *name, struct json_object *vars)
+{
+    char *path = fa_prompt_path(name), *text, *res;
+    const char *slash;
+
+    if (!path)
+        return NULL;
+    text = slurp(path);
+    if (!text) {
+        free(path);
+        return NULL;
+    }
+    slash = strrchr(path, '/');
+    res = fa_prompt_render_text(text, slash ? slash + 1 : path, vars);
+    free(text);
+    free(path);
+    return res;
+}

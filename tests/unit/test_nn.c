@@ -1,0 +1,211 @@
+/* Unit tests for fa_nn: the PRNG, masked softmax, the network's analytic
+ * gradient against central finite differences, Adam, clipping,
+ * determinism and the weight file format. */
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "fa_nn.h"
+#include "tap.h"
+#include "fa_banned.h"
+
+/* A scalar function of the outputs with known derivative:
+ * L = sum_a c_a z_a^2 / 2 + cv v^3 / 3 */
+static const double cz[3] = {0.7, -1.3, 0.4};
+static const double cv = 0.9;
+
+static double loss_of(struct fa_nn *nn, const double *x)
+{
+    double z[3], v;
+    fa_nn_forward(nn, x, z, &v);
+    return 0.5 * (cz[0] * z[0] * z[0] + cz[1] * z[1] * z[1] + cz[2] * z[2] * z[2]) +
+           cv * v * v * v / 3;
+}
+
+static double gradcheck(int in, int nh, const int *w, enum fa_nn_act act, uint64_t seed)
+{
+    struct fa_nn *nn = fa_nn_new(in, nh, w, act, seed);
+    struct fa_rng r;
+    fa_rng_seed(&r, seed + 1);
+    double *x = malloc((size_t)in * sizeof *x);
+    for (int i = 0; i < in; i++)
+        x[i] = fa_rng_normal(&r);
+    size_t np = fa_nn_nparams(nn);
+    double *p = fa_nn_params(nn);
+    /* bigger head weights so the policy head's gradient is not tiny */
+    for (size_t i = 0; i < np; i++)
+        p[i] += 0.3 * fa_rng_normal(&r);
+    fa_nn_zero_grad(nn);
+    double z[3], v;
+    fa_nn_forward(nn, x, z, &v);
+    double dz[3] = {cz[0] * z[0], cz[1] * z[1], cz[2] * z[2]};
+    fa_nn_backward(nn, dz, cv * v * v);
+    double *g = malloc(np * sizeof *g);
+    memcpy(g, fa_nn_grads(nn), np * sizeof *g);
+    double worst = 0;
+    const double h = 1e-5;
+    for (size_t i = 0; i < np; i++) {
+        double keep = p[i];
+        p[i] = keep + h;
+        double lp = loss_of(nn, x);
+        p[i] = keep - h;
+        double lm = loss_of(nn, x);
+        p[i] = keep;
+        double num = (lp - lm) / (2 * h);
+        double err = fabs(num - g[i]) / fmax(1e-6, fabs(num) + fabs(g[i]));
+        if (act == FA_NN_RELU && fabs(num - g[i]) < 1e-7)
+            err = 0; /* a kink crossed: both tiny */
+        if (err > worst)
+            worst = err;
+    }
+    free(g);
+    free(x);
+    fa_nn_free(nn);
+    return worst;
+}
+
+int main(void)
+{
+    struct fa_rng a, b;
+    fa_rng_seed(&a, 42);
+    fa_rng_seed(&b, 42);
+    int same = 1;
+    for (int i = 0; i < 1000; i++)
+        same &= fa_rng_next(&a) == fa_rng_next(&b);
+    ok(same, "same seed, same stream");
+    fa_rng_seed(&b, 43);
+    ok(fa_rng_next(&a) != fa_rng_next(&b), "other seed, other stream");
+    double m = 0;
+    for (int i = 0; i < 100000; i++)
+        m += fa_rng_uniform(&a);
+    is_num(m / 100000, 0.5, 0.01, "uniform mean near 0.5");
+    double s1 = 0, s2 = 0;
+    for (int i = 0; i < 100000; i++) {
+        double z = fa_rng_normal(&a);
+        s1 += z;
+        s2 += z * z;
+    }
+    is_num(s1 / 100000, 0, 0.02, "normal mean near 0");
+    is_num(s2 / 100000, 1, 0.03, "normal variance near 1");
+    int hist[5] = {0};
+    for (int i = 0; i < 50000; i++)
+        hist[fa_rng_below(&a, 5)]++;
+    ok(hist[0] > 9000 && hist[4] > 9000 && hist[2] > 9000, "below(5) covers its range");
+
+    /* masked softmax */
+    double z[3] = {1.0, 2.0, 3.0}, p[3], lp[3];
+    ok(fa_nn_softmax(z, 7, p, lp) == 0, "softmax all legal");
+    is_num(p[0] + p[1] + p[2], 1, 1e-12, "probabilities sum to 1");
+    ok(fa_nn_softmax(z, 3, p, lp) == 0 && p[2] == 0 && isinf(lp[2]) && lp[2] < 0,
+       "masked action has probability 0, log -inf");
+    is_num(p[0] + p[1], 1, 1e-12, "legal probabilities sum to 1");
+    is_num(p[1] / p[0], exp(1.0), 1e-12, "ratio of legal probabilities kept");
+    ok(fa_nn_softmax(z, 0, p, lp) < 0, "no legal action refused");
+    double zbig[3] = {1000, -1000, 999};
+    ok(fa_nn_softmax(zbig, 5, p, lp) == 0 && isfinite(lp[0]) && p[1] == 0, "large logits stable");
+    /* sampling never picks a masked action even with the largest logit */
+    double zm[3] = {-5, 0, 50};
+    fa_nn_softmax(zm, 3, p, lp);
+    int bad = 0;
+    for (int i = 0; i < 20000; i++)
+        bad += fa_nn_sample(p, 3, &a) == 2;
+    ok(bad == 0, "sampling never returns a masked action (%d)", bad);
+    ok(fa_nn_argmax(p, 3) == 1, "argmax over legal actions only");
+
+    /* gradient checks over random shapes */
+    int w1[] = {8, 6}, w2[] = {5}, w3[] = {7, 7, 4};
+    double e;
+    e = gradcheck(5, 2, w1, FA_NN_TANH, 1);
+    ok(e < 1e-6, "gradcheck tanh 5-8-6 (max rel err %.2g)", e);
+    e = gradcheck(4, 1, w2, FA_NN_RELU, 2);
+    ok(e < 1e-6, "gradcheck relu 4-5 (max rel err %.2g)", e);
+    e = gradcheck(6, 3, w3, FA_NN_TANH, 3);
+    ok(e < 1e-6, "gradcheck tanh 6-7-7-4 (max rel err %.2g)", e);
+    e = gradcheck(3, 0, NULL, FA_NN_TANH, 4);
+    ok(e < 1e-6, "gradcheck linear heads (max rel err %.2g)", e);
+    e = gradcheck(9, 2, w1, FA_NN_RELU, 5);
+    ok(e < 1e-6, "gradcheck relu 9-8-6 (max rel err %.2g)", e);
+
+    /* bad shapes */
+    int wbad[] = {0};
+    ok(fa_nn_new(3, 1, wbad, FA_NN_TANH, 1) == NULL, "width 0 refused");
+    ok(fa_nn_new(0, 0, NULL, FA_NN_TANH, 1) == NULL, "input 0 refused");
+    ok(fa_nn_new(3, FA_NN_MAXLAYERS + 1, w3, FA_NN_TANH, 1) == NULL, "too many layers refused");
+
+    /* determinism and init */
+    struct fa_nn *n1 = fa_nn_new(6, 2, w1, FA_NN_TANH, 7);
+    struct fa_nn *n2 = fa_nn_new(6, 2, w1, FA_NN_TANH, 7);
+    struct fa_nn *n3 = fa_nn_new(6, 2, w1, FA_NN_TANH, 8);
+    size_t np = fa_nn_nparams(n1);
+    ok(np == (size_t)(8 * 6 + 8 + 6 * 8 + 6 + 3 * 6 + 3 + 6 + 1), "parameter count (%zu)", np);
+    ok(!memcmp(fa_nn_params(n1), fa_nn_params(n2), np * sizeof(double)), "same seed, same weights");
+    ok(memcmp(fa_nn_params(n1), fa_nn_params(n3), np * sizeof(double)), "other seed, other weights");
+    double x[6] = {0.1, -0.2, 0.3, 0.5, -1, 2}, zz[3], v;
+    fa_nn_forward(n1, x, zz, &v);
+    ok(fabs(zz[0]) < 0.1 && fabs(zz[1]) < 0.1 && fabs(zz[2]) < 0.1,
+       "initial policy near uniform (small logits)");
+
+    /* clipping */
+    fa_nn_zero_grad(n1);
+    double *g = fa_nn_grads(n1);
+    for (size_t i = 0; i < np; i++)
+        g[i] = 1;
+    double norm = fa_nn_clip_grad(n1, 0.5);
+    is_num(norm, sqrt((double)np), 1e-9, "clip returns the norm before");
+    double ss = 0;
+    for (size_t i = 0; i < np; i++)
+        ss += g[i] * g[i];
+    is_num(sqrt(ss), 0.5, 1e-5, "clipped to 0.5");
+    fa_nn_zero_grad(n1);
+    g[0] = 0.1;
+    fa_nn_clip_grad(n1, 0.5);
+    is_num(g[0], 0.1, 0, "small gradient untouched");
+
+    /* Adam minimises a quadratic of the value: v(x) -> 3 */
+    struct fa_nn *q = fa_nn_new(6, 2, w1, FA_NN_TANH, 9);
+    double zq[3], vq = 0, dz0[3] = {0, 0, 0};
+    for (int it = 0; it < 500; it++) {
+        fa_nn_zero_grad(q);
+        fa_nn_forward(q, x, zq, &vq);
+        fa_nn_backward(q, dz0, vq - 3);
+        fa_nn_adam_step(q, 0.01);
+    }
+    fa_nn_forward(q, x, zq, &vq);
+    is_num(vq, 3, 1e-3, "Adam fits a value target");
+
+    /* weight file round trip and refusals */
+    FILE *f = tmpfile();
+    ok(f && fa_nn_write(q, f, "tmp") == 0, "write weights");
+    rewind(f);
+    struct fa_nn *r2 = fa_nn_read(f, "tmp");
+    ok(r2 && fa_nn_nparams(r2) == fa_nn_nparams(q) &&
+           !memcmp(fa_nn_params(r2), fa_nn_params(q), fa_nn_nparams(q) * sizeof(double)),
+       "read back the same weights");
+    ok(r2 && fa_nn_width(r2, 1) == 6 && fa_nn_activation(r2) == FA_NN_TANH, "shape read back");
+    long len = ftell(f);
+    fclose(f);
+    f = tmpfile();
+    fa_nn_write(q, f, "tmp");
+    fflush(f);
+    ok(ftruncate(fileno(f), len - 3) == 0, "truncate a copy");
+    rewind(f);
+    ok(fa_nn_read(f, "tmp") == NULL, "truncated file refused");
+    fclose(f);
+    f = tmpfile();
+    fputs("NOTAWEIGHTFILE", f);
+    rewind(f);
+    ok(fa_nn_read(f, "tmp") == NULL, "bad magic refused");
+    fclose(f);
+    struct fa_nn *c = fa_nn_clone(q);
+    ok(c && !memcmp(fa_nn_params(c), fa_nn_params(q), np * sizeof(double)), "clone copies");
+    ok(fa_nn_act_parse("relu") == FA_NN_RELU && fa_nn_act_parse("x") < 0, "activation names");
+
+    fa_nn_free(c);
+    fa_nn_free(r2);
+    fa_nn_free(q);
+    fa_nn_free(n1);
+    fa_nn_free(n2);
+    fa_nn_free(n3);
+    return tap_done();
+}
