@@ -248,8 +248,12 @@ static int search(const char *dir, const char *qpath, size_t nq, size_t k, int n
     int32_t before[64];
     for (size_t j = 0; j < nq; j++)
         before[j] = 30000; /* every row passes: the filter runs, as in fa-retrieve */
-    struct fa_simd_search sr = {.rows = fa_store_rows(s), .n = n, .dim = dim,
-                                .day = fa_store_days(s), .before = before, .threads = nt};
+    struct fa_simd_search sr = {.rows = fa_store_rows(s),
+                                .n = n,
+                                .dim = dim,
+                                .day = fa_store_days(s),
+                                .before = before,
+                                .threads = nt};
     struct fa_simd_compact c;
     void *cdata = NULL;
     float *cscale = NULL;
@@ -294,8 +298,8 @@ static int search(const char *dir, const char *qpath, size_t nq, size_t k, int n
     fclose(f);
     printf("path %s\nthreads %d\nseconds %.6f\nfirst_seconds %.6f\nmvecs %.3f\ngbps %.3f\n"
            "rescored %zu\nsecond_pass %zu\n",
-           fa_simd_path_name(st.path), st.threads, best, first,
-           (double)n * (double)nq / best / 1e6, bytes / best / 1e9, st.rescored, st.second_pass);
+           fa_simd_path_name(st.path), st.threads, best, first, (double)n * (double)nq / best / 1e6,
+           bytes / best / 1e9, st.rescored, st.second_pass);
     free(h);
     free(q);
     free(cdata);
@@ -311,8 +315,7 @@ int main(int argc, char **argv)
         return gen(argv[2], strtoull(argv[3], NULL, 10), strtoull(argv[4], NULL, 10),
                    strtoull(argv[5], NULL, 10));
     if (argc == 6 && !strcmp(argv[1], "queries"))
-        return queries(argv[2], strtoull(argv[3], NULL, 10), strtoull(argv[4], NULL, 10),
-                       argv[5]);
+        return queries(argv[2], strtoull(argv[3], NULL, 10), strtoull(argv[4], NULL, 10), argv[5]);
     if (argc == 5 && !strcmp(argv[1], "embed"))
         return embed(strtoull(argv[2], NULL, 10), argv[3], argv[4]);
     if (argc == 5 && !strcmp(argv[1], "bw"))

@@ -13,8 +13,8 @@ mkdir -p "$out"
 export DEBIAN_FRONTEND=noninteractive
 
 apt_retry() { # apt-get waits for the dpkg lock other jobs may hold
-  local i
-  for i in 1 2 3 4 5 6; do
+  local _
+  for _ in 1 2 3 4 5 6; do
     apt-get -o DPkg::Lock::Timeout=120 "$@" && return 0
     sleep 10
   done
@@ -25,7 +25,9 @@ root=false
 [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1 && root=true
 
 need=()
-python3 -c 'import numpy' 2>/dev/null || need+=(python3-numpy)
+py=python3
+[ -x /usr/bin/python3 ] && py=/usr/bin/python3 # Debian's, not a pyenv shim
+"$py" -c 'import numpy' 2>/dev/null || need+=(python3-numpy)
 dpkg -s libopenblas0-pthread >/dev/null 2>&1 || need+=(libopenblas0-pthread libopenblas-dev)
 [ -e /usr/include/faiss/IndexFlat.h ] || need+=(libfaiss-dev)
 command -v cmake >/dev/null 2>&1 || need+=(cmake)
@@ -51,6 +53,11 @@ if [ -e "$fdir/FAILED" ]; then
   exit 0
 fi
 mkdir -p "$fdir"
+exec 9>"$fdir/.lock"
+flock 9 # another bench run may be building it
+if ls "$fdir"/lib/libfaiss_avx2.* >/dev/null 2>&1; then
+  exit 0
+fi
 src=$(find "$fdir" -maxdepth 1 -type d -name 'faiss-1.*' | head -n 1)
 if [ -z "$src" ]; then
   if ! grep -rqs '^Types:.*deb-src' /etc/apt/sources.list.d/ &&

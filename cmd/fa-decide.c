@@ -162,6 +162,32 @@ static void account_keep(struct json_object *rec, const char *where)
     snprintf(p->date, sizeof p->date, "%s", dt);
 }
 
+/* Replays a past decision on the paper account (at the price it was
+ * made at), unless an account record of that day or later is held. */
+static void decision_replay(struct json_object *rec)
+{
+    const char *s = fa_record_symbol(rec), *dt = fa_record_date(rec), *k = fa_record_kind(rec);
+    const char *done = fa_record_str(rec, "done");
+    struct paper *p;
+    double px;
+    int day;
+
+    if (!k || strcmp(k, "decision") || !s || !dt || fa_date_parse(dt, &day) < 0 || !done ||
+        fa_record_num(rec, "price", &px) < 0 || !(px > 0))
+        return;
+    p = paper_get(s);
+    if (day <= p->day)
+        return;
+    if (strcmp(done, "BUY") == 0) {
+        double sh = floor(p->cash / px);
+        p->cash -= sh * px;
+        p->pos += sh;
+    } else if (strcmp(done, "SELL") == 0 && p->pos > 0) {
+        p->cash += p->pos * px;
+        p->pos = 0;
+    }
+}
+
 static int journal_load(const char *path)
 {
     struct fa_ndjson_reader *r = fa_ndjson_open(path, 0);
@@ -176,6 +202,7 @@ static int journal_load(const char *path)
             return -1;
         }
         account_keep(rec, fa_ndjson_where(r));
+        decision_replay(rec);
         json_object_put(rec);
     }
     fa_ndjson_close(r);
@@ -453,6 +480,16 @@ static void decide(struct fa_day *d, struct json_object *price)
             fa_record_set_str(out, "source", fa_llm_offline(llm) ? "offline" : "model");
         }
         fa_llm_result_free(&res);
+    }
+    fa_record_set_num(out, "price", px);
+    {
+        struct json_object *snap = json_object_new_object();
+        json_object_object_add(snap, "cash", fa_json_num(cash));
+        json_object_object_add(snap, "position", fa_json_num(pos));
+        json_object_object_add(snap, "value", fa_json_num(value));
+        json_object_object_add(snap, "from",
+                               json_object_new_string(acct->day >= 0 ? acct->date : "paper"));
+        json_object_object_add(out, "account", snap);
     }
     put_str(out, "preference", opt_pref_name);
     json_object_object_add(out, "sections", sections);

@@ -209,8 +209,8 @@ static void flush(void)
 static void handle(struct json_object *r, const char *where, const char *tmpl)
 {
     const char *kind = fa_record_kind(r);
-    if (!kind_selected(kind) ||
-        (kind && (!strcmp(kind, "error") || !strcmp(kind, "llm")) && nkinds == 0)) {
+    bool ours = kind && (!strcmp(kind, "error") || !strcmp(kind, "llm") || !strcmp(kind, "hit"));
+    if (!kind_selected(kind) || (ours && nkinds == 0)) {
         fa_emit(r);
         return;
     }

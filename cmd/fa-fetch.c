@@ -51,6 +51,12 @@ static void usage(void)
            fa_progname);
 }
 
+/* A fatal error is printed even under --quiet. */
+static void fail_msg(void)
+{
+    fprintf(stderr, "%s: %s\n", fa_progname, fa_err_get());
+}
+
 static int emit_cb(struct json_object *rec, void *ud)
 {
     (void)ud;
@@ -245,7 +251,7 @@ int main(int argc, char **argv)
             fa_cli_usage_error("no path in --source '%s'", source);
         if ((csv ? fa_provider_csv(path, symbol, &data)
                  : fa_provider_ndjson(path, symbol, &data)) != 0) {
-            fa_warn("%s", fa_err_get());
+            fail_msg();
             status = FA_EXIT_FAIL;
             goto out;
         }
@@ -272,7 +278,7 @@ int main(int argc, char **argv)
         if (fa_synth_generate(&so, symbol, keep, w.to, &data) != 0) {
             if (strstr(fa_err_get(), "starts on"))
                 fa_cli_usage_error("%s", fa_err_get());
-            fa_warn("%s", fa_err_get());
+            fail_msg();
             status = FA_EXIT_FAIL;
             goto out;
         }
@@ -286,7 +292,8 @@ int main(int argc, char **argv)
                                                 : NULL;
         int rc;
         if (keyenv && !(getenv(keyenv) && *getenv(keyenv))) {
-            fa_warn("source '%s' needs the API key in %s", source, keyenv);
+            fa_err_set("source '%s' needs the API key in %s", source, keyenv);
+            fail_msg();
             status = FA_EXIT_USAGE;
             goto out;
         }
@@ -312,7 +319,7 @@ int main(int argc, char **argv)
              : source[0] == 'y' ? fa_provider_yahoo(&req, &data)
                                 : fa_provider_alphavantage(&req, &data);
         if (rc != 0) {
-            fa_warn("%s", fa_err_get());
+            fail_msg();
             status = FA_EXIT_FAIL;
             goto out;
         }

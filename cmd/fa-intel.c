@@ -103,6 +103,22 @@ static bool admit(const struct fa_day *d, size_t i)
 
 /* ---- --latest ------------------------------------------------------- */
 
+/* Drops the carried news of symbol: a trading day has taken it (or was
+ * passed over, before --from). */
+static void carry_drop(const char *symbol)
+{
+    struct fa_day keep = {0};
+    size_t i;
+
+    for (i = 0; i < carry.n; i++)
+        if (strcmp(fa_stage_str(carry.recs[i], "symbol", ""), symbol) != 0)
+            fa_day_add(&keep, json_object_get(carry.recs[i]), NULL);
+    fa_day_clear(&carry);
+    for (i = 0; i < keep.n; i++)
+        fa_day_add(&carry, json_object_get(keep.recs[i]), NULL);
+    fa_day_free(&keep);
+}
+
 static void do_latest(struct fa_day *d, struct json_object *price)
 {
     struct json_object **news = NULL, *vars, *data, *jnews, *out, *ids;
@@ -248,17 +264,7 @@ done:
     free(idx);
     free(keys);
     free(news);
-    /* carried news of this symbol is used up */
-    {
-        struct fa_day keep = {0};
-        for (i = 0; i < carry.n; i++)
-            if (strcmp(fa_stage_str(carry.recs[i], "symbol", ""), d->symbol) != 0)
-                fa_day_add(&keep, json_object_get(carry.recs[i]), NULL);
-        fa_day_clear(&carry);
-        for (i = 0; i < keep.n; i++)
-            fa_day_add(&carry, json_object_get(keep.recs[i]), NULL);
-        fa_day_free(&keep);
-    }
+    carry_drop(d->symbol);
 }
 
 /* ---- --past --------------------------------------------------------- */
@@ -443,8 +449,10 @@ static int run_file(const char *path)
             }
             goto next;
         }
-        if (opt_from >= 0 && d.day < opt_from)
+        if (opt_from >= 0 && d.day < opt_from) {
+            carry_drop(d.symbol);
             goto next;
+        }
         if (opt_mode == MODE_LATEST)
             do_latest(&d, price);
         else

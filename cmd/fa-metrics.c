@@ -27,12 +27,19 @@ struct decision {
     char *where;
 };
 
+struct llmcall {
+    int day;
+    double cost;
+};
+
 struct book {
     char *symbol;
     struct fa_market_bar *bars;
     size_t nbars, capbars;
     struct decision *dec;
     size_t ndec, capdec;
+    struct llmcall *llm; /* the agent's model calls (cost_usd) */
+    size_t nllm, capllm;
 };
 
 /* One run for --plot: its label and its curve. */
@@ -120,6 +127,7 @@ static void books_free(void)
         for (size_t j = 0; j < books[i].ndec; j++)
             free(books[i].dec[j].where);
         free(books[i].dec);
+        free(books[i].llm);
         free(books[i].bars);
         free(books[i].symbol);
     }
@@ -256,6 +264,25 @@ static void add_decision(struct json_object *r, const char *where)
     b->ndec++;
 }
 
+static void add_llm(struct json_object *r)
+{
+    const char *sym = fa_record_symbol(r), *date = fa_record_date(r);
+    double cost;
+    int day;
+    if (!sym || !date || fa_date_parse(date, &day) < 0)
+        return;
+    if (fa_record_num(r, "cost_usd", &cost) < 0)
+        cost = 0;
+    struct book *b = book_get(sym);
+    if (b->nllm == b->capllm) {
+        b->capllm = b->capllm ? b->capllm * 2 : 256;
+        b->llm = xrealloc(b->llm, b->capllm * sizeof(*b->llm));
+    }
+    b->llm[b->nllm].day = day;
+    b->llm[b->nllm].cost = cost;
+    b->nllm++;
+}
+
 static void add_account(struct json_object *r)
 {
     const char *sym = fa_record_symbol(r), *date = fa_record_date(r);
@@ -295,7 +322,8 @@ static void simulate(struct book *b)
     const char *follow = opt_follow ? opt_follow : "decision";
 
     /* every decision must have a price for its day */
-    qsort(b->dec, b->ndec, sizeof(*b->dec), cmp_dec);
+    if (b->ndec)
+        qsort(b->dec, b->ndec, sizeof(*b->dec), cmp_dec);
     size_t j = 0;
     for (size_t i = 0; i < b->ndec; i++) {
         while (j < b->nbars && b->bars[j].day < b->dec[i].day)
@@ -404,6 +432,18 @@ static void simulate(struct book *b)
     fa_record_set_int(r, "buy_days", (int64_t)mm.buy_days);
     fa_record_set_int(r, "sell_days", (int64_t)mm.sell_days);
     fa_record_set_int(r, "refused", (int64_t)mm.refused);
+    if (!opt_follow) {
+        /* the model calls of the agent's days in the period */
+        size_t calls = 0;
+        double cost = 0;
+        for (size_t i = 0; i < b->nllm; i++)
+            if (b->llm[i].day >= b->bars[first].day && b->llm[i].day <= b->bars[end - 1].day) {
+                calls++;
+                cost += b->llm[i].cost;
+            }
+        fa_record_set_int(r, "llm_calls", (int64_t)calls);
+        put_num(r, "llm_cost_usd", cost);
+    }
     put_num(r, "cash", mparams.cash);
     fa_record_set_id(r);
     fa_emit(r);
@@ -441,6 +481,7 @@ static const struct column columns[] = {
     {"exposure", "exposure", COL_PCT},
     {"turnover", "turnover", COL_RATIO},
     {"none_days", "none", COL_INT},
+    {"llm_cost_usd", "LLM USD", COL_RATIO},
 };
 #define NCOLS (sizeof(columns) / sizeof(columns[0]))
 
@@ -810,6 +851,8 @@ int main(int argc, char **argv)
                 const char *tool = fa_record_str(r, "tool");
                 if (tool && strcmp(tool, opt_follow) == 0)
                     add_decision(r, where);
+            } else if (kind && !opt_follow && strcmp(kind, "llm") == 0) {
+                add_llm(r);
             } else if (kind && opt_plot && strcmp(kind, "account") == 0) {
                 add_account(r);
             }

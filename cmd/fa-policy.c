@@ -45,6 +45,7 @@ static void usage(void)
            "      --embed-dim N     text: local hashing embedder of N dimensions\n"
            "                        (default: FA_EMBED_DIM / FA_EMBED_MODEL)\n"
            "      --template NAME   state prompt template (default policy-state)\n"
+           "      --pool HOW        text: sections (embed each paragraph, default) or whole\n"
            "      --hidden W[,W..]  trainable layer widths (default 64,64; 0: linear)\n"
            "      --activation F    tanh (default) or relu\n"
            "PPO (defaults: FLAG-Trader's Table 3):\n"
@@ -109,6 +110,7 @@ enum {
     OPT_NO_ANNEAL,
     OPT_NO_NORM,
     OPT_OUT,
+    OPT_POOL,
     OPT_PRINT_STATE,
     OPT_REWARD,
     OPT_ROLLOUT,
@@ -150,6 +152,7 @@ static const struct option opts[] = {
     {"no-anneal", no_argument, NULL, OPT_NO_ANNEAL},
     {"no-norm-adv", no_argument, NULL, OPT_NO_NORM},
     {"out", required_argument, NULL, OPT_OUT},
+    {"pool", required_argument, NULL, OPT_POOL},
     {"print-state", no_argument, NULL, OPT_PRINT_STATE},
     {"quiet", no_argument, NULL, 'q'},
     {"reward", required_argument, NULL, OPT_REWARD},
@@ -173,6 +176,7 @@ static const struct option opts[] = {
 static const char *o_backbone, *o_ckpt, *o_embed_dim, *o_from, *o_to, *o_log, *o_out, *o_source,
     *o_symbol, *o_template, *o_seed;
 static bool o_sample, o_print_state;
+static enum fa_policy_pool o_pool = FA_POLICY_POOL_SECTIONS;
 static int from_day = INT32_MIN, to_day = INT32_MAX;
 static struct fa_policy_train_conf tconf;
 static bool train_only; /* a flag that only train takes was given */
@@ -324,6 +328,15 @@ static void parse_opt(int c, const char *arg)
         break;
     case OPT_OUT:
         o_out = arg;
+        train_only = true;
+        break;
+    case OPT_POOL:
+        if (!strcmp(arg, "sections"))
+            o_pool = FA_POLICY_POOL_SECTIONS;
+        else if (!strcmp(arg, "whole"))
+            o_pool = FA_POLICY_POOL_WHOLE;
+        else
+            fa_cli_usage_error("invalid --pool '%s' (want sections or whole)", arg);
         train_only = true;
         break;
     case OPT_PRINT_STATE:
@@ -540,6 +553,8 @@ static struct json_object *manifest_of(const struct fa_policy_data *d,
     json_object_object_add(m, "backbone", json_object_new_string(bb->ops->name));
     json_object_object_add(m, "embed_model", json_object_new_string(bb->ops->model(bb)));
     json_object_object_add(m, "input_dim", json_object_new_int64((int64_t)bb->ops->dim(bb)));
+    json_object_object_add(
+        m, "pool", json_object_new_string(o_pool == FA_POLICY_POOL_WHOLE ? "whole" : "sections"));
     json_object_object_add(m, "template",
                            json_object_new_string(o_template ? o_template : "policy-state"));
     struct json_object *h = json_object_new_array();
@@ -632,7 +647,8 @@ static int cmd_train(void)
             fa_die(FA_EXIT_FAIL, "cannot open '%s': %s", o_log, strerror(errno));
     }
     bb = fa_policy_backbone_open(o_backbone ? o_backbone : "text", o_template,
-                                 o_embed_dim ? (size_t)strtoul(o_embed_dim, NULL, 10) : 0);
+                                 o_embed_dim ? (size_t)strtoul(o_embed_dim, NULL, 10) : 0,
+                                 o_pool);
     if (!bb) {
         fa_warn("%s", fa_err_get());
         status = FA_EXIT_USAGE;
@@ -787,7 +803,10 @@ static int cmd_act(void)
     if (!edim && (!env_dim || !*env_dim) && (!env_model || !*env_model) &&
         !strncmp(em, "fa-hash-", 8))
         edim = (size_t)strtoul(em + 8, NULL, 10);
-    A.bb = fa_policy_backbone_open(o_backbone ? o_backbone : mb, A.tmpl, edim);
+    const char *pool = fa_record_str(m, "pool");
+    A.bb = fa_policy_backbone_open(o_backbone ? o_backbone : mb, A.tmpl, edim,
+                                   pool && !strcmp(pool, "whole") ? FA_POLICY_POOL_WHOLE
+                                                                  : FA_POLICY_POOL_SECTIONS);
     if (!A.bb) {
         fa_warn("%s", fa_err_get());
         status = FA_EXIT_USAGE;

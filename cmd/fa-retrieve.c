@@ -118,7 +118,11 @@ static void emit_hits(struct json_object *r, const char *where)
 {
     struct json_object *qv;
     const char *sym = fa_record_symbol(r), *date = fa_record_date(r), *rid = fa_record_str(r, "id");
+    const char *kind = fa_record_kind(r);
     if (!json_object_object_get_ex(r, qfield, &qv))
+        return;
+    /* hits carry their query text; errors and llm records are not asking */
+    if (kind && (!strcmp(kind, "hit") || !strcmp(kind, "error") || !strcmp(kind, "llm")))
         return;
     /* The day the memories must predate. */
     int day;

@@ -31,8 +31,7 @@ enum fa_cache_mode {
 struct fa_cache;
 
 /* Parses "rw", "ro", "off", "replay". Returns 0, or -1 with fa_err set. */
-int fa_cache_mode_parse(const char *s, enum fa_cache_mode *out)
-    __attribute__((warn_unused_result));
+int fa_cache_mode_parse(const char *s, enum fa_cache_mode *out) __attribute__((warn_unused_result));
 const char *fa_cache_mode_name(enum fa_cache_mode m);
 
 /* The default directory: $XDG_CACHE_HOME/fa, else $HOME/.cache/fa, else
@@ -60,8 +59,7 @@ int fa_cache_get(struct fa_cache *c, const char *key, struct json_object **entry
 /* Stores an entry {"key","kind","request","response","latency_ms"} under
  * key (atomically). Does nothing in modes other than rw. Returns 0, or -1
  * with fa_err set. */
-int fa_cache_put(struct fa_cache *c, const char *key, const char *kind,
-                 struct json_object *request, struct json_object *response, long latency_ms)
-    __attribute__((warn_unused_result));
+int fa_cache_put(struct fa_cache *c, const char *key, const char *kind, struct json_object *request,
+                 struct json_object *response, long latency_ms) __attribute__((warn_unused_result));
 
 #endif

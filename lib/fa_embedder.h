@@ -50,9 +50,8 @@ size_t fa_embedder_dim(struct fa_embedder *e);
  * caller's memory), L2-normalised (remote rows are normalised here too).
  * Appends `llm` records of remote calls to records (a JSON array) when not
  * NULL; stage names them. Returns 0, or -1 with fa_err set. */
-int fa_embedder_embed(struct fa_embedder *e, const char *stage, const char *const *texts,
-                      size_t n, float *out, struct json_object *records)
-    __attribute__((warn_unused_result));
+int fa_embedder_embed(struct fa_embedder *e, const char *stage, const char *const *texts, size_t n,
+                      float *out, struct json_object *records) __attribute__((warn_unused_result));
 
 /* The local embedding of one text into out[dim] (what the local embedder
  * does per row). */

@@ -234,7 +234,7 @@ static enum fa_http_error attempt(CURL *h, struct fa_http_resp *resp, size_t max
             return FA_HTTP_EUSAGE;
         }
     }
-    if (x.toobig) {
+    if (x.toobig || rc == CURLE_FILESIZE_EXCEEDED) {
         snprintf(msg, msgsz, "body larger than %zu bytes", max_body);
         return FA_HTTP_ETOOBIG;
     }
@@ -330,6 +330,8 @@ static int request(const char *method, const char *url, const char *body, size_t
     curl_easy_setopt(h, CURLOPT_PROTOCOLS_STR, "http,https");
     curl_easy_setopt(h, CURLOPT_REDIR_PROTOCOLS_STR, "http,https");
     curl_easy_setopt(h, CURLOPT_ACCEPT_ENCODING, "");
+    /* Refuses a declared Content-Length over the cap before reading it. */
+    curl_easy_setopt(h, CURLOPT_MAXFILESIZE_LARGE, (curl_off_t)max_body);
     curl_easy_setopt(h, CURLOPT_USERAGENT, o->user_agent ? o->user_agent : "fa/" FA_VERSION);
     if (body) {
         curl_easy_setopt(h, CURLOPT_POST, 1L);

@@ -307,7 +307,7 @@ static struct json_object *llm_record(const struct fa_llm *c, const struct call_
     fa_record_set_int(r, "prompt_tokens", ci->prompt_tokens);
     fa_record_set_int(r, "completion_tokens", ci->completion_tokens);
     fa_record_set_num(r, "cost_usd", ci->cost);
-    fa_record_set_str(r, "price", ci->price_known ? "known" : "unknown");
+    fa_record_set_str(r, "price", c->offline ? "free" : ci->price_known ? "known" : "unknown");
     fa_record_set_int(r, "latency_ms", ci->latency_ms);
     fa_record_set_bool(r, "cache_hit", ci->cache_hit);
     fa_record_set_str(r, "request_hash", ci->hash);

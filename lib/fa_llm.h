@@ -86,7 +86,7 @@ bool fa_llm_vision(const struct fa_llm *c);
 
 /* One PNG image of a chat request. */
 struct fa_llm_image {
-    const void *png;         /* PNG bytes (borrowed) */
+    const void *png; /* PNG bytes (borrowed) */
     size_t len;
     const char *description; /* the chart in words; required: used instead
                                 of the image when the model has no vision */
@@ -95,19 +95,19 @@ struct fa_llm_image {
 /* One chat request. Initialise with fa_llm_chat_init, then fill. All
  * pointers are borrowed for the duration of the call. */
 struct fa_llm_chat {
-    const char *stage;            /* e.g. "decide"; names the offline
-                                     analyst's task and the llm record */
-    struct json_object *vars;     /* the template variables (an object);
-                                     the offline analyst reads them */
-    const char *symbol, *date;    /* for the llm record (may be NULL) */
-    const char *asof;             /* for the llm record [date] */
-    const char *system;           /* system message, or NULL */
-    const char *user;             /* user message (required unless offline) */
+    const char *stage;         /* e.g. "decide"; names the offline
+                                  analyst's task and the llm record */
+    struct json_object *vars;  /* the template variables (an object);
+                                  the offline analyst reads them */
+    const char *symbol, *date; /* for the llm record (may be NULL) */
+    const char *asof;          /* for the llm record [date] */
+    const char *system;        /* system message, or NULL */
+    const char *user;          /* user message (required unless offline) */
     const struct fa_llm_image *images;
     size_t nimages;
-    double temperature;           /* < 0: the server's default [-1] */
-    long seed;                    /* < 0: none [-1] */
-    int max_tokens;               /* <= 0: the server's default [0] */
+    double temperature;                   /* < 0: the server's default [-1] */
+    long seed;                            /* < 0: none [-1] */
+    int max_tokens;                       /* <= 0: the server's default [0] */
     const struct fa_output_field *fields; /* the expected output fields */
     size_t nfields;
 };

@@ -519,6 +519,13 @@ static struct json_object *state_vars(const struct fa_policy_obs *o)
     if (!day->nnews)
         json_object_array_add(news, json_object_new_string("(no news)"));
     json_object_object_add(v, "news", news);
+    struct json_object *prev = json_object_new_array();
+    const struct fa_policy_day *yd = o->t > 0 ? &d->days[o->t - 1] : NULL;
+    for (int k = 0; yd && k < yd->nnews; k++)
+        json_object_array_add(prev, json_object_new_string(yd->news[k]));
+    if (!yd || !yd->nnews)
+        json_object_array_add(prev, json_object_new_string("(no news)"));
+    json_object_object_add(v, "news_yesterday", prev);
     json_object_object_add(v, "intel", json_object_new_string(day->intel ? day->intel : "(none)"));
     struct json_object *hist = json_object_new_array();
     for (int k = 0; k < o->nhist; k++)
@@ -549,7 +556,8 @@ char *fa_policy_state_text(const char *tmpl, const struct fa_policy_obs *obs)
 struct text_bb {
     struct fa_embedder *emb;
     char *tmpl_text, *tmpl_name;
-    size_t dim;
+    enum fa_policy_pool pool;
+    size_t edim, nsec, dim; /* dim = nsec * edim */
     size_t cap, used;
     unsigned char (*keys)[16];
     float *vecs;
@@ -586,6 +594,42 @@ static int cache_grow(struct text_bb *t)
     t->vecs = vecs;
     t->cap = cap;
     return 0;
+}
+
+#define FA_POLICY_MAXSEC 64
+
+/* Cuts s in place into its paragraphs (runs of lines separated by one or
+ * more blank lines; whitespace-only lines count as blank), at most max
+ * (extra paragraphs stay joined to the last). Returns their number. */
+static size_t split_sections(char *s, const char **out, size_t max)
+{
+    size_t n = 0;
+    char *p = s;
+    while (*p) {
+        while (*p == '\n' || *p == ' ' || *p == '\t')
+            p++;
+        if (!*p)
+            break;
+        out[n++] = p;
+        char *q = p;
+        for (;;) {
+            char *nl = strchr(q, '\n');
+            if (!nl) {
+                p = q + strlen(q);
+                break;
+            }
+            char *r = nl + 1;
+            while (*r == ' ' || *r == '\t')
+                r++;
+            if ((*r == '\n' || !*r) && n < max) {
+                *nl = 0;
+                p = r;
+                break;
+            }
+            q = nl + 1;
+        }
+    }
+    return n;
 }
 
 static const char *text_model(const struct fa_policy_backbone *b)
@@ -631,8 +675,13 @@ static int text_encode(struct fa_policy_backbone *b, const struct fa_policy_obs 
     if (!memcmp(t->keys[j], key, 16)) {
         b->cache_hits++;
     } else {
-        const char *texts[1] = {s};
-        if (fa_embedder_embed(t->emb, "policy", texts, 1, vec, NULL) < 0) {
+        const char *texts[FA_POLICY_MAXSEC];
+        size_t n = 1;
+        texts[0] = s;
+        if (t->pool == FA_POLICY_POOL_SECTIONS)
+            n = split_sections(s, texts, t->nsec);
+        memset(vec, 0, t->dim * sizeof(float));
+        if (fa_embedder_embed(t->emb, "policy", texts, n, vec, NULL) < 0) {
             free(s);
             return -1;
         }
@@ -700,7 +749,27 @@ static char *slurp(const char *path)
     return buf;
 }
 
-struct fa_policy_backbone *fa_policy_backbone_text(const char *tmpl, struct fa_embedder *e)
+/* A one-day example state for counting the template's paragraphs. */
+static char *example_state(const char *text, const char *name)
+{
+    struct fa_policy_day day;
+    memset(&day, 0, sizeof day);
+    memcpy(day.date, "2000-01-03", 11);
+    day.bar.open = day.bar.close = day.bar.adj_close = 1;
+    struct fa_policy_data d = {.symbol = (char *)(uintptr_t) "X", .days = &day, .n = 1};
+    struct fa_policy_obs o;
+    memset(&o, 0, sizeof o);
+    o.data = &d;
+    o.mask = 7;
+    o.cash = o.value = o.price = 1;
+    struct json_object *v = state_vars(&o);
+    char *s = fa_prompt_render_text(text, name, v);
+    json_object_put(v);
+    return s;
+}
+
+struct fa_policy_backbone *fa_policy_backbone_text(const char *tmpl, struct fa_embedder *e,
+                                                   enum fa_policy_pool pool)
 {
     struct fa_policy_backbone *b = calloc(1, sizeof *b);
     struct text_bb *t = calloc(1, sizeof *t);
@@ -723,10 +792,28 @@ struct fa_policy_backbone *fa_policy_backbone_text(const char *tmpl, struct fa_e
     free(path);
     if (!t->tmpl_text)
         goto fail;
-    t->dim = fa_embedder_dim(e);
-    if (!t->dim)
+    t->edim = fa_embedder_dim(e);
+    if (!t->edim)
         goto fail;
-    t->model = strdup(fa_embedder_model(e));
+    t->pool = pool;
+    t->nsec = 1;
+    if (pool == FA_POLICY_POOL_SECTIONS) {
+        char *ex = example_state(t->tmpl_text, t->tmpl_name);
+        if (!ex)
+            goto fail;
+        const char *secs[FA_POLICY_MAXSEC];
+        t->nsec = split_sections(ex, secs, FA_POLICY_MAXSEC);
+        free(ex);
+        if (!t->nsec)
+            t->nsec = 1;
+    }
+    t->dim = t->nsec * t->edim;
+    char model[256];
+    if (pool == FA_POLICY_POOL_SECTIONS)
+        snprintf(model, sizeof model, "%s/sections-%zu", fa_embedder_model(e), t->nsec);
+    else
+        snprintf(model, sizeof model, "%s", fa_embedder_model(e));
+    t->model = strdup(model);
     return b;
 fail:
     fa_policy_backbone_free(b);
@@ -734,7 +821,7 @@ fail:
 }
 
 struct fa_policy_backbone *fa_policy_backbone_open(const char *name, const char *tmpl,
-                                                   size_t embed_dim)
+                                                   size_t embed_dim, enum fa_policy_pool pool)
 {
     if (!strcmp(name, "numeric"))
         return fa_policy_backbone_numeric();
@@ -743,7 +830,7 @@ struct fa_policy_backbone *fa_policy_backbone_open(const char *name, const char 
             embed_dim ? fa_embedder_open_local(embed_dim) : fa_embedder_open(NULL);
         if (!e)
             return NULL;
-        return fa_policy_backbone_text(tmpl, e);
+        return fa_policy_backbone_text(tmpl, e, pool);
     }
     fa_err_set("unknown backbone '%s' (want text or numeric)", name);
     return NULL;

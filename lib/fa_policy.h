@@ -147,14 +147,25 @@ struct fa_policy_backbone {
 /* numeric: FA_POLICY_NUMERIC_DIM price features of day t. */
 #define FA_POLICY_NUMERIC_DIM 8
 struct fa_policy_backbone *fa_policy_backbone_numeric(void);
+/* How the text backbone pools the prompt into one vector. */
+enum fa_policy_pool {
+    FA_POLICY_POOL_SECTIONS = 0, /* embed each paragraph (blank-line
+                                    separated) and concatenate: K x dim */
+    FA_POLICY_POOL_WHOLE = 1,    /* embed the whole prompt: dim */
+};
 /* text: the prompt template (name or path, NULL: "policy-state") through
- * the embedder e (taken over: closed by free). NULL with fa_err set when
+ * the embedder e (taken over: closed by free). With sections pooling, K
+ * is the number of paragraphs of the template rendered on a one-day
+ * example; a state with more paragraphs has the extra ones joined to the
+ * last, one with fewer gets zero vectors. Model name: the embedder's,
+ * plus "/sections-K" when pooled by sections. NULL with fa_err set when
  * the template cannot be loaded or the embedder has no dimension. */
-struct fa_policy_backbone *fa_policy_backbone_text(const char *tmpl, struct fa_embedder *e);
+struct fa_policy_backbone *fa_policy_backbone_text(const char *tmpl, struct fa_embedder *e,
+                                                   enum fa_policy_pool pool);
 /* By name: "numeric" or "text" (which opens the configured embedder,
  * local of embed_dim when embed_dim > 0). */
 struct fa_policy_backbone *fa_policy_backbone_open(const char *name, const char *tmpl,
-                                                   size_t embed_dim);
+                                                   size_t embed_dim, enum fa_policy_pool pool);
 void fa_policy_backbone_free(struct fa_policy_backbone *b);
 /* The state prompt of obs rendered with tmpl (malloc'd) or NULL + fa_err.
  * Exposed for fa-policy's --print-state and tests. */

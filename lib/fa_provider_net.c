@@ -183,6 +183,17 @@ static char *with_key(const char *label, const char *key)
     return u;
 }
 
+/* The base URL (the override or the public one) without trailing '/'. */
+static void base_of(const char *url, const char *def, char out[1024])
+{
+    size_t n;
+
+    snprintf(out, 1024, "%s", url && *url ? url : def);
+    n = strlen(out);
+    while (n > 0 && out[n - 1] == '/')
+        out[--n] = '\0';
+}
+
 static int is_crypto(const char *sym, enum fa_calendar cal)
 {
     size_t n = strlen(sym);
@@ -262,11 +273,12 @@ static int fmp_news(struct parse *p, struct json_object *root, const char *label
 int fa_provider_fmp(const struct fa_provider_req *q, struct fa_provider_data *d)
 {
     const char *key = getenv("FMP_API_KEY");
-    const char *base = q->base_url ? q->base_url : "https://financialmodelingprep.com";
+    char base[1024];
     char from[11], to[11], label[2048], *sym = NULL, *url = NULL;
     struct parse p = {.symbol = q->symbol, .key = key};
     int ret = -1;
 
+    base_of(q->base_url, "https://financialmodelingprep.com", base);
     if (!key || !*key) {
         fa_err_set("fmp: FMP_API_KEY is not set");
         return -1;
@@ -406,13 +418,14 @@ static int yahoo_chart(struct parse *p, struct json_object *root, const char *la
 
 int fa_provider_yahoo(const struct fa_provider_req *q, struct fa_provider_data *d)
 {
-    const char *base = q->base_url ? q->base_url : "https://query1.finance.yahoo.com";
+    char base[1024];
     char label[2048], ysym[64], *sym;
     struct parse p = {.symbol = q->symbol, .fn = yahoo_chart};
     struct fa_provider_req yq = *q;
     size_t n = strlen(q->symbol);
     int ret;
 
+    base_of(q->base_url, "https://query1.finance.yahoo.com", base);
     /* Yahoo names crypto pairs ETH-USD. */
     if (is_crypto(q->symbol, q->cal) && n < sizeof ysym - 1)
         snprintf(ysym, sizeof ysym, "%.*s-USD", (int)(n - 3), q->symbol);
@@ -510,11 +523,12 @@ static int av_news(struct parse *p, struct json_object *root, const char *label)
 int fa_provider_alphavantage(const struct fa_provider_req *q, struct fa_provider_data *d)
 {
     const char *key = getenv("ALPHAVANTAGE_API_KEY");
-    const char *base = q->base_url ? q->base_url : "https://www.alphavantage.co";
+    char base[1024];
     char label[2048], from[11], to[11], *sym = NULL, *url = NULL;
     struct parse p = {.symbol = q->symbol, .key = key};
     int ret = -1;
 
+    base_of(q->base_url, "https://www.alphavantage.co", base);
     if (!key || !*key) {
         fa_err_set("alphavantage: ALPHAVANTAGE_API_KEY is not set");
         return -1;

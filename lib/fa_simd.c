@@ -310,10 +310,12 @@ static AVX2_INL void tile_i8(const int16_t *q, const int8_t *x, size_t dim, int 
 }
 
 /* One function per tile shape, so that each is fully unrolled. */
-#define SHAPES(M, T)                                                                               \
-    M(T, 1, 1)                                                                                     \
-    M(T, 1, 2) M(T, 1, 3) M(T, 1, 4) M(T, 2, 1) M(T, 2, 2) M(T, 2, 3) M(T, 2, 4) M(T, 3, 1)        \
-        M(T, 3, 2) M(T, 3, 3) M(T, 3, 4)
+/* clang-format off */
+#define SHAPES(M, T) \
+    M(T, 1, 1) M(T, 1, 2) M(T, 1, 3) M(T, 1, 4) \
+    M(T, 2, 1) M(T, 2, 2) M(T, 2, 3) M(T, 2, 4) \
+    M(T, 3, 1) M(T, 3, 2) M(T, 3, 3) M(T, 3, 4)
+/* clang-format on */
 #define DEF_TILE(T, R, Q)                                                                          \
     static AVX2 void T##_##R##_##Q(const void *q, const void *x, size_t dim, void *out,            \
                                    size_t ostride)                                                 \

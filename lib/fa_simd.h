@@ -68,10 +68,10 @@ struct fa_simd_search {
 
 /* What a search did (optional output). */
 struct fa_simd_stats {
-    int path;            /* the path used */
-    int threads;         /* threads used */
-    size_t rescored;     /* rows re-scored in float32 (compact) */
-    size_t second_pass;  /* queries whose proof failed (compact) */
+    int path;           /* the path used */
+    int threads;        /* threads used */
+    size_t rescored;    /* rows re-scored in float32 (compact) */
+    size_t second_pass; /* queries whose proof failed (compact) */
 };
 
 /* The path FA_SIMD_AUTO resolves to (environment FA_SIMD, then the CPU),

@@ -392,13 +392,29 @@ static int open_in(struct fa_store *s, const char *name, int flags)
     return fd;
 }
 
-/* Makes dir and an empty store in it with model and dim, unless another
- * process got there first. The header appears atomically (link). */
+/* Makes dir (and its parents) and an empty store in it with model and
+ * dim, unless another process got there first. The header appears
+ * atomically (link). */
 static int create(struct fa_store *s, const char *model, size_t dim)
 {
-    if (mkdir(s->dir, 0755) < 0 && errno != EEXIST) {
-        fa_err_sys("store '%s': cannot create", s->dir);
-        return -1;
+    /* mkdir -p: the parents too */
+    char *p = s->dir;
+    for (;;) {
+        char *slash = strchr(p + 1, '/');
+        if (slash)
+            *slash = 0;
+        int rc = mkdir(s->dir, 0755);
+        int e = errno;
+        if (slash)
+            *slash = '/';
+        if (rc < 0 && e != EEXIST) {
+            errno = e;
+            fa_err_sys("store '%s': cannot create", s->dir);
+            return -1;
+        }
+        if (!slash)
+            break;
+        p = slash;
     }
     int fd;
     if ((fd = open_in(s, "records.ndjson", O_WRONLY | O_CREAT)) < 0)

@@ -22,13 +22,13 @@
 #include <stdint.h>
 #include <json-c/json.h>
 
-#define FA_STORE_MAGIC      "FASTORE\0" /* 8 bytes */
-#define FA_STORE_VERSION    1
-#define FA_STORE_HEADER     256 /* bytes before the first row */
-#define FA_STORE_MODEL_MAX  127 /* longest model name */
-#define FA_STORE_ELEM_F32   1
-#define FA_STORE_IDX_ENTRY  32 /* bytes per rows.idx entry */
-#define FA_STORE_NO_DAY     INT32_MAX /* rows.idx day of a record without a date */
+#define FA_STORE_MAGIC     "FASTORE\0" /* 8 bytes */
+#define FA_STORE_VERSION   1
+#define FA_STORE_HEADER    256 /* bytes before the first row */
+#define FA_STORE_MODEL_MAX 127 /* longest model name */
+#define FA_STORE_ELEM_F32  1
+#define FA_STORE_IDX_ENTRY 32        /* bytes per rows.idx entry */
+#define FA_STORE_NO_DAY    INT32_MAX /* rows.idx day of a record without a date */
 
 struct fa_store;
 
@@ -39,8 +39,8 @@ enum {
 
 /* Opens the store in dir. model and dim are checked against the store's
  * (a mismatch is an error: one store, one embedding model); model may be
- * NULL and dim 0 to accept any when reading. WRITE creates dir (one
- * level) and the files when missing, with model and dim (both needed
+ * NULL and dim 0 to accept any when reading. WRITE creates dir (and
+ * its parents) and the files when missing, with model and dim (both needed
  * then), and recovers a torn tail. READ of a missing store returns NULL
  * with errno ENOENT and fa_err set. Returns NULL with fa_err set on any
  * error ("store 'DIR': why"). */

@@ -48,6 +48,8 @@ for src in fmp yahoo alphavantage; do
   run fa-fetch --source "$src" "${args[@]}"
   same_file <(jq -c 'select(.kind=="price")' "$out") "$T/fmp.prices" "$src again: same prices"
 done
+run env FA_YAHOO_URL="$base/" fa-fetch --source yahoo "${args[@]}"
+same_file <(jq -c 'select(.kind=="price")' "$out") "$T/fmp.prices" "base URL with a trailing slash"
 is "$(count)" "$n0" "repeated fetches made zero requests"
 run fa-fetch --source fmp "${args[@]}" --refresh
 is "$(count)" "$((n0 + 2))" "--refresh asks again (prices and news)"

@@ -23,7 +23,7 @@ for want in 999.1 1089.1 989.209 988.264; do
   i=$((i + 1)); near "$(get "$out" account value | sed -n "${i}p")" "$want" 1e-9 "value on D$((i - 1)) by hand"
 done
 is "$(get "$out" account position | tr '\n' ' ')" "9 9 0 9 " "positions"
-is "$(get "$out" account done | tr '\n' ' ')" "BUY HOLD SELL BUY " "actions done"
+is "$(get "$out" account 'done' | tr '\n' ' ')" "BUY HOLD SELL BUY " "actions done"
 is "$(get "$out" account fill_price | tr '\n' ' ')" "100 null 99 105 " "fills at adj_close"
 near "$(get "$out" metrics arr)" -0.5914944 1e-9 "ARR"
 near "$(get "$out" metrics mdd)" 0.0925865393444128 1e-9 "MDD"
@@ -55,7 +55,7 @@ near "$(get "$out" metrics sor)" "$sor" 1e-9 "SOR"
 # a sub-period: D_0 = 03-05 (HOLD with no position), D_K = 03-07
 run_in "$F" fa-metrics --convention finagent --cash 1000 --from 2024-03-05 --to 2024-03-07
 is "$(get "$out" account date | tr '\n' ' ')" "2024-03-05 2024-03-06 " "--from/--to bound the days"
-is "$(get "$out" account done | tr '\n' ' ')" "HOLD HOLD " "SELL without a position is done as HOLD"
+is "$(get "$out" account 'done' | tr '\n' ' ')" "HOLD HOLD " "SELL without a position is done as HOLD"
 is "$(get "$out" metrics refused)" 1 "and counted as refused"
 
 # FA_CONVENTION and the default fee

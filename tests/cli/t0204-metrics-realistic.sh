@@ -15,7 +15,7 @@ S=$FIXTURES/markets/short3.ndjson
 run_in "$R" fa-metrics --cash 1000 --commission 10 --slippage 20
 is "$rc" 0 "realistic is the default"
 is "$(count "$out" account)" 4 "every day is stepped"
-is "$(get "$out" account done | tr '\n' ' ')" "NONE BUY HOLD SELL " "fills happen the next day"
+is "$(get "$out" account 'done' | tr '\n' ' ')" "NONE BUY HOLD SELL " "fills happen the next day"
 is "$(get "$out" account action | tr '\n' ' ')" "BUY HOLD SELL NONE " "the asked actions; no decision on D3 is NONE"
 near "$(get "$out" account fill_price | sed -n 2p)" 102.204 1e-9 "buy at the open plus slippage"
 near "$(get "$out" account fees | sed -n 2p)" 0.919836 1e-9 "commission 10 bps"
@@ -37,7 +37,7 @@ is "$(get "$out" metrics win_rate)" 1 "the short won"
 is "$(get "$out" metrics none_days)" 1 "an explicit NONE decision"
 is "$(get "$out" metrics short)" true "short named"
 run_in "$S" fa-metrics --cash 1000 --commission 0 --slippage 0
-is "$(get "$out" account done | tr '\n' ' ')" "NONE HOLD BUY " "long only: the SELL is not possible"
+is "$(get "$out" account 'done' | tr '\n' ' ')" "NONE HOLD BUY " "long only: the SELL is not possible"
 is "$(get "$out" account position | sed -n 3p)" 12 "BUY at 80: 12 shares"
 run_in "$S" fa-metrics --cash 1000 --commission 0 --slippage 0 --fill next-close
 is "$(get "$out" account fill_price | sed -n 3p)" 80 "--fill next-close"
@@ -46,6 +46,18 @@ is "$(get "$out" account fill_price | sed -n 3p)" 80 "--fill next-close"
 cat "$R" "$S" >"$T/two"
 run_in "$T/two" fa-metrics
 is "$(get "$out" metrics symbol | tr '\n' ' ')" "RLC SHT " "one metrics record per symbol"
+
+# the agent's model calls in the period are summed (not with --follow)
+{ cat "$R"
+  echo '{"kind":"llm","symbol":"RLC","date":"2024-03-05","stage":"decide","cost_usd":0.25}'
+  echo '{"kind":"llm","symbol":"RLC","date":"2024-03-06","stage":"intel","cost_usd":0.5}'
+  echo '{"kind":"llm","symbol":"RLC","date":"2024-03-06","stage":"embed"}'; } >"$T/llm"
+run_in "$T/llm" fa-metrics --from 2024-03-05
+is "$(get "$out" metrics llm_calls) $(get "$out" metrics llm_cost_usd)" "3 0.75" "LLM calls and cost"
+run_in "$T/llm" fa-metrics --from 2024-03-06
+is "$(get "$out" metrics llm_calls)" 2 "only the period's calls"
+run_in "$T/llm" fa-metrics --follow macd
+is "$(get "$out" metrics llm_calls)" null "no LLM cost when following a tool"
 
 # bad input: positions and exit 1
 { cat "$R"; echo '{"kind":"decision","symbol":"RLC","date":"2024-03-08","action":"BUY"}'; } >"$T/noprice"

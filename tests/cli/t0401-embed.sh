@@ -62,6 +62,16 @@ is "$rc" 0 "--field query"
 same_file "$out" "$T/r.ndjson" "the record passes unchanged (no id added)"
 like "$(cat "$T/refl/records.ndjson")" '"id":"[0-9a-f]{32}"' "the stored copy carries its content id"
 
+run_in "$T/r.ndjson" fa-embed --store "$T/deep/er/refl" --field query
+is "$rc:$(wc -l <"$T/deep/er/refl/records.ndjson")" "0:1" "a store's missing parent directories are made"
+
+# Without --kind, hit, error and llm records are never stored.
+printf '%s\n' '{"kind":"hit","symbol":"AAPL","date":"2024-01-06","query":"a query text of some words"}' \
+  '{"kind":"error","stage":"x","message":"a query text","query":"q"}' >"$T/h.ndjson"
+run_in "$T/h.ndjson" fa-embed --store "$T/refl" --field query
+same_file "$out" "$T/h.ndjson" "hit and error records pass"
+is "$(wc -l <"$T/refl/records.ndjson")" 1 "and are not stored"
+
 # Bad records: missing field, no date, a bad line; the stream goes on.
 printf '%s\n' '{"kind":"news","symbol":"X","date":"2024-01-02","text":"no title here"}' \
   '{"kind":"news","symbol":"X","title":"undated news item"}' 'not json' \

@@ -33,10 +33,15 @@ same_file "$f" "$T/before" "a done day is not run again"
 day --date 2023-03-07 --since 2023-03-06
 is "$rc" 0 "the next day runs"
 acc=$(jq -c 'select(.kind == "account")' "$R/days/2023-03-07.ndjson")
-like "$acc" '"date":"2023-03-07"' "the decision's account is marked on the day"
-prev=$(jq -r 'select(.kind == "decision") | .action' "$f")
-like "$acc" "\"action\":\"NONE\"" "the account is the one before the day's decision"
-[ "$prev" = BUY ] && like "$acc" '"done":"BUY"' "yesterday's BUY filled at today's open"
+like "$acc" '"date":"2023-03-07"' "the day's account is marked on the day"
+act=$(jq -r 'select(.kind == "decision") | .action' "$R/days/2023-03-07.ndjson")
+like "$acc" "\"action\":\"$act\"" "and carries the day's decision"
+prev=$(jq -r 'select(.kind == "decision") | .done' "$f")
+if [ "$prev" = BUY ] || [ "$prev" = SELL ]; then
+  like "$acc" "\"done\":\"$prev\"" "yesterday's order filled at today's open"
+else
+  like "$acc" '"done":"(HOLD|NONE)"' "no order yesterday, no fill today"
+fi
 
 day --date 2023-03-11
 is "$rc" 3 "a Saturday: exit 3"

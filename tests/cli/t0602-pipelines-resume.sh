@@ -8,21 +8,21 @@ for p in fa-fetch fa-intel fa-retrieve fa-embed fa-reflect-low fa-reflect-high f
   command -v "$p" >/dev/null || { skip "fa-run resume" "$p is not built"; done_testing; exit 0; }
 done
 export FA_LLM=offline
-args=(--symbol SYN --source synth:11 --warmup 2023-03-01:2023-03-07 --test 2023-03-08:2023-03-14 --no-charts)
+args=(--symbol SYN --source synth:11 --warmup 2023-03-01:2023-03-03 --test 2023-03-06:2023-03-09 --no-charts)
 
 run fa-run -q "${args[@]}" --out "$T/a"
 is "$rc" 0 "an uninterrupted run"
-is "$(find "$T/a/days" -name '*.ndjson' | wc -l)" 10 "ten day files"
+is "$(find "$T/a/days" -name '*.ndjson' | wc -l)" 7 "seven day files"
 ok "[ -s '$T/a/metrics.md' ] && [ -s '$T/a/ledger.md' ]" "metrics table and ledger"
 
 # Killed right after the warm-up day's news went into the memory, and
 # again in the test period after the low-level reflection was stored.
-FA_DAY_KILL=2023-03-03:store-news run fa-run -q "${args[@]}" --out "$T/b"
+FA_DAY_KILL=2023-03-02:store-news run fa-run -q "${args[@]}" --out "$T/b"
 ok "[ '$rc' -ne 0 ]" "the run is killed in the middle of a warm-up day"
-ok "[ ! -e '$T/b/days/2023-03-03.ndjson' ] && [ -d '$T/b/work/2023-03-03' ]" "the killed day is not complete"
-FA_DAY_KILL=2023-03-09:store-low run fa-run -q "${args[@]}" --out "$T/b"
-ok "[ '$rc' -ne 0 ] && [ ! -e '$T/b/days/2023-03-09.ndjson' ]" "killed again in a test day"
-is "$(find "$T/b/days" -name '*.ndjson' | wc -l)" 6 "the days before it are complete"
+ok "[ ! -e '$T/b/days/2023-03-02.ndjson' ] && [ -d '$T/b/work/2023-03-02' ]" "the killed day is not complete"
+FA_DAY_KILL=2023-03-07:store-low run fa-run -q "${args[@]}" --out "$T/b"
+ok "[ '$rc' -ne 0 ] && [ ! -e '$T/b/days/2023-03-07.ndjson' ]" "killed again in a test day"
+is "$(find "$T/b/days" -name '*.ndjson' | wc -l)" 4 "the days before it are complete"
 run fa-run -q "${args[@]}" --out "$T/b"
 is "$rc" 0 "the same command resumes"
 
@@ -39,7 +39,7 @@ same_file "$T/a/metrics.ndjson" "$T/b/metrics.ndjson" "the same metrics"
 for s in intel low high; do
   is "$(cat "$T"/b/memory/$s/*.ndjson | md5sum)" "$(cat "$T"/a/memory/$s/*.ndjson | md5sum)" "the same $s memory"
 done
-ok "[ ! -e '$T/b/work/2023-03-09' ]" "the half-done day's work files are gone"
+ok "[ ! -e '$T/b/work/2023-03-07' ]" "the half-done day's work files are gone"
 
 run fa-run -q "${args[@]}" --out "$T/b"
 is "$rc" 0 "rerunning a finished run"
@@ -50,7 +50,7 @@ is "$rc" 0 "fa-run --out RUN resumes with the recorded configuration"
 run fa-run -q "${args[@]}" --preference conservative --out "$T/b"
 is "$rc" 2 "another configuration is refused"
 like "$(cat "$err")" "preference" "and the message names what differs"
-run fa-run -q --symbol SYN --source synth:11 --test 2023-03-08:2023-03-14 --out "$T/b"
+run fa-run -q --symbol SYN --source synth:11 --test 2023-03-06:2023-03-09 --no-charts --out "$T/b"
 is "$rc" 2 "so is leaving the warm-up out"
 
 flock "$T/b/lock" sleep 3 &
@@ -64,8 +64,8 @@ is "$rc" 0 "--until stops early"
 is "$(find "$T/c/days" -name '*.ndjson' | wc -l)" 2 "after that day"
 ok "[ ! -e '$T/c/metrics.md' ]" "with no reports yet"
 
-run fa-run --symbol SYN --source synth:11 --test 2023-03-08 --out "$T/d"
+run fa-run --symbol SYN --source synth:11 --test 2023-03-06 --out "$T/d"
 is "$rc" 2 "--test without a colon is a usage error"
-run fa-run --symbol SYN --source synth:11 --warmup 2023-03-01:2023-03-09 --test 2023-03-08:2023-03-14 --out "$T/d"
+run fa-run --symbol SYN --source synth:11 --warmup 2023-03-01:2023-03-07 --test 2023-03-06:2023-03-09 --out "$T/d"
 is "$rc" 2 "a warm-up overlapping the test period is refused"
 done_testing

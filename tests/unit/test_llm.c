@@ -246,9 +246,10 @@ static void test_basic(const char *replies)
         /* the fake counts ceil(chars/4); our price table: 1000 and 2000 USD/M */
         double pt = rnum(rec(&r, 0), "prompt_tokens"), ct = rnum(rec(&r, 0), "completion_tokens");
         is_num(ct, ceil(strlen(r.text) / 4.0), 0, "completion tokens from usage");
-        is_num(pt, ceil((strlen("You are a trader.") + 1 + strlen("Decide for AAPL: bullish news")) /
-                        4.0),
-               0, "prompt tokens from usage");
+        is_num(
+            pt,
+            ceil((strlen("You are a trader.") + 1 + strlen("Decide for AAPL: bullish news")) / 4.0),
+            0, "prompt tokens from usage");
         is_num(rnum(rec(&r, 0), "cost_usd"), (pt * 1000 + ct * 2000) / 1e6, 1e-12,
                "cost from the price table");
         is_str(rstr(rec(&r, 0), "price"), "known", "price known");
@@ -322,15 +323,15 @@ static void test_faults(void)
     setenv("FA_CACHE", "off", 1);
     c = fa_llm_open(NULL);
 
-#define FAULT(s)                                                                                  \
-    do {                                                                                          \
-        char u[96];                                                                               \
-        struct fa_http_resp hr;                                                                   \
-        snprintf(spec, sizeof spec, "{\"spec\":\"%s\"}", s);                                     \
-        snprintf(u, sizeof u, "http://127.0.0.1:%d/_fault", port);                               \
-        if (fa_http_post(u, spec, strlen(spec), NULL, &hr) < 0)                                  \
-            printf("# fault: %s\n", fa_err_get());                                               \
-        fa_http_resp_free(&hr);                                                                   \
+#define FAULT(s)                                                                                   \
+    do {                                                                                           \
+        char u[96];                                                                                \
+        struct fa_http_resp hr;                                                                    \
+        snprintf(spec, sizeof spec, "{\"spec\":\"%s\"}", s);                                       \
+        snprintf(u, sizeof u, "http://127.0.0.1:%d/_fault", port);                                 \
+        if (fa_http_post(u, spec, strlen(spec), NULL, &hr) < 0)                                    \
+            printf("# fault: %s\n", fa_err_get());                                                 \
+        fa_http_resp_free(&hr);                                                                    \
     } while (0)
 
     FAULT("429:1");
@@ -523,8 +524,8 @@ static void test_budget(void)
     if (child == 0) {
         struct fa_llm *c2 = fa_llm_open(NULL);
         struct fa_llm_result r2;
-        int rc = chat(c2, "Decide for AAPL: another process", &r2) < 0 &&
-                 r2.error == FA_LLM_EBUDGET;
+        int rc =
+            chat(c2, "Decide for AAPL: another process", &r2) < 0 && r2.error == FA_LLM_EBUDGET;
         fa_llm_result_free(&r2);
         fa_llm_close(c2);
         _exit(rc ? 0 : 1);
@@ -722,8 +723,8 @@ int main(void)
 
     test_basic(replies);
     {
-        const char *args[] = {"--replies", replies, "--retry-after", "0", "--stall", "3",
-                              "--embed-dim", "8", NULL};
+        const char *args[] = {
+            "--replies", replies, "--retry-after", "0", "--stall", "3", "--embed-dim", "8", NULL};
         pid_t pid = fake_start(args);
         setenv_url();
         test_faults();

@@ -73,8 +73,9 @@ int main(void)
          "{\"output\": {\"Analysis\": \"x\", \"ACTION\": \"hold.\", \"query\": {\"short\": "
          "\"near term\"}}}",
          "HOLD", "x");
-    good("json after a stray brace", "{not json} then {\"analysis\":\"y\",\"action\":\"Hold\","
-                                     "\"query\":{\"short\":\"near term\"}}",
+    good("json after a stray brace",
+         "{not json} then {\"analysis\":\"y\",\"action\":\"Hold\","
+         "\"query\":{\"short\":\"near term\"}}",
          "HOLD", "y");
     good("xml",
          "<output>\n<string name=\"analysis\">rates &amp; &lt;risk&gt;</string>\n"

@@ -83,8 +83,8 @@ int main(void)
 
     json_object_put(v);
     {
-        const char *names[] = {"head.txt", "main.txt", "bad.txt", "loop.txt", "open.txt",
-                               "inc.txt"};
+        const char *names[] = {"head.txt", "main.txt", "bad.txt",
+                               "loop.txt", "open.txt", "inc.txt"};
         char path[256];
         for (size_t i = 0; i < 6; i++) {
             snprintf(path, sizeof path, "%s/%s", dir, names[i]);

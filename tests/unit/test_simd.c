@@ -124,8 +124,8 @@ int main(void)
     int paths[2] = {FA_SIMD_SCALAR, FA_SIMD_AVX2};
 
     fa_err_init("test_simd");
-    ok(fa_simd_path_parse("scalar") == FA_SIMD_SCALAR && fa_simd_path_parse("avx2") ==
-           FA_SIMD_AVX2 && fa_simd_path_parse("auto") == FA_SIMD_AUTO,
+    ok(fa_simd_path_parse("scalar") == FA_SIMD_SCALAR &&
+           fa_simd_path_parse("avx2") == FA_SIMD_AVX2 && fa_simd_path_parse("auto") == FA_SIMD_AUTO,
        "path names parse");
     ok(fa_simd_path_parse("sse9") < 0 && strstr(fa_err_get(), "sse9"), "bad path name refused");
     setenv("FA_SIMD", "scalar", 1);
@@ -142,9 +142,10 @@ int main(void)
             bad++;
     }
     ok(bad == 0, "every float16 survives a round trip (%d bad)", bad);
-    ok(fa_simd_f32_to_f16(1.0f + 0x1p-11f) == 0x3c00 && fa_simd_f32_to_f16(1.0f + 0x3p-11f) ==
-           0x3c02 && fa_simd_f32_to_f16(65520.0f) == 0x7c00 &&
-           fa_simd_f32_to_f16(0x1p-25f) == 0 && fa_simd_f32_to_f16(0x1.8p-25f) == 1,
+    ok(fa_simd_f32_to_f16(1.0f + 0x1p-11f) == 0x3c00 &&
+           fa_simd_f32_to_f16(1.0f + 0x3p-11f) == 0x3c02 &&
+           fa_simd_f32_to_f16(65520.0f) == 0x7c00 && fa_simd_f32_to_f16(0x1p-25f) == 0 &&
+           fa_simd_f32_to_f16(0x1.8p-25f) == 1,
        "float16 rounds to nearest even, overflows and underflows");
 
     if (!have_avx2)
@@ -229,8 +230,8 @@ int main(void)
                 s.compact = &c;
                 for (size_t cand = 0; cand <= 5; cand += 5) {
                     s.candidates = cand; /* 5: at most k, forces the second pass */
-                    snprintf(name, sizeof name, "%s %s dim %zu cand %zu: exact top 5", pn, en,
-                             dim, cand);
+                    snprintf(name, sizeof name, "%s %s dim %zu cand %zu: exact top 5", pn, en, dim,
+                             cand);
                     check_exact(name, &s, q, nq, 5, &st);
                     second += st.second_pass;
                     s.inv_norm = inv;
@@ -271,8 +272,8 @@ int main(void)
         struct fa_simd_compact c = {FA_SIMD_I8, i8, scale};
         struct fa_simd_search s = {.rows = x, .n = n, .dim = dim, .compact = &c, .threads = 2};
         struct fa_simd_stats st;
-        check_exact("int8 first pass, 20000 x 64, 17 queries, 2 threads: exact top 10", &s, q,
-                    nq, 10, &st);
+        check_exact("int8 first pass, 20000 x 64, 17 queries, 2 threads: exact top 10", &s, q, nq,
+                    10, &st);
         printf("# rescored %zu rows, %zu second passes\n", st.rescored, st.second_pass);
         ok(st.rescored < n, "int8 pass re-scores a fraction of the rows (%zu)", st.rescored);
         free(x);
@@ -298,7 +299,8 @@ int main(void)
         s.dim = 4;
         s.n = 0;
         q[1] = 0;
-        ok(fa_simd_topk(&s, q, 1, 2, h, nh, NULL) == 0 && nh[0] == 0, "an empty matrix has no hits");
+        ok(fa_simd_topk(&s, q, 1, 2, h, nh, NULL) == 0 && nh[0] == 0,
+           "an empty matrix has no hits");
     }
     return tap_done();
 }

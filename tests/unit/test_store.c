@@ -150,8 +150,7 @@ int main(void)
         json_object_put(r);
     }
     fa_store_close(s);
-    ok(fa_store_open(dir, FA_STORE_READ, "other", DIM) == NULL &&
-           strstr(fa_err_get(), "model 'm'"),
+    ok(fa_store_open(dir, FA_STORE_READ, "other", DIM) == NULL && strstr(fa_err_get(), "model 'm'"),
        "another model is refused");
     ok(fa_store_open(dir, FA_STORE_WRITE, "m", DIM + 1) == NULL, "another dimension is refused");
     /* A record without id gets its content id in the stored copy. */
