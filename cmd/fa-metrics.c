@@ -45,7 +45,6 @@ struct book {
 /* One run for --plot: its label and its curve. */
 struct curve {
     char *label;
-    bool simulated; /* made here, not read from account records */
     int *day;
     double *value;
     size_t n, cap;
@@ -156,17 +155,12 @@ static struct curve *curve_get(const char *label)
 }
 
 static void curve_add(const char *symbol, const char *follow, const char *conv, int day,
-                      double value, bool simulated)
+                      double value)
 {
     char label[256];
     snprintf(label, sizeof(label), "%s %s %s", symbol, follow ? follow : "decision",
              conv ? conv : "?");
     struct curve *c = curve_get(label);
-    if (simulated && !c->simulated) {
-        /* this run is simulated again: its new curve replaces the old */
-        c->n = 0;
-        c->simulated = true;
-    }
     if (c->n == c->cap) {
         c->cap = c->cap ? c->cap * 2 : 64;
         c->day = xrealloc(c->day, c->cap * sizeof(int));
@@ -290,7 +284,7 @@ static void add_account(struct json_object *r)
     int day;
     if (!sym || !date || fa_date_parse(date, &day) < 0 || fa_record_num(r, "value", &v) < 0)
         return;
-    curve_add(sym, fa_record_str(r, "follow"), fa_record_str(r, "convention"), day, v, false);
+    curve_add(sym, fa_record_str(r, "follow"), fa_record_str(r, "convention"), day, v);
 }
 
 static void add_row(struct json_object *r)
@@ -380,7 +374,7 @@ static void simulate(struct book *b)
         put_num(r, "fees", st.fees);
         fa_record_set_id(r);
         if (opt_plot)
-            curve_add(b->symbol, follow, conv, bar->day, st.value, true);
+            curve_add(b->symbol, follow, conv, bar->day, st.value);
         fa_emit(r);
     }
 
@@ -866,8 +860,12 @@ int main(int argc, char **argv)
         print_table(format);
         goto out;
     }
-    for (size_t i = 0; i < nbooks; i++)
-        simulate(&books[i]);
+    /* --plot over account records draws those runs as they are: the
+     * prices and decisions that come with them are not simulated again
+     * (perhaps under another convention) */
+    if (!(opt_plot && ncurves > 0))
+        for (size_t i = 0; i < nbooks; i++)
+            simulate(&books[i]);
     if (opt_plot)
         status = draw_plot(opt_plot);
 out:

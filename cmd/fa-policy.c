@@ -8,6 +8,7 @@
 #include <errno.h>
 #include <getopt.h>
 #include <math.h>
+#include <stdarg.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -182,6 +183,19 @@ static struct fa_policy_train_conf tconf;
 static bool train_only; /* a flag that only train takes was given */
 static FILE *log_file;
 static const char *log_symbol;
+
+/* "fa-policy: message" on stderr, also under -q (an error, not chatter). */
+static void errmsg(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+
+static void errmsg(const char *fmt, ...)
+{
+    va_list ap;
+    fprintf(stderr, "%s: ", fa_progname);
+    va_start(ap, fmt);
+    vfprintf(stderr, fmt, ap);
+    va_end(ap);
+    fputc('\n', stderr);
+}
 
 static void need_num(int rc)
 {
@@ -650,7 +664,7 @@ static int cmd_train(void)
                                  o_embed_dim ? (size_t)strtoul(o_embed_dim, NULL, 10) : 0,
                                  o_pool);
     if (!bb) {
-        fa_warn("%s", fa_err_get());
+        errmsg("%s", fa_err_get());
         status = FA_EXIT_USAGE;
         goto out;
     }
@@ -659,13 +673,13 @@ static int cmd_train(void)
     if (o_source)
         fclose(in);
     if (rc < 0 || reap_child() < 0) {
-        fa_warn("%s", fa_err_get());
+        errmsg("%s", fa_err_get());
         status = FA_EXIT_FAIL;
         goto out;
     }
     fa_policy_data_finish(&d);
     if (d.n < 2) {
-        fa_warn("training needs at least 2 trading days of %s, got %d",
+        errmsg("training needs at least 2 trading days of %s, got %d",
                 d.symbol ? d.symbol : "any symbol", d.n);
         status = FA_EXIT_FAIL;
         goto out;
@@ -677,13 +691,13 @@ static int cmd_train(void)
             bb->ops->dim(bb));
     nn = fa_policy_train(&d, bb, &tconf);
     if (!nn) {
-        fa_warn("training failed: %s", fa_err_get());
+        errmsg("training failed: %s", fa_err_get());
         status = FA_EXIT_FAIL;
         goto out;
     }
     m = manifest_of(&d, bb, nn);
     if (fa_policy_ckpt_write(o_out, nn, m) < 0) {
-        fa_warn("%s", fa_err_get());
+        errmsg("%s", fa_err_get());
         status = FA_EXIT_FAIL;
         goto out;
     }
@@ -691,7 +705,7 @@ static int cmd_train(void)
             fa_nn_nparams(nn), bb->encodes, bb->cache_hits);
 out:
     if (log_file && fclose(log_file) != 0 && status == FA_EXIT_OK) {
-        fa_warn("write error '%s': %s", o_log, strerror(errno));
+        errmsg("write error '%s': %s", o_log, strerror(errno));
         status = FA_EXIT_FAIL;
     }
     json_object_put(m);
@@ -790,7 +804,7 @@ static int cmd_act(void)
     fa_policy_data_init(&A.d, o_symbol);
     A.nn = fa_policy_ckpt_read(o_ckpt, &m);
     if (!A.nn) {
-        fa_warn("checkpoint '%s': %s", o_ckpt, fa_err_get());
+        errmsg("checkpoint '%s': %s", o_ckpt, fa_err_get());
         status = FA_EXIT_USAGE;
         goto out;
     }
@@ -808,7 +822,7 @@ static int cmd_act(void)
                                    pool && !strcmp(pool, "whole") ? FA_POLICY_POOL_WHOLE
                                                                   : FA_POLICY_POOL_SECTIONS);
     if (!A.bb) {
-        fa_warn("%s", fa_err_get());
+        errmsg("%s", fa_err_get());
         status = FA_EXIT_USAGE;
         goto out;
     }
@@ -817,7 +831,7 @@ static int cmd_act(void)
     size_t dim = A.bb->ops->dim(A.bb);
     if (strcmp(mb, A.bb->ops->name) || strcmp(mstr(m, "embed_model"), A.bb->ops->model(A.bb)) ||
         (double)dim != mdim || (size_t)fa_nn_in_dim(A.nn) != dim) {
-        fa_warn("checkpoint '%s' was trained with backbone %s (%s, %g dims), not %s (%s, %zu "
+        errmsg("checkpoint '%s' was trained with backbone %s (%s, %g dims), not %s (%s, %zu "
                 "dims)",
                 o_ckpt, mb, mstr(m, "embed_model"), mdim, A.bb->ops->name, A.bb->ops->model(A.bb),
                 dim);
@@ -839,7 +853,7 @@ static int cmd_act(void)
     A.env = fa_policy_env_new(&A.d, &ec);
     A.x = malloc(dim * sizeof *A.x);
     if (!A.env || !A.x) {
-        fa_warn("%s", fa_err_get());
+        errmsg("%s", fa_err_get());
         status = FA_EXIT_FAIL;
         goto out;
     }
@@ -852,7 +866,7 @@ static int cmd_act(void)
     int rc;
     while ((rc = fa_ndjson_next(rd, &rec)) != FA_NDJSON_EOF) {
         if (rc == FA_NDJSON_IOERR) {
-            fa_warn("%s", fa_err_get());
+            errmsg("%s", fa_err_get());
             status = FA_EXIT_FAIL;
             break;
         }
@@ -869,7 +883,7 @@ static int cmd_act(void)
             const char *sym = fa_record_symbol(rec);
             if (sym && (!A.d.symbol || !strcmp(sym, A.d.symbol)) && A.d.n > A.decided &&
                 decide_days(&A, true) < 0) {
-                fa_warn("%s", fa_err_get());
+                errmsg("%s", fa_err_get());
                 status = FA_EXIT_FAIL;
                 json_object_put(rec);
                 break;
@@ -884,11 +898,11 @@ static int cmd_act(void)
     }
     fa_ndjson_close(rd);
     if (status == FA_EXIT_OK && decide_days(&A, true) < 0) {
-        fa_warn("%s", fa_err_get());
+        errmsg("%s", fa_err_get());
         status = FA_EXIT_FAIL;
     }
     if (status == FA_EXIT_OK && fa_policy_env_illegal(A.env) > 0) {
-        fa_warn("%ld illegal actions", fa_policy_env_illegal(A.env));
+        errmsg("%ld illegal actions", fa_policy_env_illegal(A.env));
         status = FA_EXIT_FAIL;
     }
 out:

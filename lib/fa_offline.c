@@ -12,8 +12,8 @@
  * - reflect-low: the 1, 7 and 14 day moves set against the news tone and
  *   the chart's bands;
  * - reflect-high: each past decision judged by the price move since;
- * - decide: a weighted score of news tone (0.55), the rule strategies'
- *   consensus (0.2), guidance (0.15) and the one-week trend (0.1), over
+ * - decide: a weighted score of news tone (0.7), the rule strategies'
+ *   consensus (0.1), guidance (0.1) and the one-week trend (0.1), over
  *   the parts present (ablations drop theirs), against thresholds set by
  *   the trader preference; BUY needs cash, SELL a position.
  * Every text says it comes from the offline analyst. */
@@ -425,8 +425,11 @@ static struct json_object *reflect_low(struct json_object *data)
         fa_die(FA_EXIT_FAIL, "out of memory");
     json_object_object_add(r, "short_term", json_object_new_string(t));
     free(t);
-    if (asprintf(&t, "%s Over 7 trading days the price is %s (%s); similar past news reads %s.",
-                 TAG, trend_word(d7, 0.01), p7, label_of(past)) < 0)
+    if (asprintf(&t, "%s Over 7 trading days the price is %s (%s); %s%s.", TAG,
+                 trend_word(d7, 0.01), p7,
+                 *gets_(data, "past_summary", "") ? "similar past news reads "
+                                                  : "no similar past news was retrieved",
+                 *gets_(data, "past_summary", "") ? label_of(past) : "") < 0)
         fa_die(FA_EXIT_FAIL, "out of memory");
     json_object_object_add(r, "medium_term", json_object_new_string(t));
     free(t);
@@ -549,7 +552,7 @@ static struct json_object *decide(struct json_object *data)
                        *guid = get(data, "guidance"), *mv = get(data, "moves"),
                        *acct = get(data, "account");
     const char *pref = gets_(data, "preference", "aggressive");
-    double parts[4] = {NAN, NAN, NAN, NAN}, w[4] = {0.55, 0.2, 0.15, 0.1}, score = 0, wsum = 0;
+    double parts[4] = {NAN, NAN, NAN, NAN}, w[4] = {0.7, 0.1, 0.1, 0.1}, score = 0, wsum = 0;
     double buy_thr = 0.04, sell_thr = -0.04;
     double cash = getn(acct, "cash"), pos = getn(acct, "position"), px = getn(acct, "price");
     const char *action;

@@ -552,7 +552,10 @@ char *fa_policy_state_text(const char *tmpl, const struct fa_policy_obs *obs)
 
 /* ---- text backbone ---- */
 
-/* An open-addressing table: BLAKE2b-128 of the state text -> vector. */
+/* The frozen encoder's outputs, cached: an open-addressing table from
+ * the BLAKE2b-128 of a text (a paragraph, or the whole prompt) to its
+ * vector. Most paragraphs recur (the task, a day's news, prices), so
+ * only the ones that change (history, account) are embedded again. */
 struct text_bb {
     struct fa_embedder *emb;
     char *tmpl_text, *tmpl_name;
@@ -570,7 +573,7 @@ static int cache_grow(struct text_bb *t)
 {
     size_t cap = t->cap ? 2 * t->cap : 1024;
     unsigned char(*keys)[16] = calloc(cap, 16);
-    float *vecs = malloc(cap * t->dim * sizeof(float));
+    float *vecs = malloc(cap * t->edim * sizeof(float));
     if (!keys || !vecs) {
         free(keys);
         free(vecs);
@@ -586,7 +589,7 @@ static int cache_grow(struct text_bb *t)
         while (memcmp(keys[j], zero, 16))
             j = (j + 1) & (cap - 1);
         memcpy(keys[j], t->keys[i], 16);
-        memcpy(vecs + j * t->dim, t->vecs + i * t->dim, t->dim * sizeof(float));
+        memcpy(vecs + j * t->edim, t->vecs + i * t->edim, t->edim * sizeof(float));
     }
     free(t->keys);
     free(t->vecs);
@@ -644,6 +647,36 @@ static size_t text_dim(const struct fa_policy_backbone *b)
     return t->dim;
 }
 
+/* The cache slot of text: its vector (edim floats) and whether it was
+ * there already. NULL with fa_err set on OOM. The pointer is valid until
+ * the next call. */
+static float *cache_slot(struct text_bb *t, const char *text, bool *hit)
+{
+    unsigned char key[16];
+    crypto_generichash(key, 16, (const unsigned char *)text, strlen(text), NULL, 0);
+    key[0] |= 1;                     /* never all zero: zero marks an empty slot */
+    if (t->used >= TEXT_CACHE_MAX) { /* bound the memory: start afresh */
+        memset(t->keys, 0, t->cap * 16);
+        t->used = 0;
+    }
+    if (2 * (t->used + 1) > t->cap && cache_grow(t) < 0) {
+        fa_err_set("out of memory for the state cache");
+        return NULL;
+    }
+    uint64_t h;
+    memcpy(&h, key, 8);
+    size_t j = h & (t->cap - 1);
+    static const unsigned char zero[16];
+    while (memcmp(t->keys[j], zero, 16) && memcmp(t->keys[j], key, 16))
+        j = (j + 1) & (t->cap - 1);
+    *hit = !memcmp(t->keys[j], key, 16);
+    if (!*hit) {
+        memcpy(t->keys[j], key, 16);
+        t->used++;
+    }
+    return t->vecs + j * t->edim;
+}
+
 static int text_encode(struct fa_policy_backbone *b, const struct fa_policy_obs *o, double *out)
 {
     struct text_bb *t = b->self;
@@ -653,44 +686,31 @@ static int text_encode(struct fa_policy_backbone *b, const struct fa_policy_obs 
     if (!s)
         return -1;
     b->encodes++;
-    unsigned char key[16];
-    crypto_generichash(key, 16, (const unsigned char *)s, strlen(s), NULL, 0);
-    key[0] |= 1;                     /* never all zero: zero marks an empty slot */
-    if (t->used >= TEXT_CACHE_MAX) { /* bound the memory: start afresh */
-        memset(t->keys, 0, t->cap * 16);
-        t->used = 0;
-    }
-    if (2 * (t->used + 1) > t->cap && cache_grow(t) < 0) {
-        free(s);
-        fa_err_set("out of memory for the state cache");
-        return -1;
-    }
-    uint64_t h;
-    memcpy(&h, key, 8);
-    size_t j = h & (t->cap - 1);
-    static const unsigned char zero[16];
-    while (memcmp(t->keys[j], zero, 16) && memcmp(t->keys[j], key, 16))
-        j = (j + 1) & (t->cap - 1);
-    float *vec = t->vecs + j * t->dim;
-    if (!memcmp(t->keys[j], key, 16)) {
-        b->cache_hits++;
-    } else {
-        const char *texts[FA_POLICY_MAXSEC];
-        size_t n = 1;
-        texts[0] = s;
-        if (t->pool == FA_POLICY_POOL_SECTIONS)
-            n = split_sections(s, texts, t->nsec);
-        memset(vec, 0, t->dim * sizeof(float));
-        if (fa_embedder_embed(t->emb, "policy", texts, n, vec, NULL) < 0) {
+    const char *texts[FA_POLICY_MAXSEC];
+    size_t n = 1;
+    texts[0] = s;
+    if (t->pool == FA_POLICY_POOL_SECTIONS)
+        n = split_sections(s, texts, t->nsec);
+    for (size_t i = 0; i < t->dim; i++)
+        out[i] = 0;
+    for (size_t k = 0; k < n; k++) {
+        bool hit;
+        float *vec = cache_slot(t, texts[k], &hit);
+        if (!vec) {
             free(s);
             return -1;
         }
-        memcpy(t->keys[j], key, 16);
-        t->used++;
+        if (hit) {
+            b->cache_hits++;
+        } else if (fa_embedder_embed(t->emb, "policy", texts + k, 1, vec, NULL) < 0) {
+            memset(vec, 0, t->edim * sizeof(float));
+            free(s);
+            return -1;
+        }
+        for (size_t i = 0; i < t->edim; i++)
+            out[k * t->edim + i] = vec[i];
     }
     free(s);
-    for (size_t i = 0; i < t->dim; i++)
-        out[i] = vec[i];
     return 0;
 }
 

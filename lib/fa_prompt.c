@@ -98,20 +98,27 @@ char *fa_prompt_path(const char *name)
     }
     n = readlink("/proc/self/exe", exe, sizeof exe - 1);
     if (n > 0) {
+        /* ../prompts of the executable's directory (bin/ of a source tree
+         * or of an install prefix), then two levels further up (build/san/
+         * bin/ of a source tree) */
+        static const char *const ups[] = {"/..", "/../../.."};
         char *slash;
         exe[n] = 0;
         slash = strrchr(exe, '/');
         if (slash) {
             *slash = 0;
-            if (asprintf(&path, "%s/../prompts/%s", exe, fn) < 0)
-                abort();
-            if (readable(path))
-                goto found;
-            if (tried.len)
-                sb_add(&tried, ", ");
-            sb_add(&tried, exe);
-            sb_add(&tried, "/../prompts");
-            free(path);
+            for (size_t u = 0; u < 2; u++) {
+                if (asprintf(&path, "%s%s/prompts/%s", exe, ups[u], fn) < 0)
+                    abort();
+                if (readable(path))
+                    goto found;
+                if (tried.len)
+                    sb_add(&tried, ", ");
+                sb_add(&tried, exe);
+                sb_add(&tried, ups[u]);
+                sb_add(&tried, "/prompts");
+                free(path);
+            }
         }
     }
     if (asprintf(&path, "%s/prompts/%s", FA_DATADIR, fn) < 0)

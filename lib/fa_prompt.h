@@ -16,7 +16,8 @@
  *
  * Lookup of a template name (a name without '/' and without an extension
  * gets ".txt"): $FA_PROMPTS/name; then ../prompts/name next to the running
- * executable (/proc/self/exe, so a built tree works uninstalled); then
+ * executable's directory (/proc/self/exe, so a built tree works
+ * uninstalled), then ../../../prompts/name (build/san/bin/ of a tree); then
  * FA_DATADIR/prompts/name (the install location the Makefile defines). A
  * name holding '/' is a path and is used as is. */
 #ifndef FA_PROMPT_H

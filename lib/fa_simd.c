@@ -855,7 +855,23 @@ int fa_simd_topk(const struct fa_simd_search *s, const float *queries, size_t nq
     st->path = path;
     if (k == 0 || s->n == 0)
         return 0;
-    if (nq > SIZE_MAX / s->dim / sizeof(float) / 2) {
+    if (k > s->n) {
+        /* No more than n hits each: search for n into a dense array, then
+         * spread the results out to the caller's stride k. */
+        struct fa_simd_hit *tmp =
+            nq <= SIZE_MAX / sizeof *tmp / s->n ? malloc(nq * s->n * sizeof *tmp) : NULL;
+        if (!tmp) {
+            fa_err_set("search: out of memory");
+            return -1;
+        }
+        int rc = fa_simd_topk(s, queries, nq, s->n, tmp, nhits, stats);
+        for (size_t j = 0; rc == 0 && j < nq; j++)
+            memcpy(hits + j * k, tmp + j * s->n, nhits[j] * sizeof *tmp);
+        free(tmp);
+        return rc;
+    }
+    if (nq > SIZE_MAX / s->dim / sizeof(float) / 2 ||
+        nq > SIZE_MAX / sizeof(struct fa_simd_hit) / 4 / k / MAX_THREADS) {
         fa_err_set("search: too many queries");
         return -1;
     }

@@ -84,6 +84,12 @@ like "$(cat "$out")" "Usage: fa-tools" "--help prints usage to stdout"
 run fa-tools --version
 like "$(cat "$out")" "fa-tools \\(fa\\)" "--version"
 
+run fa-tools "$T/missing.ndjson"
+is "$rc" 1 "a missing input file: exit 1"
+like "$(cat "$err")" "missing.ndjson" "names the file"
+run fa-tools "$P" "$P"
+is "$(count "$out" signal)" 600 "the same bars again (two files) give no new signals"
+
 # output errors
 fa-tools <"$P" >/dev/full 2>"$T/full.err"
 is "$?" 1 "a full disk exits 1"

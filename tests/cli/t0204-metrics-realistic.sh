@@ -82,6 +82,11 @@ is "$(count "$out" error)" 1 "one error record"
 run_in "$T/json" fa-metrics --strict
 is "$rc" 1 "--strict: exit 1"
 
+run fa-metrics "$T/missing.ndjson"
+is "$rc" 1 "a missing input file: exit 1"
+run fa-metrics "$R" "$R"
+is "$(count "$out" account)" 4 "the same bars again (two files) are skipped"
+
 # bad flags: exit 2
 run fa-metrics --cash -5
 is "$rc" 2 "negative cash: exit 2"

@@ -42,6 +42,7 @@ if command -v gnuplot >/dev/null 2>&1; then
   run_in "$T/acc" fa-metrics --plot "$T/eq.png" --convention finagent
   is "$rc" 0 "--plot from account records"
   is "$(head -c 4 "$T/eq.png" | od -An -c | tr -d ' ')" '211PNG' "a PNG"
+  is "$(count "$out" metrics)" "$(count "$T/acc" metrics)" "account records are drawn, not simulated again"
   run_in "$T/acc" fa-metrics --plot "$T/eq2.png" --convention finagent
   same_file "$T/eq.png" "$T/eq2.png" "the same runs give the same bytes"
   run_in "$T/sig" fa-metrics --follow macd --plot "$T/eq.svg"

@@ -6,35 +6,37 @@
 export FA_PROMPTS=${FA_PROMPTS:-$FA_ROOT/prompts}
 DAYS=$FIXTURES/stages/days.ndjson
 for p in "fa-intel --latest" fa-reflect-low fa-reflect-high fa-decide; do
-  n=${p%% *}
-  run $n --help
+  read -ra pa <<<"$p"
+  n=${pa[0]}
+  run "$n" --help
   is "$rc" 0 "$n --help: exit 0"
   like "$(head -n1 "$out")" "^Usage: $n" "$n --help: usage on stdout"
-  run $n --version
+  run "$n" --version
   like "$(cat "$out")" "^$n \(fa\) " "$n --version"
-  run $p --no-such-flag
+  run "${pa[@]}" --no-such-flag
   is "$rc" 2 "$n: a bad flag is exit 2"
   like "$(cat "$err")" "Try '$n --help'" "$n: a bad flag says how to get help"
-  run $p --from 2023-13-01
+  run "${pa[@]}" --from 2023-13-01
   is "$rc" 2 "$n: a bad date is exit 2"
-  a=$p; [ "$n" != fa-intel ] && [ "$n" != fa-decide ] && a="$p --no-charts"
-  run_in "$DAYS" $a
+  a=("${pa[@]}")
+  [ "$n" != fa-intel ] && [ "$n" != fa-decide ] && a+=(--no-charts)
+  run_in "$DAYS" "${a[@]}"
   is "$rc" 0 "$n: the fixture runs"
   printf '%s\n' '{"kind":"price","symbol":"TEST","date":"2023-06-01","asof":"2023-06-01","open":1,"high":2,"low":1,"close":1,"id":"p"}' 'this is not json' >"$T/bad.ndjson"
-  run $a "$T/bad.ndjson"
+  run "${a[@]}" "$T/bad.ndjson"
   is "$rc" 0 "$n: a bad line becomes an error record"
   like "$(grep '"kind":"error"' "$out" | jq -r .where)" 'bad.ndjson:2' "$n: the error record names file:line"
-  run $a --strict "$T/bad.ndjson"
+  run "${a[@]}" --strict "$T/bad.ndjson"
   is "$rc" 1 "$n: --strict makes it fatal"
-  ( $a "$DAYS" 2>"$T/pipe.err"; echo $? >"$T/pipe.rc" ) | head -n1 >/dev/null
+  ( "${a[@]}" "$DAYS" 2>"$T/pipe.err"; echo $? >"$T/pipe.rc" ) | head -n1 >/dev/null
   is "$(cat "$T/pipe.rc")" 0 "$n: a closed pipe ends quietly"
   if [ -w /dev/full ]; then
-    $a "$DAYS" >/dev/full 2>"$T/full.err"
+    "${a[@]}" "$DAYS" >/dev/full 2>"$T/full.err"
     is "$?" 1 "$n: a full disk is exit 1"
   else
     skip "$n: /dev/full" "no /dev/full"
   fi
-  run $a "$T/missing.ndjson"
+  run "${a[@]}" "$T/missing.ndjson"
   is "$rc" 1 "$n: a missing input file is exit 1"
 done
 # days out of order

@@ -100,7 +100,8 @@ int main(void)
                "\"after\":-0.04},{\"date\":\"2023-01-03\",\"action\":\"SELL\",\"after\":-0.02},"
                "{\"date\":\"2023-01-04\",\"action\":\"HOLD\",\"after\":0.01}]}}",
                high, 4);
-    ok(strstr(get(o, "summary"), "1 were right and 1 wrong") != NULL, "judged: %s", get(o, "summary"));
+    ok(strstr(get(o, "summary"), "1 were right and 1 wrong") != NULL, "judged: %s",
+       get(o, "summary"));
     ok(strstr(get(o, "improvement"), "2023-01-02") != NULL, "improvement names the wrong date");
     json_object_put(o);
 

@@ -1,0 +1,54 @@
+#!/usr/bin/env bash
+# b20-day: fa's own time per FinAgent trading day, model time excluded:
+# fa-run over a synthetic market (a) with the offline analyst, charts on
+# and off, and (b) replaying the same run of the fake OpenAI-compatible
+# server from the cache (FA_CACHE=replay, the server stopped), so the real
+# client, cache and ledger paths are timed with no model behind them.
+# Prints wall and CPU milliseconds per day ("bench: ..." lines).
+set -euo pipefail
+root=$(cd "$(dirname "$0")/.." && pwd)
+export PATH=$root/bin:$root/pipelines:$PATH
+dir=${FA_BENCH_DIR:-$root/bench/out}/b20
+rm -rf "$dir"
+mkdir -p "$dir"
+unset FA_LLM_URL FA_EMBED_MODEL FA_MODEL FA_VISION_MODEL FA_LEDGER FA_BUDGET_USD
+args=(--symbol SYN --source synth:42 --warmup 2023-01-03:2023-02-28 --test 2023-03-01:2023-04-28 -q)
+
+# run NAME FA-RUN-FLAGS...: times a fresh run; prints per-day figures.
+run() {
+  local name=$1 t0 t1 c0 c1 days
+  shift
+  t0=$(date +%s%N)
+  c0=$(awk '{ print $14 + $15 + $16 + $17 }' /proc/$$/stat)
+  fa-run "${args[@]}" --out "$dir/$name" "$@" >/dev/null
+  t1=$(date +%s%N)
+  # CPU of this shell's waited-for children (utime, stime, cutime, cstime)
+  c1=$(awk '{ print $14 + $15 + $16 + $17 }' /proc/$$/stat)
+  days=$(find "$dir/$name/days" -name '*.ndjson' | wc -l)
+  awk -v n="$name" -v w=$((t1 - t0)) -v c=$((c1 - c0)) -v d="$days" -v hz="$(getconf CLK_TCK)" 'BEGIN {
+    printf "bench: day-%s-wall %.0f ms/day\n", n, w / 1e6 / d
+    printf "bench: day-%s-cpu %.0f ms/day\n", n, c * 1000 / hz / d
+    printf "bench: day-%s-days %d days\n", n, d }'
+}
+
+export FA_LLM=offline FA_CACHE_DIR=$dir/cache
+run offline
+run offline-nocharts --no-charts
+
+# The fake server once (not timed), then the replay (timed).
+unset FA_LLM
+pf=$dir/port
+python3 "$root/tests/fakes/openai.py" --port-file "$pf" \
+  --replies "$root/tests/fixtures/pipelines/replies.json" >"$dir/fake.log" 2>&1 &
+fake=$!
+for _ in $(seq 100); do [ -s "$pf" ] && break; sleep 0.05; done
+port=$(cat "$pf")
+export FA_LLM_URL=http://127.0.0.1:$port/v1 FA_MODEL=fake-chat FA_EMBED_MODEL=fake-embed
+fa-run "${args[@]}" --out "$dir/record" >/dev/null
+fa-run "${args[@]}" --out "$dir/record-nocharts" --no-charts >/dev/null
+kill "$fake"
+wait "$fake" 2>/dev/null || true
+export FA_CACHE=replay
+run replay
+run replay-nocharts --no-charts
+rm -rf "$dir"/*/memory "$dir/cache"
