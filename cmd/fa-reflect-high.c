@@ -219,6 +219,17 @@ static void reflect(struct fa_day *d)
             continue;
         if (!admit_rec(d, r, journal.where[i]))
             continue;
+        /* the same day twice (journal and stream): the later one wins */
+        {
+            size_t j = nd;
+            while (j > 0 && strcmp(fa_record_date(decs[j - 1]), dt) != 0)
+                j--;
+            if (j > 0) {
+                decs[j - 1] = r;
+                dwhere[j - 1] = journal.where[i];
+                continue;
+            }
+        }
         if (nd == cap) {
             cap = cap ? 2 * cap : 32;
             decs = realloc(decs, cap * sizeof *decs);

@@ -3,8 +3,6 @@
 # fake OpenAI-compatible server (JSON, XML and broken replies); weekend
 # news carried; sampling of busy days; the firewall.
 . "$(dirname "$0")/lib.sh"
-# the sanitizer build (build/san/bin) has no prompts/ next to it
-export FA_PROMPTS=${FA_PROMPTS:-$FA_ROOT/prompts}
 DAYS=$FIXTURES/stages/days.ndjson
 
 # offline: one intel record per trading day of June, input passed through

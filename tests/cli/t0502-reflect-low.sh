@@ -2,8 +2,6 @@
 # fa-reflect-low: moves, the Kline chart (deterministic bytes), hindsight
 # that never passes --hindsight-end, the firewall, the fake server.
 . "$(dirname "$0")/lib.sh"
-# the sanitizer build (build/san/bin) has no prompts/ next to it
-export FA_PROMPTS=${FA_PROMPTS:-$FA_ROOT/prompts}
 DAYS=$FIXTURES/stages/days.ndjson
 
 run_in "$DAYS" fa-reflect-low --from 2023-06-05 --save-prompts "$T"

@@ -2,8 +2,6 @@
 # fa-reflect-high: the last N decisions from the journal, the trading
 # chart, no call without history, the firewall, the fake server.
 . "$(dirname "$0")/lib.sh"
-# the sanitizer build (build/san/bin) has no prompts/ next to it
-export FA_PROMPTS=${FA_PROMPTS:-$FA_ROOT/prompts}
 DAYS=$FIXTURES/stages/days.ndjson
 # a journal: a decision on every trading day in May, alternating
 jq -c 'select(.kind=="price" and .date < "2023-06-01") | {kind:"decision",symbol,date,asof:.date,
@@ -25,6 +23,11 @@ ok "! grep -q 'reason of 2023-05-10' '$p' && grep -q 'reason of 2023-05-31' '$p'
 like "$(cat "$p")" 'Trading chart in words' "without vision the trading chart is text"
 run fa-reflect-high --journal "$T/journal.ndjson" --history "$DAYS" --decisions 7 "$T/june.ndjson"
 is "$(grep '"kind":"reflect_high"' "$out" | head -n1 | jq .decisions_reviewed)" 7 "--decisions 7 (crypto)"
+
+head -n 5 "$T/journal.ndjson" >"$T/five.ndjson"
+cat "$T/five.ndjson" "$T/five.ndjson" >"$T/twice.ndjson"
+run fa-reflect-high --journal "$T/twice.ndjson" --history "$DAYS" --no-charts "$T/june.ndjson"
+is "$(grep '"kind":"reflect_high"' "$out" | head -n1 | jq .decisions_reviewed)" 5 "a decision seen twice is reviewed once"
 
 run fa-reflect-high "$T/june.ndjson"
 is "$(grep '"kind":"reflect_high"' "$out" | head -n1 | jq -r '"\(.decisions_reviewed) \(.source)"')" "0 none" \

@@ -3,8 +3,6 @@
 # their prompt parts; impossible actions recorded as asked and done; NONE
 # on garbage; preferences; the firewall.
 . "$(dirname "$0")/lib.sh"
-# the sanitizer build (build/san/bin) has no prompts/ next to it
-export FA_PROMPTS=${FA_PROMPTS:-$FA_ROOT/prompts}
 DAYS=$FIXTURES/stages/days.ndjson
 # a day stream as the earlier stages would leave it
 { grep -E '"date":"2023-05' "$DAYS"

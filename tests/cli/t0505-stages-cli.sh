@@ -2,8 +2,6 @@
 # The four stage programs: core flags, bad flags, bad lines, closed and
 # full stdout, out-of-order days.
 . "$(dirname "$0")/lib.sh"
-# the sanitizer build (build/san/bin) has no prompts/ next to it
-export FA_PROMPTS=${FA_PROMPTS:-$FA_ROOT/prompts}
 DAYS=$FIXTURES/stages/days.ndjson
 for p in "fa-intel --latest" fa-reflect-low fa-reflect-high fa-decide; do
   read -ra pa <<<"$p"

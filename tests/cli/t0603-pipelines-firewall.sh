@@ -9,11 +9,11 @@ for p in fa-fetch fa-intel fa-retrieve fa-embed fa-reflect-low fa-reflect-high f
   command -v "$p" >/dev/null || { skip "firewall" "$p is not built"; done_testing; exit 0; }
 done
 export FA_LLM=offline
-t=2023-03-09
+t=2023-03-08
 # The market: a synthetic one written out as fa records, and a copy with
 # everything after t changed (prices up 40% and reversed news; ids dropped
 # so that fa-fetch recomputes them).
-fa-fetch -q --source synth:23 --symbol SYN --from 2023-01-02 --to 2023-03-15 >"$T/market.ndjson"
+fa-fetch -q --source synth:23 --symbol SYN --from 2023-01-02 --to 2023-03-10 >"$T/market.ndjson"
 jq -c --arg t "$t" 'if .date > $t then del(.id)
   | if .kind == "price" then .open *= 1.4 | .high *= 1.4 | .low *= 1.4 | .close *= 1.4 | .adj_close *= 1.4
     elif .kind == "news" then .title = "SYN collapses as regulators open a fraud probe" | .text = "Shares plunged; analysts cut targets and warned of heavy losses."
@@ -23,7 +23,7 @@ is "$(jq -c --arg t "$t" 'select(.date <= $t)' "$T/changed.ndjson" | md5sum)" \
   "$(jq -c --arg t "$t" 'select(.date <= $t)' "$T/market.ndjson" | md5sum)" "the data agree up to t"
 ok "! cmp -s '$T/market.ndjson' '$T/changed.ndjson'" "and differ after it"
 
-args=(--symbol SYN --warmup 2023-03-01:2023-03-06 --test 2023-03-07:2023-03-14 --no-charts -q)
+args=(--symbol SYN --warmup 2023-03-01:2023-03-02 --test 2023-03-06:2023-03-10 --no-charts -q)
 run fa-run "${args[@]}" --source "ndjson:$T/market.ndjson" --out "$T/a"
 is "$rc" 0 "a run on the market"
 run fa-run "${args[@]}" --source "ndjson:$T/changed.ndjson" --out "$T/b"
@@ -43,9 +43,9 @@ done
 
 # asof never after the day (test) or the warm-up's end (warm-up).
 late=$(jq -r 'select((.asof // .date) > (input_filename | sub(".*/"; "") | sub("\\.ndjson$"; "")))
-  | "\(input_filename | sub(".*/"; "")) \(.kind) \(.asof)"' "$T"/a/days/2023-03-{07,08,09,10,13,14}.ndjson)
+  | "\(input_filename | sub(".*/"; "")) \(.kind) \(.asof)"' "$T"/a/days/2023-03-{06,07,08,09,10}.ndjson)
 is "$late" "" "no record of a test day is dated after it"
-late=$(jq -r 'select((.asof // .date) > "2023-03-06") | "\(.kind) \(.asof)"' "$T"/a/days/2023-03-0[1-6].ndjson)
+late=$(jq -r 'select((.asof // .date) > "2023-03-02") | "\(.kind) \(.asof)"' "$T"/a/days/2023-03-0[12].ndjson)
 is "$late" "" "no record of a warm-up day is dated after the warm-up"
 hind=$(jq -r 'select(.kind == "reflect_low" and .asof > .date) | .date' "$T"/a/days/*.ndjson | wc -l)
 ok "[ '$hind' -gt 0 ]" "the warm-up's low-level reflections did use hindsight"
