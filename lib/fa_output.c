@@ -472,6 +472,10 @@ int fa_output_parse(const char *text, const struct fa_output_field *fields, size
         fa_err_set("empty answer");
         return -1;
     }
+    if (n == 0) { /* free text: nothing to check */
+        *out = xnn(json_object_new_object());
+        return 0;
+    }
     found = find_json(text, fields, n);
     if (!found || count_declared(found, fields, n) == 0) {
         struct json_object *x = find_xml(text);

@@ -38,7 +38,8 @@ struct fa_output_field {
     bool optional;              /* absent is fine (left out of the result) */
 };
 
-/* Parses text (a model's answer) for the n fields. On success stores a new
+/* Parses text (a model's answer) for the n fields (n == 0: any text will do
+ * and the result is an empty object). On success stores a new
  * JSON object holding exactly the declared fields that were found (strings,
  * or objects of strings; choices normalised; surrounding whitespace
  * trimmed) in *out (caller owns it) and returns 0. Extra fields in the

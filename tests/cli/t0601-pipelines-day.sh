@@ -11,6 +11,7 @@ day() { run fa-day -q --out "$R" --symbol SYN --source synth:7 "$@"; }
 
 day --date 2023-03-06
 is "$rc" 0 "a day runs"
+[ "$rc" -eq 0 ] || sed "s/^/#   /" "$err" | tail -n 5
 f=$R/days/2023-03-06.ndjson
 ok "[ -s '$f' ]" "the day's stream is in RUN/days/DATE.ndjson"
 kinds=$(jq -r --arg d 2023-03-06 'select(.date == $d) | .kind' "$f" | sort -u | tr '\n' ' ')
@@ -28,10 +29,12 @@ is "$(jq -c 'select(.kind == "signal" and .date != "2023-03-06")' "$f" | wc -l)"
 cp "$f" "$T/before"
 day --date 2023-03-06
 is "$rc" 0 "a done day reruns"
+[ "$rc" -eq 0 ] || sed "s/^/#   /" "$err" | tail -n 5
 same_file "$f" "$T/before" "a done day is not run again"
 
 day --date 2023-03-07 --since 2023-03-06
 is "$rc" 0 "the next day runs"
+[ "$rc" -eq 0 ] || sed "s/^/#   /" "$err" | tail -n 5
 acc=$(jq -c 'select(.kind == "account")' "$R/days/2023-03-07.ndjson")
 like "$acc" '"date":"2023-03-07"' "the day's account is marked on the day"
 act=$(jq -r 'select(.kind == "decision") | .action' "$R/days/2023-03-07.ndjson")
@@ -49,6 +52,7 @@ ok "[ ! -e '$R/days/2023-03-11.ndjson' ]" "no file for a day that is not a tradi
 
 day --date 2023-03-08 --without intel,high --without tools
 is "$rc" 0 "ablations run"
+[ "$rc" -eq 0 ] || sed "s/^/#   /" "$err" | tail -n 5
 kinds=$(jq -r --arg d 2023-03-08 'select(.date == $d) | .kind' "$R/days/2023-03-08.ndjson" | sort -u | tr '\n' ' ')
 ok "! [[ '$kinds' =~ intel|reflect_high|signal ]]" "left-out stages leave no records"
 like "$kinds" "reflect_low" "the low-level reflection still runs"
@@ -62,5 +66,6 @@ is "$rc" 2 "missing --out is a usage error"
 like "$(cat "$err")" "Try 'fa-day --help'" "usage errors point to --help"
 run fa-day --help
 is "$rc" 0 "--help exits 0"
+[ "$rc" -eq 0 ] || sed "s/^/#   /" "$err" | tail -n 5
 like "$(head -n1 "$out")" "^Usage: fa-day" "--help prints the usage"
 done_testing

@@ -12,6 +12,7 @@ args=(--symbol SYN --source synth:11 --warmup 2023-03-01:2023-03-02 --test 2023-
 
 run fa-run -q "${args[@]}" --out "$T/a"
 is "$rc" 0 "an uninterrupted run"
+[ "$rc" -eq 0 ] || sed "s/^/#   /" "$err" | tail -n 5
 is "$(find "$T/a/days" -name '*.ndjson' | wc -l)" 5 "five day files"
 ok "[ -s '$T/a/metrics.md' ] && [ -s '$T/a/ledger.md' ]" "metrics table and ledger"
 
@@ -25,6 +26,7 @@ ok "[ '$rc' -ne 0 ] && [ ! -e '$T/b/days/2023-03-07.ndjson' ]" "killed again in 
 is "$(find "$T/b/days" -name '*.ndjson' | wc -l)" 3 "the days before it are complete"
 run fa-run -q "${args[@]}" --out "$T/b"
 is "$rc" 0 "the same command resumes"
+[ "$rc" -eq 0 ] || sed "s/^/#   /" "$err" | tail -n 5
 
 strip() { jq -c 'select(.kind != "llm")' "$1"; }
 same=0
@@ -43,9 +45,11 @@ ok "[ ! -e '$T/b/work/2023-03-07' ]" "the half-done day's work files are gone"
 
 run fa-run -q "${args[@]}" --out "$T/b"
 is "$rc" 0 "rerunning a finished run"
+[ "$rc" -eq 0 ] || sed "s/^/#   /" "$err" | tail -n 5
 same_file "$T/a/metrics.ndjson" "$T/b/metrics.ndjson" "changes nothing"
 run fa-run -q --out "$T/b"
 is "$rc" 0 "fa-run --out RUN resumes with the recorded configuration"
+[ "$rc" -eq 0 ] || sed "s/^/#   /" "$err" | tail -n 5
 
 run fa-run -q "${args[@]}" --preference conservative --out "$T/b"
 is "$rc" 2 "another configuration is refused"
@@ -61,6 +65,7 @@ wait
 
 run fa-run -q "${args[@]}" --out "$T/c" --until 2023-03-01
 is "$rc" 0 "--until stops early"
+[ "$rc" -eq 0 ] || sed "s/^/#   /" "$err" | tail -n 5
 is "$(find "$T/c/days" -name '*.ndjson' | wc -l)" 1 "after that day"
 ok "[ ! -e '$T/c/metrics.md' ]" "with no reports yet"
 

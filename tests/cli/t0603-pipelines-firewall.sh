@@ -26,8 +26,10 @@ ok "! cmp -s '$T/market.ndjson' '$T/changed.ndjson'" "and differ after it"
 args=(--symbol SYN --warmup 2023-03-01:2023-03-02 --test 2023-03-06:2023-03-10 --no-charts -q)
 run fa-run "${args[@]}" --source "ndjson:$T/market.ndjson" --out "$T/a"
 is "$rc" 0 "a run on the market"
+[ "$rc" -eq 0 ] || sed "s/^/#   /" "$err" | tail -n 5
 run fa-run "${args[@]}" --source "ndjson:$T/changed.ndjson" --out "$T/b"
 is "$rc" 0 "the same run on the changed market"
+[ "$rc" -eq 0 ] || sed "s/^/#   /" "$err" | tail -n 5
 
 strip() { jq -c 'select(.kind != "llm")' "$1"; }
 for f in "$T"/a/days/*.ndjson; do

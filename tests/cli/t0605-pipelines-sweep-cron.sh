@@ -12,6 +12,7 @@ if command -v parallel >/dev/null; then
   run fa-sweep --out "$T/sw" --symbols AAA,BBB --variant base= --variant notools='--without tools' \
     -j 2 -- --source synth:3 --test 2023-03-06:2023-03-07 --no-charts
   is "$rc" 0 "a sweep of two symbols and two variants"
+  [ "$rc" -eq 0 ] || sed "s/^/#   /" "$err" | tail -n 5
   for s in AAA BBB; do for v in base notools; do
     ok "[ -s '$T/sw/$s/$v/metrics.ndjson' ]" "$s $v ran"
   done; done
@@ -22,6 +23,7 @@ if command -v parallel >/dev/null; then
   run fa-sweep --out "$T/sw" --symbols AAA,BBB --variant base= --variant notools='--without tools' \
     -j 2 -- --source synth:3 --test 2023-03-06:2023-03-07 --no-charts
   is "$rc" 0 "rerunning the sweep resumes every run"
+  [ "$rc" -eq 0 ] || sed "s/^/#   /" "$err" | tail -n 5
 else
   skip "fa-sweep" "GNU parallel is missing"
 fi
@@ -34,9 +36,11 @@ is "$rc" 2 "fa-sweep sets --symbol itself"
 from=$(date -u -d '3 days ago' +%F)
 run fa-run -q --symbol SYN --source synth:9 --test "$from:" --no-charts --until "$from" --out "$T/live"
 is "$rc" 0 "a live run is set up"
+[ "$rc" -eq 0 ] || sed "s/^/#   /" "$err" | tail -n 5
 is "$(jq -r .test.to "$T/live/config.json")" null "with an open test period"
 run fa-cron "$T/live"
 is "$rc" 0 "fa-cron runs it"
+[ "$rc" -eq 0 ] || sed "s/^/#   /" "$err" | tail -n 5
 last=$(find "$T/live/days" -name '*.ndjson' | sort | tail -n 1)
 want=$(fa-fetch -q --source synth:9 --symbol SYN --from "$from" --to "$(date -u +%F)" | jq -r 'select(.kind == "price") | .date' | tail -n 1)
 is "$(basename "$last" .ndjson)" "$want" "through today's last trading day"
@@ -45,11 +49,13 @@ ok "[ -s '$T/live/metrics.md' ]" "with fresh reports"
 cp -r "$T/live/days" "$T/days.before"
 run fa-cron "$T/live"
 is "$rc" 0 "fa-cron again"
+[ "$rc" -eq 0 ] || sed "s/^/#   /" "$err" | tail -n 5
 ok "diff -r '$T/days.before' '$T/live/days' >/dev/null" "changes no day"
 flock "$T/live/lock" sleep 3 &
 sleep 0.3
 run fa-cron "$T/live"
 is "$rc" 0 "fa-cron while another run holds the lock"
+[ "$rc" -eq 0 ] || sed "s/^/#   /" "$err" | tail -n 5
 like "$(tail -n 1 "$T/live/cron.log")" "skipped" "steps aside and says so"
 wait
 run fa-cron "$T/nothing"

@@ -121,5 +121,8 @@ int main(void)
        "schema: enum");
     json_object_put(out);
     ok(fa_output_find(fields, NF, "query") == &fields[2], "find");
+    ok(fa_output_parse("just prose", NULL, 0, &out) == 0 && json_object_object_length(out) == 0,
+       "no fields: any text will do");
+    json_object_put(out);
     return tap_done();
 }
