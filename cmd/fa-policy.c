@@ -661,8 +661,7 @@ static int cmd_train(void)
             fa_die(FA_EXIT_FAIL, "cannot open '%s': %s", o_log, strerror(errno));
     }
     bb = fa_policy_backbone_open(o_backbone ? o_backbone : "text", o_template,
-                                 o_embed_dim ? (size_t)strtoul(o_embed_dim, NULL, 10) : 0,
-                                 o_pool);
+                                 o_embed_dim ? (size_t)strtoul(o_embed_dim, NULL, 10) : 0, o_pool);
     if (!bb) {
         errmsg("%s", fa_err_get());
         status = FA_EXIT_USAGE;
@@ -680,7 +679,7 @@ static int cmd_train(void)
     fa_policy_data_finish(&d);
     if (d.n < 2) {
         errmsg("training needs at least 2 trading days of %s, got %d",
-                d.symbol ? d.symbol : "any symbol", d.n);
+               d.symbol ? d.symbol : "any symbol", d.n);
         status = FA_EXIT_FAIL;
         goto out;
     }
@@ -832,9 +831,9 @@ static int cmd_act(void)
     if (strcmp(mb, A.bb->ops->name) || strcmp(mstr(m, "embed_model"), A.bb->ops->model(A.bb)) ||
         (double)dim != mdim || (size_t)fa_nn_in_dim(A.nn) != dim) {
         errmsg("checkpoint '%s' was trained with backbone %s (%s, %g dims), not %s (%s, %zu "
-                "dims)",
-                o_ckpt, mb, mstr(m, "embed_model"), mdim, A.bb->ops->name, A.bb->ops->model(A.bb),
-                dim);
+               "dims)",
+               o_ckpt, mb, mstr(m, "embed_model"), mdim, A.bb->ops->name, A.bb->ops->model(A.bb),
+               dim);
         status = FA_EXIT_USAGE;
         goto out;
     }

@@ -612,7 +612,7 @@ static struct json_object *decide(struct json_object *data)
         }
     if (wsum > 0)
         score /= wsum;
-    fprintf(an.f, "Weighted score %+.3f; a %s trader buys above %+.2f and sells below %+.2f.",
+    fprintf(an.f, "Weighted score %+.3f; the %s trader buys above %+.2f and sells below %+.2f.",
             score, pref, buy_thr, sell_thr);
     if (wsum == 0) {
         action = "HOLD";

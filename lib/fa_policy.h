@@ -93,10 +93,10 @@ void fa_policy_env_conf_default(struct fa_policy_env_conf *c);
  * fills (at the latest close), and the history of the episode. */
 struct fa_policy_obs {
     const struct fa_policy_data *data;
-    int t;                           /* index of the day in data */
-    unsigned mask;                   /* legal actions, bit per index */
+    int t;         /* index of the day in data */
+    unsigned mask; /* legal actions, bit per index */
     double cash, position, value, price;
-    int nhist;                       /* entries in the history, <= HIST */
+    int nhist; /* entries in the history, <= HIST */
     double hist_reward[FA_POLICY_HIST];
     double hist_value[FA_POLICY_HIST];
     int hist_action[FA_POLICY_HIST]; /* oldest first */

@@ -14,34 +14,34 @@
 
 /* Hyperparameters. fa_ppo_conf_default fills the paper's Table 3. */
 struct fa_ppo_conf {
-    long timesteps;    /* environment steps in all (13860) */
-    int rollout;       /* steps per rollout, one update each (40) */
-    int max_episode;   /* steps per episode at most (65) */
-    double lr;         /* Adam learning rate at the start (5e-4) */
-    bool anneal;       /* anneal lr linearly to 0 over the updates (yes) */
-    double gamma;      /* discount (0.95) */
-    double lambda;     /* GAE lambda (0.98) */
-    double clip;       /* surrogate clip epsilon (0.2) */
-    int epochs;        /* update epochs over each rollout (1) */
-    int minibatch;     /* samples per minibatch (32) */
-    int grad_accum;    /* minibatches accumulated per optimiser step (8) */
-    double ent_coef;   /* entropy bonus (0.05) */
-    double vf_coef;    /* value loss (0.5) */
-    double kl_coef;    /* KL(policy || reference) penalty (0.05) */
-    double max_grad;   /* global gradient-norm clip, 0 none (0.5) */
-    bool norm_adv;     /* normalise advantages over the rollout (yes) */
+    long timesteps;  /* environment steps in all (13860) */
+    int rollout;     /* steps per rollout, one update each (40) */
+    int max_episode; /* steps per episode at most (65) */
+    double lr;       /* Adam learning rate at the start (5e-4) */
+    bool anneal;     /* anneal lr linearly to 0 over the updates (yes) */
+    double gamma;    /* discount (0.95) */
+    double lambda;   /* GAE lambda (0.98) */
+    double clip;     /* surrogate clip epsilon (0.2) */
+    int epochs;      /* update epochs over each rollout (1) */
+    int minibatch;   /* samples per minibatch (32) */
+    int grad_accum;  /* minibatches accumulated per optimiser step (8) */
+    double ent_coef; /* entropy bonus (0.05) */
+    double vf_coef;  /* value loss (0.5) */
+    double kl_coef;  /* KL(policy || reference) penalty (0.05) */
+    double max_grad; /* global gradient-norm clip, 0 none (0.5) */
+    bool norm_adv;   /* normalise advantages over the rollout (yes) */
 };
 void fa_ppo_conf_default(struct fa_ppo_conf *c);
 
 /* One stored step of a rollout, ready for the loss. */
 struct fa_ppo_sample {
-    const double *x;                 /* network input (owned elsewhere) */
-    unsigned mask;                   /* legal actions (bit a) */
-    int action;                      /* action taken (legal) */
-    double old_logp;                 /* its log-probability when taken */
-    double ref_logp[FA_NN_ACTIONS];  /* reference policy, masked */
-    double adv;                      /* advantage (after normalisation) */
-    double ret;                      /* value target: adv + old value */
+    const double *x;                /* network input (owned elsewhere) */
+    unsigned mask;                  /* legal actions (bit a) */
+    int action;                     /* action taken (legal) */
+    double old_logp;                /* its log-probability when taken */
+    double ref_logp[FA_NN_ACTIONS]; /* reference policy, masked */
+    double adv;                     /* advantage (after normalisation) */
+    double ret;                     /* value target: adv + old value */
 };
 
 /* Loss terms averaged over the samples seen (see fa_ppo_loss). */
@@ -84,8 +84,8 @@ double fa_ppo_loss(struct fa_nn *nn, const struct fa_ppo_conf *c, const struct f
  * gradient the mean over the samples of the minibatches it gathered;
  * clipped to c->max_grad; Adam. Advantages must be final (normalised or
  * not) on entry. Statistics (means per sample) go to st. */
-void fa_ppo_update(struct fa_nn *nn, const struct fa_ppo_conf *c, struct fa_ppo_sample *buf,
-                   int n, double lr, struct fa_rng *rng, struct fa_ppo_stats *st);
+void fa_ppo_update(struct fa_nn *nn, const struct fa_ppo_conf *c, struct fa_ppo_sample *buf, int n,
+                   double lr, struct fa_rng *rng, struct fa_ppo_stats *st);
 
 /* The learning rate of update k (1-based) of total under c: lr, or
  * lr (1 - (k-1)/total) when annealed. */

@@ -44,7 +44,11 @@ is "$same" 0 "identical day streams (llm records aside)"
 same_file "$T/a/metrics.ndjson" "$T/b/metrics.ndjson" "identical metrics"
 misses=$(jq -c 'select(.kind == "llm" and ((.cache_hit // .cached) != true))' "$T"/b/days/*.ndjson | wc -l)
 is "$misses" 0 "every call of the replay was a cache hit"
-like "$(grep -c 'cache hits' "$T/b/ledger.md")" "1" "the ledger counts cache hits"
+hits=$(jq -c 'select(.kind == "llm" and .cache_hit == true)' "$T"/b/days/*.ndjson | wc -l)
+is "$(awk -F'|' '/^\| \*\*total/ { gsub(/ /, "", $7); print $7 }' "$T/b/ledger.md")" "$hits" \
+  "the ledger counts them as cache hits ($hits)"
+is "$(awk -F'|' '/^\| \*\*total/ { gsub(/ /, "", $3); print $3 }' "$T/b/ledger.md")" \
+  "$(awk -F'|' '/^\| \*\*total/ { gsub(/ /, "", $3); print $3 }' "$T/a/ledger.md")" "and the same number of calls"
 
 FA_CACHE=replay FA_CACHE_DIR=$T/empty run fa-run "${args[@]}" --out "$T/c"
 ok "[ '$rc' -ne 0 ]" "replay with an empty cache fails"

@@ -140,7 +140,8 @@ int main(void)
     size_t np = fa_nn_nparams(n1);
     ok(np == (size_t)(8 * 6 + 8 + 6 * 8 + 6 + 3 * 6 + 3 + 6 + 1), "parameter count (%zu)", np);
     ok(!memcmp(fa_nn_params(n1), fa_nn_params(n2), np * sizeof(double)), "same seed, same weights");
-    ok(memcmp(fa_nn_params(n1), fa_nn_params(n3), np * sizeof(double)), "other seed, other weights");
+    ok(memcmp(fa_nn_params(n1), fa_nn_params(n3), np * sizeof(double)),
+       "other seed, other weights");
     double x[6] = {0.1, -0.2, 0.3, 0.5, -1, 2}, zz[3], v;
     fa_nn_forward(n1, x, zz, &v);
     ok(fabs(zz[0]) < 0.1 && fabs(zz[1]) < 0.1 && fabs(zz[2]) < 0.1,

@@ -146,8 +146,9 @@ int main(void)
         struct fa_ppo_stats st = {0};
         fa_ppo_loss(nn, &c, s, N, 1.0 / N, false, &st);
         double e = gradcheck(nn, &c, s, &skipped);
-        ok(e < 1e-5, "ppo loss gradcheck trial %d (%s, clipped %.0f/%d, max rel err %.2g, %d "
-                     "skipped)",
+        ok(e < 1e-5,
+           "ppo loss gradcheck trial %d (%s, clipped %.0f/%d, max rel err %.2g, %d "
+           "skipped)",
            trial, fa_nn_act_name(act), st.clipfrac, N, e, skipped);
         ok(st.entropy > 0 && st.kl_ref > 0, "entropy and KL terms active (trial %d)", trial);
         fa_nn_free(nn);
