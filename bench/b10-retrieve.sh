@@ -134,11 +134,11 @@ for v in debian avx2; do
   prog=$faiss_deb
   [ "$v" = avx2 ] && prog=$faiss_avx2
   [ -n "$prog" ] || continue
-  "$prog" "$store" "$out/q16.f32" "$K" "$REPS" "$out/ids.faiss-$v" >"$out/faiss-$v" ||
+  "$prog" "$store" "$out/q16.f32" "$K" "$REPS" "$out/ids.faiss-$v" >"$out/res.faiss-$v" ||
     { say "bench: faiss-$v failed"; status=1; continue; }
   for nq in 1 16; do
     for t in 1 2; do
-      s=$(awk -v c="q$nq" -v t="t$t" '$1 == c && $2 == t { print $3 }' "$out/faiss-$v")
+      s=$(awk -v c="q$nq" -v t="t$t" '$1 == c && $2 == t { print $3 }' "$out/res.faiss-$v")
       mv[faiss-$v.q$nq.t$t]=$(calc "$N * $nq / $s / 1e6")
       say "bench: faiss-$v.q$nq.t$t ${mv[faiss-$v.q$nq.t$t]} Mvec/s"
       check "faiss-$v q$nq t$t" "$out/ids.faiss-$v.q$nq.t$t" "$out/ids.numpy.q$nq.t1"

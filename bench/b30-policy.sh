@@ -1,15 +1,19 @@
 #!/usr/bin/env bash
-# bench/b30-policy.sh: fa-policy's training and acting speed on a synthetic
-# market (fa-fetch --source synth:1, 2010..2016 for training, 2017..2018 to
-# act), with the paper's PPO settings (Table 3: 13,860 timesteps = 346
-# updates of 40 steps) for the numeric backbone and the text backbone
-# (local hashing embedder, 384 dims per paragraph). Prints
-#   bench: policy-<backbone>-train-steps    environment steps per second
-#   bench: policy-<backbone>-updates        PPO updates per second (wall
-#                                           time of the whole run, so the
-#                                           rollouts are included)
-#   bench: policy-<backbone>-act-steps      decisions per second (act)
-#   ratio: policy-train-steps text/numeric  how much the text state costs
+# bench/b30-policy.sh: fa-policy's speed on a synthetic market (fa-fetch
+# --source synth:1, 2010..2016 to train, 2017..2018 to act) with the
+# paper's PPO settings (Table 3: 13,860 timesteps = 346 updates of 40
+# steps), for the numeric backbone and the text backbone (local hashing
+# embedder, 384 dimensions per paragraph, 10 paragraphs). Prints
+#   bench: policy-<bb>-updates       PPO updates per second (the update
+#                                    phase alone: epochs, minibatches,
+#                                    backward, Adam; from --log)
+#   bench: policy-<bb>-rollout-steps environment steps per second while
+#                                    collecting rollouts (state, encoder,
+#                                    forward, sampling, market step)
+#   bench: policy-<bb>-train-steps   steps per second of the whole run
+#   bench: policy-<bb>-act-steps     decisions per second of act (one
+#                                    process over 2 years of days)
+#   ratio: policy-rollout-steps text/numeric  what the text state costs
 # Knobs: FA_BENCH_TIMESTEPS (13860). The machine is shared: compare ratios
 # from one run, not absolute times.
 set -u
@@ -18,7 +22,6 @@ out=${FA_BENCH_DIR:-$PWD/bench/out}/policy
 mkdir -p "$out"
 PATH=$PWD/bin:$PATH
 TS=${FA_BENCH_TIMESTEPS:-13860}
-R=40
 status=0
 
 now() { date +%s.%N; }
@@ -28,23 +31,26 @@ fa-fetch --source synth:1 --symbol SYN --from 2010-01-01 --to 2016-12-31 >"$out/
 fa-fetch --source synth:1 --symbol SYN --from 2017-01-01 --to 2018-12-31 --lookback 20 >"$out/test.ndjson" || exit 1
 ndays=$(grep -c '"kind":"price"' "$out/test.ndjson")
 
-declare -A steps
+declare -A roll
 for bb in numeric text; do
   t0=$(now)
-  if ! fa-policy train -q --backbone "$bb" --embed-dim 384 --timesteps "$TS" --rollout $R \
-      --out "$out/ckpt-$bb" <"$out/train.ndjson"; then
+  if ! fa-policy train -q --backbone "$bb" --embed-dim 384 --timesteps "$TS" \
+      --log "$out/log-$bb" --out "$out/ckpt-$bb" <"$out/train.ndjson"; then
     echo "bench: policy-$bb-train failed"; status=1; continue
   fi
   t1=$(now)
   fa-policy act --ckpt "$out/ckpt-$bb" <"$out/test.ndjson" >/dev/null || status=1
   t2=$(now)
-  steps[$bb]=$(calc "$TS / ($t1 - $t0)")
-  echo "bench: policy-$bb-train-steps ${steps[$bb]} steps/s"
-  echo "bench: policy-$bb-updates $(calc "($TS / $R) / ($t1 - $t0)") updates/s"
+  read -r nup upd rs steps < <(jq -rs '[length, (map(.update_seconds)|add),
+    (map(.rollout_seconds)|add), .[-1].steps] | @tsv' "$out/log-$bb")
+  roll[$bb]=$(calc "$steps / $rs")
+  echo "bench: policy-$bb-updates $(calc "$nup / $upd") updates/s"
+  echo "bench: policy-$bb-rollout-steps ${roll[$bb]} steps/s"
+  echo "bench: policy-$bb-train-steps $(calc "$steps / ($t1 - $t0)") steps/s"
   echo "bench: policy-$bb-act-steps $(calc "$ndays / ($t2 - $t1)") steps/s"
 done
-if [ -n "${steps[text]:-}" ] && [ -n "${steps[numeric]:-}" ]; then
-  echo "ratio: policy-train-steps text/numeric $(awk "BEGIN { printf \"%.3f\", ${steps[text]} / ${steps[numeric]} }")"
+if [ -n "${roll[text]:-}" ] && [ -n "${roll[numeric]:-}" ]; then
+  echo "ratio: policy-rollout-steps text/numeric $(awk "BEGIN { printf \"%.3f\", ${roll[text]} / ${roll[numeric]} }")"
 fi
 rm -rf "$out"
 exit $status

@@ -530,6 +530,8 @@ static int progress(const struct fa_policy_progress *p, void *arg)
         fa_record_set_num(r, "grad_norm", s->grad_norm);
         fa_record_set_num(r, "lr", p->lr);
         fa_record_set_int(r, "illegal", p->illegal);
+        fa_record_set_num(r, "rollout_seconds", p->rollout_seconds);
+        fa_record_set_num(r, "update_seconds", p->update_seconds);
         int rc = fa_ndjson_write(log_file, r);
         json_object_put(r);
         if (rc < 0) {
@@ -559,6 +561,7 @@ static struct json_object *manifest_of(const struct fa_policy_data *d,
     const struct fa_ppo_conf *pc = &tconf.ppo;
     struct json_object *m = json_object_new_object();
     json_object_object_add(m, "format", json_object_new_string("fa-policy-checkpoint-1"));
+    json_object_object_add(m, "program", json_object_new_string("fa-policy " FA_VERSION));
     json_object_object_add(m, "symbol", json_object_new_string(d->symbol));
     json_object_object_add(m, "from", json_object_new_string(d->days[0].date));
     json_object_object_add(m, "to", json_object_new_string(d->days[d->n - 1].date));
@@ -874,7 +877,6 @@ static int cmd_act(void)
             continue;
         }
         const char *kind = fa_record_kind(rec);
-        int before = A.d.n;
         bool is_price = kind && !strcmp(kind, "price");
         if (is_price) {
             /* a new day of the symbol closes the previous one: decide it
@@ -892,7 +894,6 @@ static int cmd_act(void)
             fa_bad_record(fa_record_symbol(rec), fa_record_date(rec), fa_ndjson_where(rd), "%s",
                           fa_err_get());
         }
-        (void)before;
         fa_emit(rec);
     }
     fa_ndjson_close(rd);

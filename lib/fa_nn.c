@@ -11,6 +11,12 @@
 #include "fa_err.h"
 #include "fa_banned.h"
 
+/* Same bits with every compiler: GCC keeps floating-point contraction off
+ * under -std=c11; clang needs telling (no fused multiply-adds). */
+#ifdef __clang__
+#pragma STDC FP_CONTRACT OFF
+#endif
+
 /* ---- PRNG ---- */
 
 static uint64_t splitmix64(uint64_t *x)
@@ -281,8 +287,7 @@ static void affine(const double *w, int out, int in, const double *x, double *y)
     /* four rows at a time: four independent sums, each still added in
      * input order, so the bits are those of the plain loop */
     for (; i + 4 <= out; i += 4) {
-        const double *r0 = w + (size_t)i * (size_t)in, *r1 = r0 + in, *r2 = r1 + in,
-                     *r3 = r2 + in;
+        const double *r0 = w + (size_t)i * (size_t)in, *r1 = r0 + in, *r2 = r1 + in, *r3 = r2 + in;
         double s0 = b[i], s1 = b[i + 1], s2 = b[i + 2], s3 = b[i + 3];
         for (int j = 0; j < in; j++) {
             double xj = x[j];

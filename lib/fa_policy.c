@@ -10,6 +10,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <sodium.h>
@@ -20,6 +21,12 @@
 #include "fa_prompt.h"
 #include "fa_record.h"
 #include "fa_banned.h"
+
+/* Same bits with every compiler: GCC keeps floating-point contraction off
+ * under -std=c11; clang needs telling (no fused multiply-adds). */
+#ifdef __clang__
+#pragma STDC FP_CONTRACT OFF
+#endif
 
 static const char *const action_names[3] = {"SELL", "HOLD", "BUY"};
 
@@ -866,6 +873,13 @@ void fa_policy_backbone_free(struct fa_policy_backbone *b)
 
 /* ---- training ---- */
 
+static double mono_seconds(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + (double)ts.tv_nsec * 1e-9;
+}
+
 struct fa_nn *fa_policy_train(const struct fa_policy_data *data, struct fa_policy_backbone *b,
                               const struct fa_policy_train_conf *c)
 {
@@ -909,6 +923,7 @@ struct fa_nn *fa_policy_train(const struct fa_policy_data *data, struct fa_polic
     double ep_ret = 0;
     struct fa_policy_obs obs;
     for (long u = 1; u <= updates; u++) {
+        double t0 = mono_seconds();
         double ret_sum = 0;
         long ret_n = 0;
         for (int i = 0; i < R; i++) {
@@ -974,7 +989,10 @@ struct fa_nn *fa_policy_train(const struct fa_policy_data *data, struct fa_polic
         struct fa_policy_progress pr;
         memset(&pr, 0, sizeof pr);
         pr.lr = fa_ppo_lr(pc, u, updates);
+        double t1 = mono_seconds();
         fa_ppo_update(nn, pc, buf, R, pr.lr, &rng_mb, &pr.st);
+        pr.rollout_seconds = t1 - t0;
+        pr.update_seconds = mono_seconds() - t1;
         if (pr.st.n > 0) {
             double k = (double)pr.st.n;
             pr.st.loss /= k;
@@ -994,7 +1012,6 @@ struct fa_nn *fa_policy_train(const struct fa_policy_data *data, struct fa_polic
         if (c->progress && c->progress(&pr, c->arg))
             break;
     }
-    (void)ep_len;
     fa_nn_free(ref);
     fa_policy_env_free(env);
     free(X);

@@ -181,6 +181,8 @@ struct fa_policy_progress {
     double lr;
     struct fa_ppo_stats st; /* already averaged per sample */
     long illegal;
+    double rollout_seconds, update_seconds; /* wall time of this update's
+                                               two phases (monotonic) */
 };
 
 struct fa_policy_train_conf {

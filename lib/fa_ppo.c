@@ -8,6 +8,12 @@
 #include "fa_err.h"
 #include "fa_banned.h"
 
+/* Same bits with every compiler: GCC keeps floating-point contraction off
+ * under -std=c11; clang needs telling (no fused multiply-adds). */
+#ifdef __clang__
+#pragma STDC FP_CONTRACT OFF
+#endif
+
 void fa_ppo_conf_default(struct fa_ppo_conf *c)
 {
     c->timesteps = 13860;
@@ -123,10 +129,8 @@ double fa_ppo_loss(struct fa_nn *nn, const struct fa_ppo_conf *c, const struct f
     return total;
 }
 
-static void step(struct fa_nn *nn, const struct fa_ppo_conf *c, long gathered, double lr,
-                 struct fa_ppo_stats *st)
+static void step(struct fa_nn *nn, const struct fa_ppo_conf *c, double lr, struct fa_ppo_stats *st)
 {
-    (void)gathered;
     double norm = fa_nn_clip_grad(nn, c->max_grad);
     if (st)
         st->grad_norm = norm;
@@ -171,7 +175,7 @@ void fa_ppo_update(struct fa_nn *nn, const struct fa_ppo_conf *c, struct fa_ppo_
                 int b1 = b0 + mbs < m ? b0 + mbs : m;
                 fa_ppo_loss(nn, c, mb + b0, b1 - b0, 1.0 / m, true, st);
             }
-            step(nn, c, m, lr, st);
+            step(nn, c, lr, st);
         }
     }
     free(mb);

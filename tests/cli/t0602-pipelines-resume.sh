@@ -43,6 +43,29 @@ for s in intel low high; do
 done
 ok "[ ! -e '$T/b/work/2023-03-07' ]" "the half-done day's work files are gone"
 
+# Killed at whatever point it has reached (the whole process group, so a
+# store may be cut in the middle of a write), then resumed.
+setsid fa-run -q "${args[@]}" --out "$T/k" >/dev/null 2>&1 &
+pid=$!
+for _ in $(seq 400); do
+  [ "$(find "$T/k/days" -name '*.ndjson' 2>/dev/null | wc -l)" -ge 2 ] && break
+  sleep 0.05
+done
+sleep 0.$((RANDOM % 4))
+kill -KILL -- "-$pid" 2>/dev/null
+wait "$pid" 2>/dev/null
+if [ -e "$T/k/metrics.ndjson" ]; then
+  skip "a run SIGKILLed at a random point" "it had finished before the kill"
+else
+  n=$(find "$T/k/days" -name '*.ndjson' | wc -l)
+  run fa-run -q "${args[@]}" --out "$T/k"
+  is "$rc" 0 "a run SIGKILLed at a random point (after $n days) resumes"
+  [ "$rc" -eq 0 ] || sed "s/^/#   /" "$err" | tail -n 5
+  same_file "$T/a/metrics.ndjson" "$T/k/metrics.ndjson" "to the same metrics"
+  is "$(jq -c 'select(.kind == "decision")' "$T"/k/days/*.ndjson | md5sum)" \
+    "$(jq -c 'select(.kind == "decision")' "$T"/a/days/*.ndjson | md5sum)" "and the same decisions"
+fi
+
 run fa-run -q "${args[@]}" --out "$T/b"
 is "$rc" 0 "rerunning a finished run"
 [ "$rc" -eq 0 ] || sed "s/^/#   /" "$err" | tail -n 5

@@ -32,6 +32,17 @@ is "$rc" 2 "fa-sweep without --symbols: usage error"
 run fa-sweep --out "$T/sw2" --symbols AAA -- --symbol BBB --source synth:3 --test 2023-03-06:2023-03-07
 is "$rc" 2 "fa-sweep sets --symbol itself"
 
+# The rule strategies tuned on the warm-up, and used.
+run fa-run -q --symbol SYN --source synth:9 --warmup 2023-02-01:2023-03-03 --test 2023-03-06:2023-03-06 \
+  --tune --no-charts --out "$T/tune"
+is "$rc" 0 "--tune runs"
+[ "$rc" -eq 0 ] || sed "s/^/#   /" "$err" | tail -n 5
+is "$(jq -c '.SYN.zmr' "$T/tune/params.json")" \
+  "$(jq -c 'select(.kind == "signal" and .tool == "zmr") | .params' "$T/tune/days/2023-03-06.ndjson")" \
+  "the day's signals use the tuned parameters"
+run fa-run -q --symbol SYN --source synth:9 --test 2023-03-06:2023-03-06 --tune --out "$T/tune2"
+is "$rc" 2 "--tune without a warm-up: usage error"
+
 # A live run: its test period is open, so it runs through today.
 from=$(date -u -d '3 days ago' +%F)
 run fa-run -q --symbol SYN --source synth:9 --test "$from:" --no-charts --until "$from" --out "$T/live"

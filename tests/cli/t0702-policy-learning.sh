@@ -35,13 +35,15 @@ hp=(--embed-dim 64 --hidden 32 --timesteps 10000 --reward return --fill close --
 score() { # decisions on stdin -> total return over the test days
   fa-metrics --convention finagent --fee 0 --from 2013-01-01 | jq -r 'select(.kind=="metrics") | .total_return'
 }
+declare -A ret
 for n in 0 1; do
   fa-policy train -q "${hp[@]}" --out "$T/ck$n" --log "$T/log$n" <"$T/train$n.ndjson"
   is "$?" 0 "train (noise=$n)"
   fa-policy act --ckpt "$T/ck$n" --from 2013-01-01 <"$T/test$n.ndjson" >"$T/act$n.ndjson"
   is "$?" 0 "act (noise=$n)"
-  eval "ret$n=\$(score <'$T/act$n.ndjson')"
+  ret[$n]=$(score <"$T/act$n.ndjson")
 done
+ret0=${ret[0]} ret1=${ret[1]}
 is "$(jq -r 'select(.kind=="decision") | .action' "$T/act0.ndjson" | awk '{ if (($0=="SELL" && !long) || ($0=="BUY" && long)) bad++; if ($0=="BUY") long=1; if ($0=="SELL") long=0 } END {print bad+0}')" \
   0 "no illegal action over the held-out run"
 is "$(jq -r 'select(.illegal > 0)' "$T/log0" | wc -l)" 0 "no illegal action in training"
