@@ -31,6 +31,7 @@
 #define BLOCK       48                 /* rows per score tile */
 #define AUTO_ELEMS  ((size_t)16 << 20) /* below this many elements: one thread */
 #define MAX_THREADS 64
+#define PF_TILES    2 /* software prefetch distance, in 3-row tiles */
 
 /* ---- half precision (portable reference) ------------------------------ */
 
@@ -201,7 +202,7 @@ static AVX2 float dot_f32_avx2(const float *q, const float *x, size_t dim)
 /* A tile of R rows (x, stride dim) by Q queries (q, stride dim); scores to
  * out[j * ostride + r]. R <= 3, Q <= 4 are compile-time constants. */
 static AVX2_INL void tile_f32(const float *q, const float *x, size_t dim, int R, int Q, float *out,
-                              size_t ostride)
+                              size_t ostride, const char *pf)
 {
     __m256 acc[3][4];
     size_t d8 = dim & ~(size_t)7;
@@ -212,6 +213,10 @@ static AVX2_INL void tile_f32(const float *q, const float *x, size_t dim, int R,
             acc[r][j] = _mm256_setzero_ps();
     for (size_t i = 0; i < d8; i += 8) {
         __m256 xv[3];
+        if (pf && (i & 15) == 0)
+#pragma GCC unroll 3
+            for (int r = 0; r < 3; r++)
+                _mm_prefetch(pf + (r * dim + i) * 4, _MM_HINT_T1);
 #pragma GCC unroll 3
         for (int r = 0; r < R; r++)
             xv[r] = _mm256_loadu_ps(x + r * dim + i);
@@ -231,7 +236,7 @@ static AVX2_INL void tile_f32(const float *q, const float *x, size_t dim, int R,
 }
 
 static AVX2_INL void tile_f16(const float *q, const uint16_t *x, size_t dim, int R, int Q,
-                              float *out, size_t ostride)
+                              float *out, size_t ostride, const char *pf)
 {
     __m256 acc[3][4];
     size_t d8 = dim & ~(size_t)7;
@@ -242,6 +247,10 @@ static AVX2_INL void tile_f16(const float *q, const uint16_t *x, size_t dim, int
             acc[r][j] = _mm256_setzero_ps();
     for (size_t i = 0; i < d8; i += 8) {
         __m256 xv[3];
+        if (pf && (i & 31) == 0)
+#pragma GCC unroll 3
+            for (int r = 0; r < 3; r++)
+                _mm_prefetch(pf + (r * dim + i) * 2, _MM_HINT_T1);
 #pragma GCC unroll 3
         for (int r = 0; r < R; r++)
             xv[r] = _mm256_cvtph_ps(_mm_loadu_si128((const __m128i *)(x + r * dim + i)));
@@ -276,7 +285,7 @@ static AVX2_INL int64_t hsum_i32(__m256i v)
 
 /* int8 rows by int16 queries: exact integer sums to isum[j * ostride + r]. */
 static AVX2_INL void tile_i8(const int16_t *q, const int8_t *x, size_t dim, int R, int Q,
-                             int64_t *isum, size_t ostride)
+                             int64_t *isum, size_t ostride, const char *pf)
 {
     __m256i acc[3][4];
     size_t d16 = dim & ~(size_t)15;
@@ -287,6 +296,10 @@ static AVX2_INL void tile_i8(const int16_t *q, const int8_t *x, size_t dim, int 
             acc[r][j] = _mm256_setzero_si256();
     for (size_t i = 0; i < d16; i += 16) {
         __m256i xv[3];
+        if (pf && (i & 63) == 0)
+#pragma GCC unroll 3
+            for (int r = 0; r < 3; r++)
+                _mm_prefetch(pf + r * dim + i, _MM_HINT_T1);
 #pragma GCC unroll 3
         for (int r = 0; r < R; r++)
             xv[r] = _mm256_cvtepi8_epi16(_mm_loadu_si128((const __m128i *)(x + r * dim + i)));
@@ -318,15 +331,15 @@ static AVX2_INL void tile_i8(const int16_t *q, const int8_t *x, size_t dim, int 
 /* clang-format on */
 #define DEF_TILE(T, R, Q)                                                                          \
     static AVX2 void T##_##R##_##Q(const void *q, const void *x, size_t dim, void *out,            \
-                                   size_t ostride)                                                 \
+                                   size_t ostride, const void *pf)                                 \
     {                                                                                              \
-        T(q, x, dim, R, Q, out, ostride);                                                          \
+        T(q, x, dim, R, Q, out, ostride, pf);                                                      \
     }
 SHAPES(DEF_TILE, tile_f32)
 SHAPES(DEF_TILE, tile_f16)
 SHAPES(DEF_TILE, tile_i8)
 
-typedef void tile_fn(const void *, const void *, size_t, void *, size_t);
+typedef void tile_fn(const void *, const void *, size_t, void *, size_t, const void *);
 #define REF_TILE(T, R, Q) T##_##R##_##Q,
 static tile_fn *const tiles_f32[12] = {SHAPES(REF_TILE, tile_f32)};
 static tile_fn *const tiles_f16[12] = {SHAPES(REF_TILE, tile_f16)};
@@ -504,11 +517,18 @@ static void block_scores(const struct scan *sc, size_t r0, size_t nb, float *out
         for (size_t i = 0; i < nb; i += 3) {
             size_t R = nb - i < 3 ? nb - i : 3;
             const char *x = (const char *)base + (r0 + i) * dim * esz;
+            /* The first query group also fetches the rows PF_TILES tiles
+             * ahead into L2, spread over its loop (into L1 they would be
+             * pushed out by the queries; measured: +10-20% for 16
+             * queries, neutral for one). */
+            const char *pf =
+                r0 + i + 3 * (PF_TILES + 1) <= s->n ? x + 3 * PF_TILES * dim * esz : NULL;
             for (size_t j = 0; j < nq; j += 4) {
                 size_t Q = nq - j < 4 ? nq - j : 4;
                 void *o = sc->elem == FA_SIMD_I8 ? (void *)(isum + j * nb + i)
                                                  : (void *)(out + j * nb + i);
-                tab[(R - 1) * 4 + (Q - 1)]((const char *)qv + j * dim * qsz, x, dim, o, nb);
+                tab[(R - 1) * 4 + (Q - 1)]((const char *)qv + j * dim * qsz, x, dim, o, nb,
+                                           j == 0 ? pf : NULL);
             }
         }
     } else

@@ -21,6 +21,11 @@ done
 is "$(jq -c 'select(.kind == "decision")' "$f" | wc -l)" 1 "one decision"
 is "$(jq -r 'select(.kind == "decision") | .action' "$f" | grep -cE '^(BUY|SELL|HOLD|NONE)$')" 1 "the decision has an action"
 is "$(jq -c . "$f" | wc -l)" "$(wc -l <"$f")" "every line is one JSON record"
+# fa-day selects records by a prefix match on kind, symbol and date (fast);
+# the programs it selects from must keep writing those first.
+is "$(grep -E '^\{"kind":"(price|news|intel|reflect_low|reflect_high|signal|account|decision)",' "$f" |
+  grep -cvE '^\{"kind":"[a-z_]+","symbol":"SYN","date":"[0-9]{4}-[0-9]{2}-[0-9]{2}"')" 0 \
+  "the records fa-day selects begin with kind, symbol and date"
 ok "[ ! -e '$R/work/2023-03-06' ] && ! ls '$R/days' | grep -q '^\\.'" "no work files or temporary files left"
 ok "[ -d '$R/memory/intel' ] && [ -d '$R/memory/low' ] && [ -d '$R/memory/high' ]" "three memory stores"
 is "$(jq -r 'select(.kind == "price") | .date' "$f" | sort -u | wc -l)" 31 "the day's bar and 30 lookback bars"

@@ -33,7 +33,7 @@ run fa-sweep --out "$T/sw2" --symbols AAA -- --symbol BBB --source synth:3 --tes
 is "$rc" 2 "fa-sweep sets --symbol itself"
 
 # The rule strategies tuned on the warm-up, and used.
-run fa-run -q --symbol SYN --source synth:9 --warmup 2023-02-01:2023-03-03 --test 2023-03-06:2023-03-06 \
+run fa-run -q --symbol SYN --source synth:9 --warmup 2023-02-27:2023-03-03 --test 2023-03-06:2023-03-06 \
   --tune --no-charts --out "$T/tune"
 is "$rc" 0 "--tune runs"
 [ "$rc" -eq 0 ] || sed "s/^/#   /" "$err" | tail -n 5
