@@ -19,7 +19,7 @@
 # one epoch, one optimiser step per update) the policy barely moves from
 # uniform in that budget. Seeds 1..4 all pass (seed 1 is used): trained
 # 1.05 0.74 1.88 0.80, uninformative -0.08 -0.35 0.02 -0.27, against buy
-# and hold -0.28 and random policies -0.14..0.24.
+# and hold -0.27 and random policies between about -0.15 and 0.25.
 # shellcheck source=lib.sh
 . "$(dirname "$0")/lib.sh"
 
