@@ -56,8 +56,8 @@ static void usage(void)
            "      --from DATE           act only on days from DATE (earlier days pass through)\n"
            "      --hindsight-end DATE  warm-up: accept inputs made with hindsight up to DATE\n"
            "      --history FILE        price records (for the one-week trend)\n"
-           "      --journal FILE        earlier account records (the last one before the day "
-           "is used)\n"
+           "      --journal FILE        earlier account records (the last one from before the "
+           "day's decision is used)\n"
            "      --model NAME          chat model (default FA_MODEL)\n"
            "      --offline             use the offline analyst even with FA_LLM_URL set\n"
            "      --position N          starting position in shares (default 0)\n"
@@ -112,12 +112,24 @@ static struct json_object *last_of(const struct fa_day *d, const char *kind)
  * latest account record seen (stream or journal), and otherwise carried
  * forward by fa-decide's own paper trading (all cash in on BUY, all out
  * on SELL, at the adjusted close, no fees) so a stream without account
- * records still knows its position. */
+ * records still knows its position.
+ *
+ * An account record of the decision day itself is the account at that
+ * day's close before the day's decision when its asked action is absent
+ * or NONE (fa-metrics' record of a day with a price and no decision yet:
+ * under the realistic convention, yesterday's order filled at today's
+ * open and marked at today's close). One that carries an action (BUY,
+ * SELL, HOLD) already knows the day's decision: refused, as is anything
+ * later. upto/decided say how far the held state reaches, to check that. */
 struct paper {
     char symbol[64];
     double cash, pos;
     int day;       /* day of the account record it came from, or -1 */
     char date[11]; /* that record's date */
+    int upto;      /* latest day the state holds information of, or -1 */
+    bool decided;  /* the state includes the decision of day upto */
+    char what[64]; /* what set upto, for the firewall's message */
+    char upto_date[11];
 };
 static struct paper *papers;
 static size_t npapers;
@@ -135,7 +147,28 @@ static struct paper *paper_get(const char *symbol)
     papers[npapers].cash = opt_cash;
     papers[npapers].pos = opt_position;
     papers[npapers].day = -1;
+    papers[npapers].upto = -1;
     return &papers[npapers++];
+}
+
+/* Whether rec, an account record, carries the decision of its own day
+ * (an asked action other than NONE). */
+static bool account_decided(struct json_object *rec)
+{
+    const char *a = fa_record_str(rec, "action");
+
+    return a && strcmp(a, "NONE") != 0;
+}
+
+/* Whether rec is an account record of day that holds nothing of that
+ * day's decision (its asked action absent or NONE). */
+static bool account_before_decision(struct json_object *rec, int day)
+{
+    const char *k = fa_record_kind(rec), *dt = fa_record_date(rec);
+    int dd;
+
+    return k && strcmp(k, "account") == 0 && dt && fa_date_parse(dt, &dd) == 0 && dd == day &&
+           !account_decided(rec);
 }
 
 /* Takes an account record's cash and position (when it is not older
@@ -160,6 +193,11 @@ static void account_keep(struct json_object *rec, const char *where)
     p->pos = pos;
     p->day = day;
     snprintf(p->date, sizeof p->date, "%s", dt);
+    p->upto = day;
+    p->decided = account_decided(rec);
+    memcpy(p->upto_date, p->date, sizeof p->upto_date);
+    snprintf(p->what, sizeof p->what, "account record (action %s)",
+             p->decided ? fa_record_str(rec, "action") : "NONE");
 }
 
 /* Replays a past decision on the paper account (at the price it was
@@ -176,8 +214,16 @@ static void decision_replay(struct json_object *rec)
         fa_record_num(rec, "price", &px) < 0 || !(px > 0))
         return;
     p = paper_get(s);
-    if (day <= p->day)
+    /* an account record of that day or later holds it already (one of
+     * that day from before its decision does not) */
+    if (day < p->day || (day == p->day && p->decided))
         return;
+    if (day >= p->upto) {
+        p->upto = day;
+        p->decided = true;
+        snprintf(p->upto_date, sizeof p->upto_date, "%s", dt);
+        snprintf(p->what, sizeof p->what, "journal's decision record");
+    }
     if (strcmp(done, "BUY") == 0) {
         double sh = floor(p->cash / px);
         p->cash -= sh * px;
@@ -348,15 +394,23 @@ static void decide(struct fa_day *d, struct json_object *price)
     on_tools = sig_l > 0 || guid_l > 0;
     /* the account before today's trade */
     acct = paper_get(d->symbol);
-    if (acct->day >= d->day) {
-        /* an account from today or later cannot inform today's trade */
-        fa_bad_record(d->symbol, d->date, NULL,
-                      "firewall: account record of %s is not before %s; using the starting "
-                      "account",
-                      acct->date, d->date);
+    if (acct->upto > d->day || (acct->upto == d->day && acct->decided)) {
+        /* an account from later, or one that knows today's decision,
+         * cannot inform today's trade */
+        if (acct->upto > d->day)
+            fa_bad_record(d->symbol, d->date, NULL,
+                          "firewall: %s of %s is after %s; using the starting account", acct->what,
+                          acct->upto_date, d->date);
+        else
+            fa_bad_record(d->symbol, d->date, NULL,
+                          "firewall: %s of %s already holds that day's decision; using the "
+                          "starting account",
+                          acct->what, acct->upto_date);
         acct->cash = opt_cash;
         acct->pos = opt_position;
         acct->day = -1;
+        acct->upto = -1;
+        acct->decided = false;
     }
     cash = acct->cash;
     pos = acct->pos;
@@ -520,6 +574,7 @@ static int run_file(const char *path)
     }
     while ((st = fa_day_next(r, &d)) == 1) {
         struct json_object *price = NULL;
+        bool deciding = false;
         size_t i;
         long k;
         for (i = 0; i < d.n; i++)
@@ -539,11 +594,18 @@ static int run_file(const char *path)
                 else
                     price = d.recs[k];
             }
-        if (price && (opt_from < 0 || d.day >= opt_from))
+        deciding = price && (opt_from < 0 || d.day >= opt_from);
+        if (deciding) {
+            /* the day's own account from before its decision counts */
+            for (i = 0; i < d.n; i++)
+                if (account_before_decision(d.recs[i], d.day) && admit(&d, i))
+                    account_keep(d.recs[i], d.where[i]);
             decide(&d, price);
+        }
     keep:
         for (i = 0; i < d.n; i++)
-            account_keep(d.recs[i], d.where[i]);
+            if (!(deciding && account_before_decision(d.recs[i], d.day)))
+                account_keep(d.recs[i], d.where[i]);
     next:
         fa_day_clear(&d);
     }

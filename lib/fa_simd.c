@@ -528,7 +528,7 @@ static void block_scores(const struct scan *sc, size_t r0, size_t nb, float *out
                 void *o = sc->elem == FA_SIMD_I8 ? (void *)(isum + j * nb + i)
                                                  : (void *)(out + j * nb + i);
                 tab[(R - 1) * 4 + (Q - 1)]((const char *)qv + j * dim * qsz, x, dim, o, nb,
-                                           j == 0 && nq > 1 ? pf : NULL);
+                                           j == 0 ? pf : NULL);
             }
         }
     } else

@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
 # fa-decide: decisions offline and from the fake server; ablations drop
 # their prompt parts; impossible actions recorded as asked and done; NONE
-# on garbage; preferences; the firewall.
+# on garbage; preferences; the firewall; the account of the day before its
+# decision.
+# shellcheck source=lib.sh
 . "$(dirname "$0")/lib.sh"
 DAYS=$FIXTURES/stages/days.ndjson
 # a day stream as the earlier stages would leave it
@@ -66,6 +68,62 @@ like "$(cat "$T/pref/TEST-2023-06-01-decide.txt")" 'only buy on Mondays' "a pref
   grep -E '"date":"2023-06-01"' "$T/day.ndjson"; } >"$T/acct.ndjson"
 run fa-decide --from 2023-06-01 "$T/acct.ndjson"
 is "$(grep '"kind":"decision"' "$out" | jq -r '"\(.account.position) \(.account.from)"')" "100 2023-05-31" "the account record of the previous day is used"
+
+# The day's own account from before its decision (fa-metrics' record of a
+# day with a price and no decision yet: asked NONE, or no action at all) is
+# the account to decide with; one that carries the day's decision, or a
+# later one, is refused.
+acct() { # DATE ACTION POSITION: an account record ("" ACTION: none)
+  jq -nc --arg d "$1" --arg a "$2" --argjson p "$3" '{kind: "account", symbol: "TEST", date: $d, asof: $d,
+    cash: 50, position: $p, value: 9000} + (if $a == "" then {} else {action: $a} end) + {id: "a-\($d)-\($a)"}'
+}
+decided() { grep '"kind":"decision"' "$out" | jq -r "$1"; }
+acct 2023-05-31 BUY 100 >"$T/j.ndjson"
+acct 2023-06-01 NONE 120 >>"$T/j.ndjson"
+run fa-decide --from 2023-06-01 --journal "$T/j.ndjson" "$T/day.ndjson"
+is "$rc" 0 "a journal with the day's account before its decision"
+is "$(decided '"\(.account.position) \(.account.cash) \(.account.from)"')" "120 50 2023-06-01" \
+  "the day's account before its decision (asked NONE) is used"
+is "$(grep -c '"kind":"error"' "$out")" 0 "and not refused"
+acct 2023-06-01 "" 130 >"$T/j.ndjson"
+run fa-decide --from 2023-06-01 --journal "$T/j.ndjson" "$T/day.ndjson"
+is "$(decided '"\(.account.position) \(.account.from)"')" "130 2023-06-01" "so is one without an action"
+{ grep -E '"date":"2023-05' "$DAYS"
+  grep -E '"date":"2023-06-01"' "$T/day.ndjson"
+  acct 2023-06-01 NONE 140; } >"$T/sameday.ndjson"
+run fa-decide --from 2023-06-01 "$T/sameday.ndjson"
+is "$(decided '"\(.account.position) \(.account.from)"')" "140 2023-06-01" "in the stream's day too"
+is "$(grep -vE '"kind":"(decision|llm)"' "$out" | cmp - "$T/sameday.ndjson" && echo same)" same "which passes through"
+for a in BUY SELL HOLD; do
+  { acct 2023-05-31 BUY 100; acct 2023-06-01 "$a" 120; } >"$T/j.ndjson"
+  run fa-decide --from 2023-06-01 --journal "$T/j.ndjson" "$T/day.ndjson"
+  like "$(grep '"kind":"error"' "$out" | jq -r .message)" \
+    "firewall: account record \\(action $a\\) of 2023-06-01 already holds that day's decision" \
+    "the day's account with its decision ($a) is refused"
+  is "$(decided '"\(.account.position) \(.account.cash) \(.account.from)"')" "0 10000 paper" \
+    "and the starting account is used instead"
+done
+{ grep -E '"date":"2023-05' "$DAYS"
+  grep -E '"date":"2023-06-01"' "$T/day.ndjson"
+  acct 2023-06-01 BUY 140; } >"$T/sameday.ndjson"
+run fa-decide --from 2023-06-01 "$T/sameday.ndjson"
+is "$(decided '"\(.account.position) \(.account.from)"')" "0 paper" "in the stream's day, one with a decision is not used"
+acct 2023-06-02 NONE 120 >"$T/j.ndjson"
+run fa-decide --strict --from 2023-06-01 --journal "$T/j.ndjson" "$T/day.ndjson"
+is "$rc" 1 "an account of a later day: refused (--strict: exit 1)"
+like "$(cat "$err")" 'firewall: account record \(action NONE\) of 2023-06-02 is after 2023-06-01' \
+  "naming it"
+{ acct 2023-05-31 "" 0
+  echo '{"kind":"decision","symbol":"TEST","date":"2023-06-01","asof":"2023-06-01","action":"BUY","done":"BUY","price":50,"id":"d1"}'; } >"$T/j.ndjson"
+run fa-decide --from 2023-06-01 --journal "$T/j.ndjson" "$T/day.ndjson"
+like "$(grep '"kind":"error"' "$out" | jq -r .message)" "firewall: journal's decision record of 2023-06-01 already holds that day's decision" \
+  "a journal's decision of the day itself is refused"
+is "$(decided '"\(.account.position) \(.account.cash)"')" "0 10000" "and not replayed"
+{ acct 2023-05-31 NONE 0
+  echo '{"kind":"decision","symbol":"TEST","date":"2023-05-31","asof":"2023-05-31","action":"BUY","done":"BUY","price":10,"id":"d0"}'; } >"$T/j.ndjson"
+run fa-decide --from 2023-06-01 --journal "$T/j.ndjson" "$T/day.ndjson"
+is "$(decided '"\(.account.position) \(.account.cash) \(.account.from)"')" "5 0 2023-05-31" \
+  "a journal's decision of the day of an account from before it is replayed on it"
 
 # the fake server: an impossible action, garbage, XML
 cat >"$T/replies.json" <<'J'

@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # fa-day: one trading day's stream, complete and atomic; a done day is not
 # run again; bad flags; a day that is not a trading day.
+# shellcheck source=lib.sh
 . "$(dirname "$0")/lib.sh"
 for p in fa-fetch fa-intel fa-retrieve fa-embed fa-reflect-low fa-reflect-high fa-tools fa-decide fa-metrics; do
   command -v "$p" >/dev/null || { skip "fa-day" "$p is not built"; done_testing; exit 0; }
@@ -50,6 +51,11 @@ if [ "$prev" = BUY ] || [ "$prev" = SELL ]; then
 else
   like "$acc" '"done":"(HOLD|NONE)"' "no order yesterday, no fill today"
 fi
+
+is "$(jq -r 'select(.kind == "decision") | .account.from' "$R/days/2023-03-07.ndjson")" 2023-03-07 \
+  "the decision saw the day's account from before it (yesterday's order filled)"
+is "$(jq -r 'select(.kind == "decision") | .account.position' "$R/days/2023-03-07.ndjson")" \
+  "$(jq -r .position <<<"$acc")" "whose position the day's account keeps"
 
 day --date 2023-03-11
 is "$rc" 3 "a Saturday: exit 3"
