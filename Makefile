@@ -56,7 +56,7 @@ PROGS    = $(CMD_SRC:cmd/%.c=$(B)/%)
 UNIT_SRC = $(sort $(wildcard tests/unit/test_*.c))
 UNITS    = $(UNIT_SRC:tests/unit/%.c=$(O)/t/%)
 SCRIPTS  = $(sort $(wildcard pipelines/fa-*))
-MANPAGES = $(sort $(wildcard man/*.1 man/*.7))
+MANPAGES = $(sort $(wildcard man/*.1 man/*.5 man/*.7))
 
 .PHONY: all tests check check-plain check-san deps demo bench lint install uninstall clean
 
@@ -130,21 +130,23 @@ bench: deps
 
 lint:
 	clang-format --dry-run --Werror lib/*.c lib/*.h cmd/*.c tests/unit/*.c tests/unit/*.h
-	shellcheck -x .ci/run tests/run tests/cli/*.sh $(SCRIPTS) bench/run
+	shellcheck -x .ci/run tests/run tests/cli/*.sh $(SCRIPTS) bench/run bench/*.sh
 	mandoc -Tlint -Wwarning $(MANPAGES)
 
 install: all
 	install -d $(DESTDIR)$(BINDIR) $(DESTDIR)$(DATADIR)/prompts \
-	        $(DESTDIR)$(MANDIR)/man1 $(DESTDIR)$(MANDIR)/man7
+	        $(DESTDIR)$(MANDIR)/man1 $(DESTDIR)$(MANDIR)/man5 $(DESTDIR)$(MANDIR)/man7
 	install -m 755 $(PROGS) $(SCRIPTS) $(DESTDIR)$(BINDIR)
 	cp -R prompts/. $(DESTDIR)$(DATADIR)/prompts
 	for m in $(MANPAGES); do \
 	  case $$m in *.1) install -m 644 $$m $(DESTDIR)$(MANDIR)/man1;; \
+	              *.5) install -m 644 $$m $(DESTDIR)$(MANDIR)/man5;; \
 	              *.7) install -m 644 $$m $(DESTDIR)$(MANDIR)/man7;; esac; done
 
 uninstall:
 	rm -f $(addprefix $(DESTDIR)$(BINDIR)/,$(notdir $(PROGS) $(SCRIPTS)))
 	rm -f $(addprefix $(DESTDIR)$(MANDIR)/man1/,$(notdir $(filter %.1,$(MANPAGES))))
+	rm -f $(addprefix $(DESTDIR)$(MANDIR)/man5/,$(notdir $(filter %.5,$(MANPAGES))))
 	rm -f $(addprefix $(DESTDIR)$(MANDIR)/man7/,$(notdir $(filter %.7,$(MANPAGES))))
 	rm -rf $(DESTDIR)$(DATADIR)
 

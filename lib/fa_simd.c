@@ -19,6 +19,7 @@
 #include <unistd.h>
 
 #if defined(__x86_64__) || defined(__i386__)
+#include <cpuid.h>
 #include <immintrin.h>
 #define FA_SIMD_X86 1
 #else
@@ -85,9 +86,13 @@ float fa_simd_f16_to_f32(uint16_t h)
 static bool cpu_avx2(void)
 {
 #if FA_SIMD_X86
+    unsigned int a, b, c, d;
+
+    /* clang 14 has no "f16c" for __builtin_cpu_supports: read CPUID 1. */
     __builtin_cpu_init();
-    return __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma") &&
-           __builtin_cpu_supports("f16c");
+    if (!__get_cpuid(1, &a, &b, &c, &d) || !(c & bit_F16C))
+        return false;
+    return __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma");
 #else
     return false;
 #endif
