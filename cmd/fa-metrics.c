@@ -616,8 +616,9 @@ static int draw_plot(const char *path)
     FILE *f = open_memstream(&s, &len);
     if (!f)
         fa_die(FA_EXIT_FAIL, "out of memory");
-    fprintf(f, "set xdata time\nset timefmt '%%Y-%%m-%%d'\nset format x '%%Y-%%m'\n"
-               "set grid\nset key left top\n");
+    /* Day labels: a month format repeats the same label on short periods. */
+    fprintf(f, "set xdata time\nset timefmt '%%Y-%%m-%%d'\nset format x '%%Y-%%m-%%d'\n"
+               "set xtics rotate by -30\nset rmargin 8\nset grid\nset key below horizontal\n");
     for (size_t i = 0; i < ncurves; i++) {
         struct curve *c = &curves[i];
         double peak = 0, start = c->n ? c->value[0] : 1;
@@ -638,7 +639,7 @@ static int draw_plot(const char *path)
         label_safe(curves[i].label, lab, sizeof(lab));
         fprintf(f, "%s$d%zu using 1:2 with lines lw 2 title \"%s\"", i ? ", " : "", i, lab);
     }
-    fprintf(f, "\nset title 'Drawdown (%%)'\nset key left bottom\nplot ");
+    fprintf(f, "\nset title 'Drawdown (%%)'\nplot ");
     for (size_t i = 0; i < ncurves; i++) {
         char lab[256];
         label_safe(curves[i].label, lab, sizeof(lab));
