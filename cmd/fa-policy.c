@@ -474,6 +474,9 @@ static FILE *spawn_fetch(void)
         if (dup2(fd[1], 1) < 0)
             _exit(127);
         close(fd[1]);
+        /* fa-fetch needs the data providers' keys, never the model's. */
+        unsetenv("FA_API_KEY");
+        unsetenv("OPENAI_API_KEY");
         execvp(prog, (char *const *)(uintptr_t)argv);
         fprintf(stderr, "fa-policy: cannot run '%s': %s\n", prog, strerror(errno));
         _exit(127);

@@ -204,6 +204,11 @@ static int gp_run(const char *exe, const char *full, unsigned char **out, size_t
         close(ofd);
         close(efd);
         setenv("LC_ALL", "C.UTF-8", 1);
+        /* gnuplot needs no secret: do not hand it the API keys. */
+        unsetenv("FA_API_KEY");
+        unsetenv("OPENAI_API_KEY");
+        unsetenv("FMP_API_KEY");
+        unsetenv("ALPHAVANTAGE_API_KEY");
         execl(exe, exe, "-d", (char *)NULL);
         _exit(127);
     }
