@@ -3,8 +3,10 @@
 # of 1,000,000 x 768 float32 (3.07 GB), against the machine's memory read
 # bandwidth, numpy + OpenBLAS, Debian's FAISS and FAISS built with AVX2
 # from Debian's source package (IndexFlatIP), all on the same vectors in
-# the same run; then fa-retrieve as a one-shot process. Every top k is
-# checked against numpy's exact reference (score, then lower row).
+# the same run; int8 and f16 compact stores (fa-embed --dtype) searched by
+# the kernel and by fa-retrieve; then fa-retrieve as a one-shot process.
+# Every top k is checked against numpy's exact reference (score, then
+# lower row).
 #
 # Prints "bench: <name> <value> <unit>", "ratio: <what> <case> <value>",
 # "check: ..." and "goal: ..." lines. Exit 1 when a check fails.
@@ -129,6 +131,49 @@ done
   say "bench: fa.int8.q16.t1.rescored $(num rescored "$out/fa8.q16.t1") rows" &&
   check "fa int8+rerank q16 t1" "$out/ids.fa8.q16.t1" "$out/ids.numpy.q16.t1"
 
+# The one-shot query (fa-retrieve below) and its reference.
+text="memory bandwidth bound exact search over one million stored vectors"
+printf '{"kind":"query","symbol":"SYN","date":"2030-01-01","query":"%s"}\n' "$text" >"$out/query.ndjson"
+"$rb" embed "$D" "$out/qe.f32" "$text"
+$have_numpy && "$py" bench/retrieve-ref.py "$store" "$out/qe.f32" 1 "$K" 0 "$out/ids.numpy.embed" >/dev/null
+
+# Compact stores (fa-embed --dtype f16|int8): the same rows with a compact
+# copy on disk; the kernel scans the store's own compact files and re-ranks
+# candidates from its float32 rows; then fa-retrieve one-shot on it, and
+# with --kernel f32 on the same store. One at a time (each copies the rows).
+for e in int8 f16; do
+  cs=$out/retrieve-store-$e
+  rm -rf "$cs"
+  "$rb" compact "$store" "$cs" "$e" || { say "bench: cannot make the $e store"; status=1; continue; }
+  for nq in 1 16; do
+    for t in 1 2; do
+      c=q$nq.t$t
+      "$rb" search "$cs" "$out/q16.f32" "$nq" "$K" "$t" "$REPS" "$out/ids.fa-$e.$c" store \
+        >"$out/fa-$e.$c" || { say "bench: fa $e search failed"; status=1; continue; }
+      mv[fa-$e.$c]=$(num mvecs "$out/fa-$e.$c")
+      say "bench: fa.$e-store.$c ${mv[fa-$e.$c]} Mvec/s"
+      say "bench: fa.$e-store.$c.gbps $(num gbps "$out/fa-$e.$c") GB/s"
+      say "bench: fa.$e-store.$c.rescored $(num rescored "$out/fa-$e.$c") rows"
+      check "fa $e store $c" "$out/ids.fa-$e.$c" "$out/ids.numpy.q$nq.t1"
+      say "ratio: fa-$e-store/fa $c $(calc "${mv[fa-$e.$c]} / ${mv[fa.$c]}")"
+    done
+  done
+  for kern in compact f32; do
+    for t in 1 2; do
+      t0=$(date +%s.%N)
+      FA_EMBED_DIM=$D FA_LLM=offline "$root/bin/fa-retrieve" --store "$cs" --query-field query \
+        -k "$K" --threads "$t" --kernel "$kern" <"$out/query.ndjson" >"$out/retrieve-$e.$kern.t$t" ||
+        { say "bench: fa-retrieve failed"; status=1; }
+      s=$(calc "$(date +%s.%N) - $t0")
+      say "bench: fa-retrieve.$e-store.$kern.oneshot.t$t $(calc "$bytes / $s / 1e9") GB/s (float32 equivalent)"
+      jq -r 'select(.kind == "hit") | .memory.n' "$out/retrieve-$e.$kern.t$t" | tr '\n' ' ' |
+        sed 's/ $/\n/' >"$out/ids.retrieve-$e.$kern.t$t"
+      check "fa-retrieve $e store --kernel $kern t$t" "$out/ids.retrieve-$e.$kern.t$t" "$out/ids.numpy.embed"
+    done
+  done
+  [ "${FA_BENCH_KEEP:-0}" = 1 ] || rm -rf "$cs"
+done
+
 # FAISS
 for v in debian avx2; do
   prog=$faiss_deb
@@ -160,10 +205,6 @@ done
 [ "$ref" = faiss-avx2 ] || say "note: fa/faiss ratios are against Debian's FAISS without AVX2"
 
 # fa-retrieve as a one-shot process: start, embed, map, search, print.
-text="memory bandwidth bound exact search over one million stored vectors"
-printf '{"kind":"query","symbol":"SYN","date":"2030-01-01","query":"%s"}\n' "$text" >"$out/query.ndjson"
-"$rb" embed "$D" "$out/qe.f32" "$text"
-$have_numpy && "$py" bench/retrieve-ref.py "$store" "$out/qe.f32" 1 "$K" 0 "$out/ids.numpy.embed" >/dev/null
 for t in 1 2; do
   t0=$(date +%s.%N)
   FA_EMBED_DIM=$D FA_LLM=offline "$root/bin/fa-retrieve" --store "$store" --query-field query \

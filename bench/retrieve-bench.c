@@ -4,12 +4,17 @@
  *   retrieve-bench queries DIR NQ SEED OUT   NQ queries near random rows, raw float32
  *   retrieve-bench embed DIM OUT TEXT        the local embedding of TEXT, raw float32
  *   retrieve-bench bw MIB THREADS REPS       streaming read bandwidth, best of REPS
- *   retrieve-bench search DIR QFILE NQ K THREADS REPS IDS [f32|f16|i8]
+ *   retrieve-bench compact SRC DST f16|int8  DST: SRC's rows as a compact store (records
+ *                                            and index hard-linked, rows copied)
+ *   retrieve-bench search DIR QFILE NQ K THREADS REPS IDS [f32|f16|i8|store]
  *                                            fa's kernel on the mapped store, best of REPS
+ *                                            (f16/i8: a compact copy built in memory;
+ *                                            store: the store's own compact files)
  *
  * Prints "key value" lines for the script; search writes the top-k row ids
  * of each query, one query a line, to IDS. */
 #include <errno.h>
+#include <fcntl.h>
 #include <immintrin.h>
 #include <math.h>
 #include <pthread.h>
@@ -20,6 +25,7 @@
 #include <sys/mman.h>
 #include <sys/stat.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "fa_embedder.h"
 #include "fa_err.h"
@@ -123,6 +129,92 @@ static int gen(const char *dir, size_t n, size_t dim, uint64_t seed)
         perror("gen");
         return 1;
     }
+    return 0;
+}
+
+/* DST: a store of SRC's rows with a compact copy of type elem (fa-store(5)). */
+static int compact(const char *src, const char *dst, const char *ename)
+{
+    char p[4096], q[4096];
+    int elem = fa_store_elem_parse(ename);
+    struct fa_store *s =
+        elem > FA_STORE_ELEM_F32 ? fa_store_open(src, FA_STORE_READ, NULL, 0) : NULL;
+    if (!s) {
+        fprintf(stderr, "%s\n", elem < 0 ? fa_err_get() : s ? "f32 is not compact" : fa_err_get());
+        return 1;
+    }
+    size_t n = fa_store_count(s), dim = fa_store_dim(s), esz = elem == FA_STORE_ELEM_F16 ? 2 : 1;
+    if (mkdir(dst, 0755) < 0) {
+        perror(dst);
+        return 1;
+    }
+    const char *same[2] = {"records.ndjson", "rows.idx"};
+    for (int i = 0; i < 2; i++) {
+        snprintf(p, sizeof p, "%s/%s", src, same[i]);
+        snprintf(q, sizeof q, "%s/%s", dst, same[i]);
+        if (link(p, q) < 0) {
+            perror(q);
+            return 1;
+        }
+    }
+    snprintf(p, sizeof p, "%s/vectors.f32", src);
+    snprintf(q, sizeof q, "%s/vectors.f32", dst);
+    int in = open(p, O_RDONLY), out = open(q, O_WRONLY | O_CREAT | O_EXCL, 0644);
+    unsigned char h[FA_STORE_HEADER];
+    if (in < 0 || out < 0 || pread(in, h, sizeof h, 0) != (ssize_t)sizeof h) {
+        perror(q);
+        return 1;
+    }
+    put_u32(h + 20, (uint32_t)elem);
+    if (write(out, h, sizeof h) != (ssize_t)sizeof h) {
+        perror(q);
+        return 1;
+    }
+    size_t left = n * dim * 4;
+    loff_t ioff = FA_STORE_HEADER;
+    while (left > 0) {
+        ssize_t m = copy_file_range(in, &ioff, out, NULL, left, 0);
+        if (m <= 0) {
+            perror(q);
+            return 1;
+        }
+        left -= (size_t)m;
+    }
+    close(in);
+    if (close(out) < 0) {
+        perror(q);
+        return 1;
+    }
+    snprintf(p, sizeof p, "%s/%s", dst, elem == FA_STORE_ELEM_F16 ? "vectors.f16" : "vectors.i8");
+    snprintf(q, sizeof q, "%s/scales.f32", dst);
+    FILE *cf = fopen(p, "wb"), *sf = fopen(q, "wb");
+    size_t chunk = 65536;
+    void *cbuf = malloc(chunk * dim * esz);
+    float *sbuf = malloc(chunk * sizeof *sbuf);
+    if (!cf || !sf || !cbuf || !sbuf) {
+        perror(p);
+        return 1;
+    }
+    const float *rows = fa_store_rows(s);
+    for (size_t r = 0; r < n; r += chunk) {
+        size_t m = n - r < chunk ? n - r : chunk;
+        if (fa_simd_compact_build(elem == FA_STORE_ELEM_F16 ? FA_SIMD_F16 : FA_SIMD_I8,
+                                  rows + r * dim, m, dim, cbuf, sbuf) < 0) {
+            fprintf(stderr, "%s\n", fa_err_get());
+            return 1;
+        }
+        if (fwrite(cbuf, esz * dim, m, cf) != m || fwrite(sbuf, sizeof *sbuf, m, sf) != m) {
+            perror(p);
+            return 1;
+        }
+    }
+    if (fclose(cf) || fclose(sf)) {
+        perror(p);
+        return 1;
+    }
+    free(cbuf);
+    free(sbuf);
+    fa_store_close(s);
     return 0;
 }
 
@@ -258,7 +350,17 @@ static int search(const char *dir, const char *qpath, size_t nq, size_t k, int n
     void *cdata = NULL;
     float *cscale = NULL;
     double bytes = (double)n * (double)dim * 4;
-    if (strcmp(elem, "f32") != 0) {
+    if (strcmp(elem, "store") == 0) {
+        if (!fa_store_compact(s)) {
+            fprintf(stderr, "%s: not a compact store\n", dir);
+            return 1;
+        }
+        c.elem = fa_store_elem(s) == FA_STORE_ELEM_F16 ? FA_SIMD_F16 : FA_SIMD_I8;
+        c.data = fa_store_compact(s);
+        c.scale = fa_store_scales(s);
+        sr.compact = &c;
+        bytes = (double)n * (double)dim * (c.elem == FA_SIMD_F16 ? 2 : 1);
+    } else if (strcmp(elem, "f32") != 0) {
         c.elem = strcmp(elem, "f16") == 0 ? FA_SIMD_F16 : FA_SIMD_I8;
         cdata = malloc(n * dim * (c.elem == FA_SIMD_F16 ? 2 : 1));
         cscale = malloc(n * sizeof *cscale);
@@ -316,6 +418,8 @@ int main(int argc, char **argv)
                    strtoull(argv[5], NULL, 10));
     if (argc == 6 && !strcmp(argv[1], "queries"))
         return queries(argv[2], strtoull(argv[3], NULL, 10), strtoull(argv[4], NULL, 10), argv[5]);
+    if (argc == 5 && !strcmp(argv[1], "compact"))
+        return compact(argv[2], argv[3], argv[4]);
     if (argc == 5 && !strcmp(argv[1], "embed"))
         return embed(strtoull(argv[2], NULL, 10), argv[3], argv[4]);
     if (argc == 5 && !strcmp(argv[1], "bw"))

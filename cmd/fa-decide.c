@@ -30,11 +30,10 @@
 
 enum { W_INTEL = 1, W_LOW = 2, W_HIGH = 4, W_TOOLS = 8 };
 
-static long opt_seed = 42;
-static double opt_temperature = -1, opt_cash = 10000, opt_position = 0;
-static int opt_from = -1, opt_hindsight_end = -1;
+static struct fa_stage_opts so = FA_STAGE_OPTS_INIT;
+static double opt_cash = 10000, opt_position = 0;
 static unsigned opt_without;
-static const char *opt_save_prompts, *opt_pref_name = "aggressive";
+static const char *opt_pref_name = "aggressive";
 static char *pref_text;
 static struct fa_llm *llm;
 static struct fa_stage_hist *hist;
@@ -75,37 +74,6 @@ static void usage(void)
            "\n"
            "Environment: FA_PREFERENCE (default --preference). See fa-decide(1).\n",
            fa_progname);
-}
-
-static void emit_llm(struct json_object *arr)
-{
-    for (size_t i = 0; arr && i < json_object_array_length(arr); i++)
-        fa_emit(json_object_get(json_object_array_get_idx(arr, i)));
-}
-
-static bool admit_rec(const struct fa_day *d, struct json_object *rec, const char *where)
-{
-    if (fa_day_admit(rec, d->day, opt_hindsight_end, where))
-        return true;
-    fa_bad_record(d->symbol, d->date, where, "%s", fa_err_get());
-    return false;
-}
-
-static bool admit(const struct fa_day *d, size_t i)
-{
-    return admit_rec(d, d->recs[i], d->where[i]);
-}
-
-static struct json_object *last_of(const struct fa_day *d, const char *kind)
-{
-    struct json_object *r = NULL;
-    size_t i = 0;
-    long k;
-
-    while ((k = fa_day_find(d, kind, &i)) >= 0)
-        if (admit(d, (size_t)k))
-            r = d->recs[k];
-    return r;
 }
 
 /* The account of each symbol before the next decision: set from the
@@ -234,25 +202,12 @@ static void decision_replay(struct json_object *rec)
     }
 }
 
-static int journal_load(const char *path)
+/* Takes an earlier account or decision record (fa_stage_hist_load_each). */
+static void journal_keep(struct json_object *rec, const char *where, void *arg)
 {
-    struct fa_ndjson_reader *r = fa_ndjson_open(path, 0);
-    struct json_object *rec;
-    int st;
-
-    if (!r)
-        return -1;
-    while ((st = fa_ndjson_next(r, &rec)) != FA_NDJSON_EOF) {
-        if (st == FA_NDJSON_IOERR || st == FA_NDJSON_BAD) {
-            fa_ndjson_close(r);
-            return -1;
-        }
-        account_keep(rec, fa_ndjson_where(r));
-        decision_replay(rec);
-        json_object_put(rec);
-    }
-    fa_ndjson_close(r);
-    return 0;
+    (void)arg;
+    account_keep(rec, where);
+    decision_replay(rec);
 }
 
 /* Lines "- ..." of the chosen text field of each admitted hit of kind. */
@@ -269,8 +224,10 @@ static char *hits_text(const struct fa_day *d, const char *kind, const char *fie
     while ((k = fa_day_find(d, "hit", &i)) >= 0) {
         struct json_object *r = fa_stage_hit_record(d->recs[k]);
         char *t;
-        if (strcmp(fa_stage_hit_kind(d->recs[k]), kind) || !admit(d, (size_t)k) ||
-            !admit_rec(d, r, d->where[k]) || fa_stage_hit_seen(seen, d->recs[k]))
+        if (strcmp(fa_stage_hit_kind(d->recs[k]), kind) ||
+            !fa_stage_admit_at(d, (size_t)k, so.hindsight_end) ||
+            !fa_stage_admit(d, r, d->where[k], so.hindsight_end) ||
+            fa_stage_hit_seen(seen, d->recs[k]))
             continue;
         fa_stage_later(asof, d->recs[k]);
         t = fa_stage_fieldtext(r, field);
@@ -324,14 +281,14 @@ static void decide(struct fa_day *d, struct json_object *price)
         px = 0;
     /* intel */
     if (!(opt_without & W_INTEL)) {
-        intel = last_of(d, "intel");
-        past = last_of(d, "intel_past");
+        intel = fa_stage_last_of(d, "intel", so.hindsight_end);
+        past = fa_stage_last_of(d, "intel_past", so.hindsight_end);
         fa_stage_later(asof, intel);
         fa_stage_later(asof, past);
         i = 0;
         if (intel)
             while ((k = fa_day_find(d, "news", &i)) >= 0)
-                if (admit(d, (size_t)k)) {
+                if (fa_stage_admit_at(d, (size_t)k, so.hindsight_end)) {
                     struct json_object *o = json_object_new_object();
                     put_str(o, "title", fa_stage_str(d->recs[k], "title", ""));
                     put_str(o, "text", fa_stage_str(d->recs[k], "text", ""));
@@ -341,13 +298,13 @@ static void decide(struct fa_day *d, struct json_object *price)
     on_intel = intel || past;
     /* reflections */
     if (!(opt_without & W_LOW)) {
-        low = last_of(d, "reflect_low");
+        low = fa_stage_last_of(d, "reflect_low", so.hindsight_end);
         fa_stage_later(asof, low);
         lowpast = hits_text(d, "reflect_low", "reasoning", asof);
     }
     on_low = low || (lowpast && *lowpast);
     if (!(opt_without & W_HIGH)) {
-        high = last_of(d, "reflect_high");
+        high = fa_stage_last_of(d, "reflect_high", so.hindsight_end);
         fa_stage_later(asof, high);
         highpast = hits_text(d, "reflect_high", "summary", asof);
     }
@@ -360,7 +317,7 @@ static void decide(struct fa_day *d, struct json_object *price)
         while ((k = fa_day_find(d, "signal", &i)) >= 0) {
             struct json_object *s = d->recs[k], *o;
             double pr;
-            if (!admit(d, (size_t)k))
+            if (!fa_stage_admit_at(d, (size_t)k, so.hindsight_end))
                 continue;
             fa_stage_later(asof, s);
             fprintf(fs, "- %s: %s. %s", fa_stage_str(s, "tool", "?"),
@@ -376,7 +333,7 @@ static void decide(struct fa_day *d, struct json_object *price)
         i = 0;
         while ((k = fa_day_find(d, "guidance", &i)) >= 0) {
             struct json_object *g = d->recs[k], *o, *sv;
-            if (!admit(d, (size_t)k))
+            if (!fa_stage_admit_at(d, (size_t)k, so.hindsight_end))
                 continue;
             fa_stage_later(asof, g);
             fprintf(fg, "- %s: %s\n", fa_stage_str(g, "title", "(untitled)"),
@@ -482,20 +439,13 @@ static void decide(struct fa_day *d, struct json_object *price)
 
     out = fa_stage_record("decision", d->symbol, d->date, asof);
     {
-        struct fa_stage_call call = {
-            .stage = FA_STAGE_DECIDE,
-            .symbol = d->symbol,
-            .date = d->date,
-            .asof = asof,
-            .fields = fields,
-            .nfields = 3,
-            .temperature = opt_temperature,
-            .seed = opt_seed,
-            .save_dir = opt_save_prompts,
-        };
+        struct fa_stage_call call = fa_stage_call_of(&so, d, FA_STAGE_DECIDE, asof);
         struct fa_llm_result res;
-        int rc = fa_stage_chat(llm, &call, vars, &res);
-        emit_llm(res.llm);
+        int rc;
+        call.fields = fields;
+        call.nfields = 3;
+        rc = fa_stage_chat(llm, &call, vars, &res);
+        fa_stage_emit_llm(res.llm);
         if (rc == 0) {
             const char *a = fa_stage_str(res.fields, "action", "NONE"), *done = a;
             fa_stage_merge(out, res.fields);
@@ -516,7 +466,7 @@ static void decide(struct fa_day *d, struct json_object *price)
                 acct->cash = cash + pos * px;
                 acct->pos = 0;
             }
-            fa_record_set_str(out, "source", fa_llm_offline(llm) ? "offline" : "model");
+            fa_record_set_str(out, "source", fa_stage_source(llm));
         } else {
             if (fa_stage_fatal(res.error))
                 fa_die(FA_EXIT_FAIL, "%s %s: model call failed (%s): %s", d->symbol, d->date,
@@ -531,7 +481,7 @@ static void decide(struct fa_day *d, struct json_object *price)
                                 res.reason ? res.reason : "unknown");
             fa_record_set_str(out, "reason", t);
             free(t);
-            fa_record_set_str(out, "source", fa_llm_offline(llm) ? "offline" : "model");
+            fa_record_set_str(out, "source", fa_stage_source(llm));
         }
         fa_llm_result_free(&res);
     }
@@ -562,60 +512,22 @@ static void decide(struct fa_day *d, struct json_object *price)
     free(acct_s);
 }
 
-static int run_file(const char *path)
+static void on_day(struct fa_day *d, struct json_object *price, bool act, void *arg)
 {
-    struct fa_day_reader *r = fa_day_open(path);
-    struct fa_day d = {0};
-    int st;
+    size_t i;
 
-    if (!r) {
-        fa_warn("%s", fa_err_get());
-        return FA_EXIT_FAIL;
+    (void)arg;
+    if (act) {
+        /* the day's own account from before its decision counts */
+        for (i = 0; i < d->n; i++)
+            if (account_before_decision(d->recs[i], d->day) &&
+                fa_stage_admit_at(d, i, so.hindsight_end))
+                account_keep(d->recs[i], d->where[i]);
+        decide(d, price);
     }
-    while ((st = fa_day_next(r, &d)) == 1) {
-        struct json_object *price = NULL;
-        bool deciding = false;
-        size_t i;
-        long k;
-        for (i = 0; i < d.n; i++)
-            fa_emit(json_object_get(d.recs[i]));
-        if (d.day < 0)
-            goto keep;
-        if (fa_day_reader_backwards(r)) {
-            fa_bad_record(d.symbol, d.date, d.where[0], "day %s %s is out of order", d.symbol,
-                          d.date);
-            goto next;
-        }
-        i = 0;
-        while ((k = fa_day_find(&d, "price", &i)) >= 0)
-            if (admit(&d, (size_t)k)) {
-                if (fa_stage_hist_add(hist, d.recs[k]) < 0)
-                    fa_bad_record(d.symbol, d.date, d.where[k], "%s", fa_err_get());
-                else
-                    price = d.recs[k];
-            }
-        deciding = price && (opt_from < 0 || d.day >= opt_from);
-        if (deciding) {
-            /* the day's own account from before its decision counts */
-            for (i = 0; i < d.n; i++)
-                if (account_before_decision(d.recs[i], d.day) && admit(&d, i))
-                    account_keep(d.recs[i], d.where[i]);
-            decide(&d, price);
-        }
-    keep:
-        for (i = 0; i < d.n; i++)
-            if (!(deciding && account_before_decision(d.recs[i], d.day)))
-                account_keep(d.recs[i], d.where[i]);
-    next:
-        fa_day_clear(&d);
-    }
-    fa_day_free(&d);
-    fa_day_close(r);
-    if (st < 0) {
-        fa_warn("%s", fa_err_get());
-        return FA_EXIT_FAIL;
-    }
-    return FA_EXIT_OK;
+    for (i = 0; i < d->n; i++)
+        if (!(act && account_before_decision(d->recs[i], d->day)))
+            account_keep(d->recs[i], d->where[i]);
 }
 
 static void parse_without(const char *s)
@@ -641,46 +553,30 @@ static void parse_without(const char *s)
 
 int main(int argc, char **argv)
 {
-    enum {
-        O_CASH = 256,
-        O_FROM,
-        O_HEND,
-        O_HISTORY,
-        O_JOURNAL,
-        O_MODEL,
-        O_OFFLINE,
-        O_POSITION,
-        O_PREF,
-        O_SAVE,
-        O_SEED,
-        O_STRICT,
-        O_TEMP,
-        O_WITHOUT
-    };
+    enum { O_CASH = 256, O_JOURNAL, O_POSITION, O_PREF, O_WITHOUT };
     static const struct option opts[] = {
         {"cash", required_argument, NULL, O_CASH},
-        {"from", required_argument, NULL, O_FROM},
+        {"from", required_argument, NULL, FA_STAGE_O_FROM},
         {"help", no_argument, NULL, 'h'},
-        {"hindsight-end", required_argument, NULL, O_HEND},
-        {"history", required_argument, NULL, O_HISTORY},
+        {"hindsight-end", required_argument, NULL, FA_STAGE_O_HEND},
+        {"history", required_argument, NULL, FA_STAGE_O_HISTORY},
         {"journal", required_argument, NULL, O_JOURNAL},
-        {"model", required_argument, NULL, O_MODEL},
-        {"offline", no_argument, NULL, O_OFFLINE},
+        {"model", required_argument, NULL, FA_STAGE_O_MODEL},
+        {"offline", no_argument, NULL, FA_STAGE_O_OFFLINE},
         {"position", required_argument, NULL, O_POSITION},
         {"preference", required_argument, NULL, O_PREF},
         {"quiet", no_argument, NULL, 'q'},
-        {"save-prompts", required_argument, NULL, O_SAVE},
-        {"seed", required_argument, NULL, O_SEED},
-        {"strict", no_argument, NULL, O_STRICT},
-        {"temperature", required_argument, NULL, O_TEMP},
+        {"save-prompts", required_argument, NULL, FA_STAGE_O_SAVE},
+        {"seed", required_argument, NULL, FA_STAGE_O_SEED},
+        {"strict", no_argument, NULL, FA_STAGE_O_STRICT},
+        {"temperature", required_argument, NULL, FA_STAGE_O_TEMP},
         {"verbose", no_argument, NULL, 'v'},
         {"version", no_argument, NULL, 'V'},
         {"without", required_argument, NULL, O_WITHOUT},
         {NULL, 0, NULL, 0},
     };
-    struct fa_llm_opts lo = {0};
-    const char *history = NULL, *jpath = NULL, *pref = NULL;
-    int c, rc = FA_EXIT_OK;
+    const char *jpath = NULL, *pref = NULL;
+    int c, st, rc = FA_EXIT_OK;
 
     fa_err_init(argv[0]);
     while ((c = getopt_long(argc, argv, "hqvV", opts, NULL)) != -1) {
@@ -689,25 +585,8 @@ int main(int argc, char **argv)
             if (fa_cli_double("--cash", optarg, 0, 1e15, &opt_cash) < 0)
                 fa_cli_usage_error("%s", fa_err_get());
             break;
-        case O_FROM:
-            if (fa_date_parse(optarg, &opt_from) < 0)
-                fa_cli_usage_error("--from: %s", fa_err_get());
-            break;
-        case O_HEND:
-            if (fa_date_parse(optarg, &opt_hindsight_end) < 0)
-                fa_cli_usage_error("--hindsight-end: %s", fa_err_get());
-            break;
-        case O_HISTORY:
-            history = optarg;
-            break;
         case O_JOURNAL:
             jpath = optarg;
-            break;
-        case O_MODEL:
-            lo.model = optarg;
-            break;
-        case O_OFFLINE:
-            lo.mode = "offline";
             break;
         case O_POSITION:
             if (fa_cli_double("--position", optarg, -1e15, 1e15, &opt_position) < 0)
@@ -716,54 +595,34 @@ int main(int argc, char **argv)
         case O_PREF:
             pref = optarg;
             break;
-        case O_SAVE:
-            opt_save_prompts = optarg;
-            break;
-        case O_SEED:
-            if (fa_cli_long("--seed", optarg, 0, 2147483647L, &opt_seed) < 0)
-                fa_cli_usage_error("%s", fa_err_get());
-            break;
-        case O_STRICT:
-            fa_strict = true;
-            break;
-        case O_TEMP:
-            if (fa_cli_double("--temperature", optarg, 0, 2, &opt_temperature) < 0)
-                fa_cli_usage_error("%s", fa_err_get());
-            break;
         case O_WITHOUT:
             parse_without(optarg);
             break;
         case 'h':
             usage();
             return FA_EXIT_OK;
-        case 'q':
-            fa_verbosity = 0;
-            break;
-        case 'v':
-            fa_verbosity++;
-            break;
-        case 'V':
-            fa_cli_version();
-            return FA_EXIT_OK;
         default:
-            fa_cli_try_help();
+            if ((st = fa_stage_option(&so, c, optarg)) < 0)
+                fa_cli_usage_error("%s", fa_err_get());
+            if (st == 0)
+                fa_cli_try_help();
+            if (st == 2)
+                return FA_EXIT_OK;
         }
     }
     opt_pref_name = fa_cli_conf(pref, "FA_PREFERENCE", "aggressive");
     if (!(pref_text = fa_stage_preference(opt_pref_name)))
         fa_cli_usage_error("--preference: %s", fa_err_get());
-    hist = fa_stage_hist_new();
-    if (history && fa_stage_hist_load(hist, history) < 0)
-        fa_die(FA_EXIT_FAIL, "history '%s': %s", history, fa_err_get());
-    if (jpath && journal_load(jpath) < 0)
+    if (!(hist = fa_stage_hist_open(&so)))
+        fa_die(FA_EXIT_FAIL, "%s", fa_err_get());
+    if (jpath && fa_stage_hist_load_each(NULL, jpath, journal_keep, NULL) < 0)
         fa_die(FA_EXIT_FAIL, "journal '%s': %s", jpath, fa_err_get());
-    if (!(llm = fa_llm_open(&lo)))
+    if (!(llm = fa_llm_open(&so.llm)))
         fa_die(FA_EXIT_USAGE, "%s", fa_err_get());
-    if (optind == argc)
-        rc = run_file(NULL);
-    else
-        for (int i = optind; i < argc && rc == FA_EXIT_OK; i++)
-            rc = run_file(argv[i]);
+    if (fa_stage_run(argv + optind, argc - optind, &so, hist, on_day, NULL) < 0) {
+        fa_warn("%s", fa_err_get());
+        rc = FA_EXIT_FAIL;
+    }
     fa_llm_close(llm);
     fa_stage_hist_free(hist);
     free(papers);

@@ -3,7 +3,11 @@
  * record is a template over its fields (--text) or one field (--field).
  * Records are embedded in batches and each batch is committed to the
  * store in one step; a record whose id is already stored is skipped.
- * Memory: one batch of records. */
+ * A batch never spans two (symbol, date) groups of the stream: it is
+ * embedded before a record of another group passes, so the `llm` records
+ * of its call carry exactly its records' symbol and date (and their
+ * latest asof) and keep the stream's day order. Memory: one batch of
+ * records. */
 #include <getopt.h>
 #include <stdbool.h>
 #include <stdio.h>
@@ -49,14 +53,17 @@ static void usage(void)
            "  -k, --kind LIST       embed only these kinds (comma-separated; default:\n"
            "                        every record that has the fields)\n"
            "  -b, --batch N         records per embedding call and commit (default 64)\n"
+           "      --dtype TYPE      rows of a new store: f32, f16 or int8 (default f32;\n"
+           "                        an existing store must be of this type)\n"
            "      --strict          a bad record is fatal (exit 1)\n"
            "  -q, --quiet           no warnings\n"
            "  -v, --verbose         more messages\n"
            "  -h, --help            this help\n"
            "  -V, --version         version\n"
            "\n"
-           "Environment: FA_EMBED_STORE (default --store), FA_EMBED_DIM, FA_EMBED_MODEL,\n"
-           "FA_LLM_URL, FA_LLM (see fa-models(7)). See fa-embed(1), fa-store(5).\n",
+           "Environment: FA_EMBED_STORE (default --store), FA_EMBED_DTYPE (default\n"
+           "--dtype), FA_EMBED_DIM, FA_EMBED_MODEL, FA_LLM_URL, FA_LLM (see fa-models(7)).\n"
+           "See fa-embed(1), fa-store(5).\n",
            fa_progname);
 }
 
@@ -154,6 +161,27 @@ static char *template_expand(const char *t, struct json_object *r, char **missin
     return out;
 }
 
+/* An llm record rebuilt with the symbol, date and asof of the records the
+ * call was made for, in the conventional order (kind, symbol, date, asof,
+ * its own fields, id), and its id recomputed. Takes ownership of r. */
+static struct json_object *llm_attribute(struct json_object *r, const char *sym, const char *date,
+                                         const char *asof)
+{
+    struct json_object *n = fa_record_new(fa_record_kind(r), sym, date);
+    if (asof)
+        fa_record_set_str(n, "asof", asof);
+    json_object_object_foreach(r, key, val)
+    {
+        if (!strcmp(key, "kind") || !strcmp(key, "symbol") || !strcmp(key, "date") ||
+            !strcmp(key, "asof") || !strcmp(key, "id"))
+            continue;
+        json_object_object_add(n, key, json_object_get(val));
+    }
+    fa_record_set_id(n);
+    json_object_put(r);
+    return n;
+}
+
 static void batch_free(void)
 {
     for (size_t i = 0; i < nbatch; i++) {
@@ -178,8 +206,18 @@ static void flush(void)
     for (size_t i = 0; i < nbatch; i++)
         texts[i] = batch[i].text;
     int rc = fa_embedder_embed(emb, "embed", texts, nbatch, vecs, llm);
+    /* the call was made for the whole batch, one (symbol, date): its
+     * records' symbol and date, and their latest asof */
+    struct json_object *last = batch[nbatch - 1].rec;
+    const char *asof = NULL;
+    for (size_t i = 0; i < nbatch; i++) {
+        const char *a = fa_record_asof(batch[i].rec);
+        if (a && (!asof || strcmp(a, asof) > 0))
+            asof = a;
+    }
     for (size_t i = 0; i < json_object_array_length(llm); i++)
-        fa_emit(json_object_get(json_object_array_get_idx(llm, i)));
+        fa_emit(llm_attribute(json_object_get(json_object_array_get_idx(llm, i)),
+                              fa_record_symbol(last), fa_record_date(last), asof));
     if (rc < 0) {
         char *msg = strdup(fa_err_get());
         for (size_t i = 0; i < nbatch; i++)
@@ -206,9 +244,18 @@ static void flush(void)
     batch_free();
 }
 
+static bool same_str(const char *a, const char *b)
+{
+    return a == b || (a && b && strcmp(a, b) == 0);
+}
+
 static void handle(struct json_object *r, const char *where, const char *tmpl)
 {
     const char *kind = fa_record_kind(r);
+    /* a batch is one (symbol, date) group: embed it before another passes */
+    if (nbatch && !(same_str(fa_record_symbol(r), fa_record_symbol(batch[0].rec)) &&
+                    same_str(fa_record_date(r), fa_record_date(batch[0].rec))))
+        flush();
     bool ours = kind && (!strcmp(kind, "error") || !strcmp(kind, "llm") || !strcmp(kind, "hit"));
     if (!kind_selected(kind) || (ours && nkinds == 0)) {
         fa_emit(r);
@@ -228,8 +275,20 @@ static void handle(struct json_object *r, const char *where, const char *tmpl)
         fa_bad_record(sym, date, where, "a memory needs a valid asof or date");
         free(text);
     } else {
+        /* a record without id is stored under its content id: known
+         * records are not embedded again */
+        static const char *const skip[] = {"id", NULL};
         const char *id = fa_record_str(r, "id");
-        if (id && fa_store_has_id(store, id)) {
+        char cid[FA_ID_HEX];
+        if (!id) {
+            char *canon = fa_json_canonical(r, skip);
+            if (!canon)
+                fa_die(FA_EXIT_FAIL, "out of memory");
+            fa_hash_hex(canon, strlen(canon), cid);
+            free(canon);
+            id = cid;
+        }
+        if (fa_store_has_id(store, id)) {
             n_known++;
             free(text);
         } else {
@@ -245,21 +304,17 @@ static void handle(struct json_object *r, const char *where, const char *tmpl)
 
 int main(int argc, char **argv)
 {
-    enum { OPT_STRICT = 256 };
+    enum { OPT_DTYPE = 256, OPT_STRICT };
     static const struct option opts[] = {
-        {"batch", required_argument, NULL, 'b'},
-        {"field", required_argument, NULL, 'f'},
-        {"help", no_argument, NULL, 'h'},
-        {"kind", required_argument, NULL, 'k'},
-        {"quiet", no_argument, NULL, 'q'},
-        {"store", required_argument, NULL, 's'},
-        {"strict", no_argument, NULL, OPT_STRICT},
-        {"text", required_argument, NULL, 't'},
-        {"verbose", no_argument, NULL, 'v'},
-        {"version", no_argument, NULL, 'V'},
-        {NULL, 0, NULL, 0},
+        {"batch", required_argument, NULL, 'b'}, {"dtype", required_argument, NULL, OPT_DTYPE},
+        {"field", required_argument, NULL, 'f'}, {"help", no_argument, NULL, 'h'},
+        {"kind", required_argument, NULL, 'k'},  {"quiet", no_argument, NULL, 'q'},
+        {"store", required_argument, NULL, 's'}, {"strict", no_argument, NULL, OPT_STRICT},
+        {"text", required_argument, NULL, 't'},  {"verbose", no_argument, NULL, 'v'},
+        {"version", no_argument, NULL, 'V'},     {NULL, 0, NULL, 0},
     };
-    const char *o_store = NULL, *o_text = NULL, *o_field = NULL, *o_kind = NULL;
+    const char *o_store = NULL, *o_text = NULL, *o_field = NULL, *o_kind = NULL, *o_dtype = NULL;
+    int elem = 0;
     char *tmpl = NULL;
     long nb = 64;
     int c, status = FA_EXIT_OK;
@@ -270,6 +325,9 @@ int main(int argc, char **argv)
         case 'b':
             if (fa_cli_long("batch", optarg, 1, 4096, &nb) < 0)
                 fa_cli_usage_error("%s", fa_err_get());
+            break;
+        case OPT_DTYPE:
+            o_dtype = optarg;
             break;
         case 'f':
             o_field = optarg;
@@ -305,6 +363,9 @@ int main(int argc, char **argv)
     o_store = fa_cli_conf(o_store, "FA_EMBED_STORE", NULL);
     if (!o_store || !*o_store)
         fa_cli_usage_error("--store DIR is required");
+    o_dtype = fa_cli_conf(o_dtype, "FA_EMBED_DTYPE", NULL);
+    if (o_dtype && *o_dtype && (elem = fa_store_elem_parse(o_dtype)) < 0)
+        fa_cli_usage_error("--dtype: %s", fa_err_get());
     if (!!o_text == !!o_field)
         fa_cli_usage_error("give one of --text TEMPLATE and --field NAME");
     if (o_field) {
@@ -339,9 +400,9 @@ int main(int argc, char **argv)
     size_t dim = fa_embedder_dim(emb);
     if (!dim)
         fa_die(FA_EXIT_FAIL, "%s", fa_err_get());
-    store = fa_store_open(o_store, FA_STORE_WRITE, fa_embedder_model(emb), dim);
+    store = fa_store_open_elem(o_store, FA_STORE_WRITE, fa_embedder_model(emb), dim, elem);
     if (!store) {
-        /* another model or dimension is a configuration error */
+        /* another model, dimension or element type is a configuration error */
         fa_die(strstr(fa_err_get(), "holds") ? FA_EXIT_USAGE : FA_EXIT_FAIL, "%s", fa_err_get());
     }
     batch = calloc(batch_max, sizeof *batch);

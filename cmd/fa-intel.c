@@ -30,10 +30,8 @@
 enum { MODE_NONE, MODE_LATEST, MODE_PAST };
 
 static int opt_mode = MODE_NONE;
-static long opt_max_news = 20, opt_seed = 42;
-static double opt_temperature = -1;
-static int opt_from = -1, opt_hindsight_end = -1;
-static const char *opt_save_prompts;
+static struct fa_stage_opts so = FA_STAGE_OPTS_INIT;
+static long opt_max_news = 20;
 static struct fa_llm *llm;
 static struct fa_stage_hist *hist;
 static struct fa_day carry; /* news waiting for the next trading day */
@@ -77,28 +75,26 @@ static void usage(void)
            fa_progname);
 }
 
-static void emit_llm(struct json_object *arr)
+/* Asks the model for the fields of out, a record of day d, and emits it
+ * with them; a failed call is reported instead. Takes vars and out. */
+static void ask(const struct fa_day *d, const char *stage, const struct fa_output_field *fields,
+                size_t nfields, const char *asof, struct json_object *vars, struct json_object *out)
 {
-    for (size_t i = 0; arr && i < json_object_array_length(arr); i++)
-        fa_emit(json_object_get(json_object_array_get_idx(arr, i)));
-}
+    struct fa_stage_call call = fa_stage_call_of(&so, d, stage, asof);
+    struct fa_llm_result res;
+    int rc;
 
-/* Handles a failed call: stops on fatal errors, else an error record. */
-static void call_failed(const struct fa_day *d, const struct fa_llm_result *res)
-{
-    if (fa_stage_fatal(res->error))
-        fa_die(FA_EXIT_FAIL, "%s %s: model call failed (%s): %s", d->symbol, d->date,
-               fa_llm_strerror(res->error), res->reason ? res->reason : "unknown");
-    fa_bad_record(d->symbol, d->date, NULL, "model call failed (%s): %s",
-                  fa_llm_strerror(res->error), res->reason ? res->reason : "unknown");
-}
-
-static bool admit(const struct fa_day *d, size_t i)
-{
-    if (fa_day_admit(d->recs[i], d->day, opt_hindsight_end, d->where[i]))
-        return true;
-    fa_bad_record(d->symbol, d->date, d->where[i], "%s", fa_err_get());
-    return false;
+    call.fields = fields;
+    call.nfields = nfields;
+    rc = fa_stage_chat(llm, &call, vars, &res);
+    if (fa_stage_answered(d, rc, &res) == 0) {
+        fa_stage_merge(out, res.fields);
+        fa_stage_emit(out, fa_stage_source(llm));
+        out = NULL;
+    }
+    fa_llm_result_free(&res);
+    json_object_put(vars);
+    json_object_put(out);
 }
 
 /* ---- --latest ------------------------------------------------------- */
@@ -143,7 +139,7 @@ static void do_latest(struct fa_day *d, struct json_object *price)
             news[nnews++] = carry.recs[i];
     i = 0;
     while ((k = fa_day_find(d, "news", &i)) >= 0)
-        if (admit(d, (size_t)k))
+        if (fa_stage_admit_at(d, (size_t)k, so.hindsight_end))
             news[nnews++] = d->recs[k];
     for (i = 0; i < nnews; i++) {
         keys[i] = fa_stage_str(news[i], "id", fa_stage_str(news[i], "title", ""));
@@ -154,7 +150,7 @@ static void do_latest(struct fa_day *d, struct json_object *price)
     if (!idx)
         fa_die(FA_EXIT_FAIL, "out of memory");
     if (shown < nnews)
-        fa_stage_sample(keys, nnews, shown, opt_seed, idx);
+        fa_stage_sample(keys, nnews, shown, so.seed, idx);
     else
         for (i = 0; i < shown; i++)
             idx[i] = i;
@@ -176,9 +172,7 @@ static void do_latest(struct fa_day *d, struct json_object *price)
         fa_record_set_str(out, "summary", t);
         free(t);
         json_object_object_add(out, "queries", json_object_new_object());
-        fa_record_set_str(out, "source", "none");
-        fa_record_set_id(out);
-        fa_emit(out);
+        fa_stage_emit(out, "none");
         goto done;
     }
 
@@ -216,7 +210,7 @@ static void do_latest(struct fa_day *d, struct json_object *price)
     if (shown < nnews)
         note = fa_stage_printf("There were %zu items; %zu of them, chosen at random (seed %ld), "
                                "are shown.",
-                               nnews, shown, opt_seed);
+                               nnews, shown, so.seed);
     else
         note = strdup("");
     json_object_object_add(vars, "symbol", json_object_new_string(d->symbol));
@@ -232,34 +226,7 @@ static void do_latest(struct fa_day *d, struct json_object *price)
     free(price_text);
     free(note);
     free(nt.s);
-    {
-        struct fa_stage_call call = {
-            .stage = FA_STAGE_INTEL_LATEST,
-            .symbol = d->symbol,
-            .date = d->date,
-            .asof = asof,
-            .fields = latest_fields,
-            .nfields = 3,
-            .temperature = opt_temperature,
-            .seed = opt_seed,
-            .save_dir = opt_save_prompts,
-        };
-        struct fa_llm_result res;
-        int rc = fa_stage_chat(llm, &call, vars, &res);
-        emit_llm(res.llm);
-        if (rc == 0) {
-            fa_stage_merge(out, res.fields);
-            fa_record_set_str(out, "source", fa_llm_offline(llm) ? "offline" : "model");
-            fa_record_set_id(out);
-            fa_emit(out);
-            out = NULL;
-        } else {
-            call_failed(d, &res);
-        }
-        fa_llm_result_free(&res);
-    }
-    json_object_put(vars);
-    json_object_put(out);
+    ask(d, FA_STAGE_INTEL_LATEST, latest_fields, 3, asof, vars, out);
 done:
     free(idx);
     free(keys);
@@ -283,7 +250,7 @@ static void do_past(struct fa_day *d)
     snprintf(asof, sizeof asof, "%s", d->date);
     i = 0;
     while ((k = fa_day_find(d, "intel", &i)) >= 0)
-        if (admit(d, (size_t)k))
+        if (fa_stage_admit_at(d, (size_t)k, so.hindsight_end))
             intel = d->recs[k];
     if (intel)
         fa_stage_later(asof, intel);
@@ -301,12 +268,10 @@ static void do_past(struct fa_day *d)
         char m7[32];
         if (strcmp(hk, "reflect_low") == 0 || strcmp(hk, "reflect_high") == 0 || !r)
             continue;
-        if (!admit(d, (size_t)k) || fa_stage_hit_seen(seen, hit))
+        if (!fa_stage_admit_at(d, (size_t)k, so.hindsight_end) || fa_stage_hit_seen(seen, hit))
             continue;
-        if (!fa_day_admit(r, d->day, opt_hindsight_end, d->where[k])) {
-            fa_bad_record(d->symbol, d->date, d->where[k], "%s", fa_err_get());
+        if (!fa_stage_admit(d, r, d->where[k], so.hindsight_end))
             continue;
-        }
         fa_stage_later(asof, hit);
         rdate = fa_stage_str(r, "date", "");
         if (fa_date_parse(rdate, &rday) == 0 && (bi = fa_stage_hist_at(bars, nbars, rday)) >= 0 &&
@@ -353,9 +318,7 @@ static void do_past(struct fa_day *d)
                             d->symbol, d->date);
         fa_record_set_str(out, "summary", t);
         free(t);
-        fa_record_set_str(out, "source", "none");
-        fa_record_set_id(out);
-        fa_emit(out);
+        fa_stage_emit(out, "none");
         json_object_put(jhits);
         free(hs);
         return;
@@ -375,154 +338,66 @@ static void do_past(struct fa_day *d)
                            json_object_new_string(fa_stage_str(intel, "summary", "")));
     json_object_object_add(vars, "data", data);
     free(hs);
-    {
-        struct fa_stage_call call = {
-            .stage = FA_STAGE_INTEL_PAST,
-            .symbol = d->symbol,
-            .date = d->date,
-            .asof = asof,
-            .fields = past_fields,
-            .nfields = 2,
-            .temperature = opt_temperature,
-            .seed = opt_seed,
-            .save_dir = opt_save_prompts,
-        };
-        struct fa_llm_result res;
-        int rc = fa_stage_chat(llm, &call, vars, &res);
-        emit_llm(res.llm);
-        if (rc == 0) {
-            fa_stage_merge(out, res.fields);
-            fa_record_set_str(out, "source", fa_llm_offline(llm) ? "offline" : "model");
-            fa_record_set_id(out);
-            fa_emit(out);
-            out = NULL;
-        } else {
-            call_failed(d, &res);
-        }
-        fa_llm_result_free(&res);
-    }
-    json_object_put(vars);
-    json_object_put(out);
+    ask(d, FA_STAGE_INTEL_PAST, past_fields, 2, asof, vars, out);
 }
 
 /* ---- the record loop ------------------------------------------------ */
 
-static int run_file(const char *path)
+static void on_day(struct fa_day *d, struct json_object *price, bool act, void *arg)
 {
-    struct fa_day_reader *r = fa_day_open(path);
-    struct fa_day d = {0};
-    int st;
+    size_t i = 0;
+    long k;
 
-    if (!r) {
-        fa_warn("%s", fa_err_get());
-        return FA_EXIT_FAIL;
-    }
-    while ((st = fa_day_next(r, &d)) == 1) {
-        struct json_object *price = NULL;
-        size_t i = 0;
-        long k;
-        for (i = 0; i < d.n; i++)
-            fa_emit(json_object_get(d.recs[i]));
-        if (d.day < 0)
-            goto next;
-        if (fa_day_reader_backwards(r)) {
-            fa_bad_record(d.symbol, d.date, d.where[0], "day %s %s is out of order", d.symbol,
-                          d.date);
-            goto next;
-        }
-        i = 0;
-        while ((k = fa_day_find(&d, "price", &i)) >= 0)
-            if (admit(&d, (size_t)k)) {
-                price = d.recs[k];
-                if (fa_stage_hist_add(hist, price) < 0) {
-                    fa_bad_record(d.symbol, d.date, d.where[k], "%s", fa_err_get());
-                    price = NULL;
-                }
-            }
-        if (!price) {
-            /* not a trading day: its news waits for the next one */
-            if (opt_mode == MODE_LATEST) {
-                i = 0;
-                while ((k = fa_day_find(&d, "news", &i)) >= 0)
-                    if (admit(&d, (size_t)k))
-                        fa_day_add(&carry, json_object_get(d.recs[k]), d.where[k]);
-            }
-            goto next;
-        }
-        if (opt_from >= 0 && d.day < opt_from) {
-            carry_drop(d.symbol);
-            goto next;
-        }
+    (void)arg;
+    if (d->day < 0)
+        return;
+    if (!price) {
+        /* not a trading day: its news waits for the next one */
         if (opt_mode == MODE_LATEST)
-            do_latest(&d, price);
-        else
-            do_past(&d);
-    next:
-        fa_day_clear(&d);
+            while ((k = fa_day_find(d, "news", &i)) >= 0)
+                if (fa_stage_admit_at(d, (size_t)k, so.hindsight_end))
+                    fa_day_add(&carry, json_object_get(d->recs[k]), d->where[k]);
+        return;
     }
-    fa_day_free(&d);
-    if (st < 0) {
-        fa_warn("%s", fa_err_get());
-        fa_day_close(r);
-        return FA_EXIT_FAIL;
-    }
-    fa_day_close(r);
-    return FA_EXIT_OK;
+    if (!act)
+        carry_drop(d->symbol);
+    else if (opt_mode == MODE_LATEST)
+        do_latest(d, price);
+    else
+        do_past(d);
 }
 
 int main(int argc, char **argv)
 {
     enum {
-        O_FROM = 256,
-        O_HEND,
-        O_HISTORY,
-        O_LATEST,
+        O_LATEST = 256,
         O_MAXNEWS,
-        O_MODEL,
-        O_OFFLINE,
         O_PAST,
-        O_SAVE,
-        O_SEED,
-        O_STRICT,
-        O_TEMP
     };
     static const struct option opts[] = {
-        {"from", required_argument, NULL, O_FROM},
+        {"from", required_argument, NULL, FA_STAGE_O_FROM},
         {"help", no_argument, NULL, 'h'},
-        {"hindsight-end", required_argument, NULL, O_HEND},
-        {"history", required_argument, NULL, O_HISTORY},
+        {"hindsight-end", required_argument, NULL, FA_STAGE_O_HEND},
+        {"history", required_argument, NULL, FA_STAGE_O_HISTORY},
         {"latest", no_argument, NULL, O_LATEST},
         {"max-news", required_argument, NULL, O_MAXNEWS},
-        {"model", required_argument, NULL, O_MODEL},
-        {"offline", no_argument, NULL, O_OFFLINE},
+        {"model", required_argument, NULL, FA_STAGE_O_MODEL},
+        {"offline", no_argument, NULL, FA_STAGE_O_OFFLINE},
         {"past", no_argument, NULL, O_PAST},
         {"quiet", no_argument, NULL, 'q'},
-        {"save-prompts", required_argument, NULL, O_SAVE},
-        {"seed", required_argument, NULL, O_SEED},
-        {"strict", no_argument, NULL, O_STRICT},
-        {"temperature", required_argument, NULL, O_TEMP},
+        {"save-prompts", required_argument, NULL, FA_STAGE_O_SAVE},
+        {"seed", required_argument, NULL, FA_STAGE_O_SEED},
+        {"strict", no_argument, NULL, FA_STAGE_O_STRICT},
+        {"temperature", required_argument, NULL, FA_STAGE_O_TEMP},
         {"verbose", no_argument, NULL, 'v'},
         {"version", no_argument, NULL, 'V'},
         {NULL, 0, NULL, 0},
     };
-    struct fa_llm_opts lo = {0};
-    const char *history = NULL;
-    int c, rc = FA_EXIT_OK;
+    int c, st, rc = FA_EXIT_OK;
 
     fa_err_init(argv[0]);
     while ((c = getopt_long(argc, argv, "hqvV", opts, NULL)) != -1) {
         switch (c) {
-        case O_FROM:
-            if (fa_date_parse(optarg, &opt_from) < 0)
-                fa_cli_usage_error("--from: %s", fa_err_get());
-            break;
-        case O_HEND:
-            if (fa_date_parse(optarg, &opt_hindsight_end) < 0)
-                fa_cli_usage_error("--hindsight-end: %s", fa_err_get());
-            break;
-        case O_HISTORY:
-            history = optarg;
-            break;
         case O_LATEST:
         case O_PAST:
             if (opt_mode != MODE_NONE)
@@ -533,54 +408,27 @@ int main(int argc, char **argv)
             if (fa_cli_long("--max-news", optarg, 1, 1000, &opt_max_news) < 0)
                 fa_cli_usage_error("%s", fa_err_get());
             break;
-        case O_MODEL:
-            lo.model = optarg;
-            break;
-        case O_OFFLINE:
-            lo.mode = "offline";
-            break;
-        case O_SAVE:
-            opt_save_prompts = optarg;
-            break;
-        case O_SEED:
-            if (fa_cli_long("--seed", optarg, 0, 2147483647L, &opt_seed) < 0)
-                fa_cli_usage_error("%s", fa_err_get());
-            break;
-        case O_STRICT:
-            fa_strict = true;
-            break;
-        case O_TEMP:
-            if (fa_cli_double("--temperature", optarg, 0, 2, &opt_temperature) < 0)
-                fa_cli_usage_error("%s", fa_err_get());
-            break;
         case 'h':
             usage();
             return FA_EXIT_OK;
-        case 'q':
-            fa_verbosity = 0;
-            break;
-        case 'v':
-            fa_verbosity++;
-            break;
-        case 'V':
-            fa_cli_version();
-            return FA_EXIT_OK;
         default:
-            fa_cli_try_help();
+            if ((st = fa_stage_option(&so, c, optarg)) < 0)
+                fa_cli_usage_error("%s", fa_err_get());
+            if (st == 0)
+                fa_cli_try_help();
+            if (st == 2)
+                return FA_EXIT_OK;
         }
     }
     if (opt_mode == MODE_NONE)
         fa_cli_usage_error("give --latest or --past");
-    hist = fa_stage_hist_new();
-    if (history && fa_stage_hist_load(hist, history) < 0)
-        fa_die(FA_EXIT_FAIL, "history '%s': %s", history, fa_err_get());
-    if (!(llm = fa_llm_open(&lo)))
+    if (!(hist = fa_stage_hist_open(&so)))
+        fa_die(FA_EXIT_FAIL, "%s", fa_err_get());
+    if (!(llm = fa_llm_open(&so.llm)))
         fa_die(FA_EXIT_USAGE, "%s", fa_err_get());
-    if (optind == argc) {
-        rc = run_file(NULL);
-    } else {
-        for (int i = optind; i < argc && rc == FA_EXIT_OK; i++)
-            rc = run_file(argv[i]);
+    if (fa_stage_run(argv + optind, argc - optind, &so, hist, on_day, NULL) < 0) {
+        fa_warn("%s", fa_err_get());
+        rc = FA_EXIT_FAIL;
     }
     if (rc == FA_EXIT_OK)
         rc = status;

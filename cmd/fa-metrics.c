@@ -805,56 +805,48 @@ int main(int argc, char **argv)
     if (opt_plot && fa_gnuplot_path() == NULL)
         fa_die(FA_EXIT_USAGE, "--plot: %s", fa_err_get());
 
-    int nfiles = argc - optind;
-    for (int fi = 0; fi < (nfiles ? nfiles : 1) && status == FA_EXIT_OK; fi++) {
-        const char *path = nfiles ? argv[optind + fi] : "-";
-        struct fa_ndjson_reader *rd = fa_ndjson_open(path, 0);
-        if (!rd) {
+    struct fa_ndjson_reader *rd = fa_ndjson_open_list(argv + optind, argc - optind, 0);
+    if (!rd) {
+        fa_warn("%s", fa_err_get());
+        status = FA_EXIT_FAIL;
+    }
+    while (rd) {
+        struct json_object *r;
+        /* a table reads metrics records only: a bad line is fatal */
+        int rc = opt_table ? fa_ndjson_next(rd, &r) : fa_cli_next(rd, &r);
+        if (rc == FA_NDJSON_EOF)
+            break;
+        if (rc == FA_NDJSON_IOERR) {
             fa_warn("%s", fa_err_get());
             status = FA_EXIT_FAIL;
             break;
         }
-        for (;;) {
-            struct json_object *r;
-            int rc = fa_ndjson_next(rd, &r);
-            if (rc == FA_NDJSON_EOF)
-                break;
-            if (rc == FA_NDJSON_IOERR) {
-                fa_warn("%s", fa_err_get());
-                status = FA_EXIT_FAIL;
-                break;
-            }
-            if (rc == FA_NDJSON_BAD) {
-                if (opt_table)
-                    fa_die(FA_EXIT_FAIL, "%s", fa_err_get());
-                fa_bad_record(NULL, NULL, NULL, "%s", fa_err_get());
-                continue;
-            }
-            const char *kind = fa_record_kind(r);
-            const char *where = fa_ndjson_where(rd);
-            if (opt_table) {
-                if (kind && strcmp(kind, "metrics") == 0)
-                    add_row(r);
-                json_object_put(r);
-                continue;
-            }
-            if (kind && strcmp(kind, "price") == 0) {
-                add_price(r, where);
-            } else if (kind && !opt_follow && strcmp(kind, "decision") == 0) {
-                add_decision(r, where);
-            } else if (kind && opt_follow && strcmp(kind, "signal") == 0) {
-                const char *tool = fa_record_str(r, "tool");
-                if (tool && strcmp(tool, opt_follow) == 0)
-                    add_decision(r, where);
-            } else if (kind && !opt_follow && strcmp(kind, "llm") == 0) {
-                add_llm(r);
-            } else if (kind && opt_plot && strcmp(kind, "account") == 0) {
-                add_account(r);
-            }
-            fa_emit(r);
+        if (rc == FA_NDJSON_BAD)
+            fa_die(FA_EXIT_FAIL, "%s", fa_err_get());
+        const char *kind = fa_record_kind(r);
+        const char *where = fa_ndjson_where(rd);
+        if (opt_table) {
+            if (kind && strcmp(kind, "metrics") == 0)
+                add_row(r);
+            json_object_put(r);
+            continue;
         }
-        fa_ndjson_close(rd);
+        if (kind && strcmp(kind, "price") == 0) {
+            add_price(r, where);
+        } else if (kind && !opt_follow && strcmp(kind, "decision") == 0) {
+            add_decision(r, where);
+        } else if (kind && opt_follow && strcmp(kind, "signal") == 0) {
+            const char *tool = fa_record_str(r, "tool");
+            if (tool && strcmp(tool, opt_follow) == 0)
+                add_decision(r, where);
+        } else if (kind && !opt_follow && strcmp(kind, "llm") == 0) {
+            add_llm(r);
+        } else if (kind && opt_plot && strcmp(kind, "account") == 0) {
+            add_account(r);
+        }
+        fa_emit(r);
     }
+    fa_ndjson_close(rd);
     if (status != FA_EXIT_OK)
         goto out;
     if (opt_table) {

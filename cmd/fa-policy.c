@@ -628,14 +628,10 @@ static int read_days(FILE *in, const char *name, struct fa_policy_data *d, bool 
         return -1;
     struct json_object *rec;
     int rc, status = 0;
-    while ((rc = fa_ndjson_next(rd, &rec)) != FA_NDJSON_EOF) {
+    while ((rc = fa_cli_next(rd, &rec)) != FA_NDJSON_EOF) {
         if (rc == FA_NDJSON_IOERR) {
             status = -1;
             break;
-        }
-        if (rc == FA_NDJSON_BAD) {
-            fa_bad_record(NULL, NULL, NULL, "%s", fa_err_get());
-            continue;
         }
         if (in_range(fa_record_date(rec)) && fa_policy_data_add(d, rec) < 0)
             fa_bad_record(fa_record_symbol(rec), fa_record_date(rec), fa_ndjson_where(rd), "%s",
@@ -869,15 +865,11 @@ static int cmd_act(void)
         fa_die_err(FA_EXIT_FAIL);
     struct json_object *rec;
     int rc;
-    while ((rc = fa_ndjson_next(rd, &rec)) != FA_NDJSON_EOF) {
+    while ((rc = fa_cli_next(rd, &rec)) != FA_NDJSON_EOF) {
         if (rc == FA_NDJSON_IOERR) {
             errmsg("%s", fa_err_get());
             status = FA_EXIT_FAIL;
             break;
-        }
-        if (rc == FA_NDJSON_BAD) {
-            fa_bad_record(NULL, NULL, NULL, "%s", fa_err_get());
-            continue;
         }
         const char *kind = fa_record_kind(rec);
         bool is_price = kind && !strcmp(kind, "price");

@@ -31,11 +31,10 @@
 
 #define CHART_MIN_BARS 30
 
-static long opt_seed = 42, opt_decisions = 14;
-static double opt_temperature = -1;
-static int opt_from = -1, opt_hindsight_end = -1;
+static struct fa_stage_opts so = FA_STAGE_OPTS_INIT;
+static long opt_decisions = 14;
 static bool opt_no_charts;
-static const char *opt_save_prompts, *opt_charts;
+static const char *opt_charts;
 static struct fa_llm *llm;
 static struct fa_stage_hist *hist;
 
@@ -78,46 +77,6 @@ static void usage(void)
            fa_progname);
 }
 
-static void emit_llm(struct json_object *arr)
-{
-    for (size_t i = 0; arr && i < json_object_array_length(arr); i++)
-        fa_emit(json_object_get(json_object_array_get_idx(arr, i)));
-}
-
-static void call_failed(const struct fa_day *d, const struct fa_llm_result *res)
-{
-    if (fa_stage_fatal(res->error))
-        fa_die(FA_EXIT_FAIL, "%s %s: model call failed (%s): %s", d->symbol, d->date,
-               fa_llm_strerror(res->error), res->reason ? res->reason : "unknown");
-    fa_bad_record(d->symbol, d->date, NULL, "model call failed (%s): %s",
-                  fa_llm_strerror(res->error), res->reason ? res->reason : "unknown");
-}
-
-static bool admit_rec(const struct fa_day *d, struct json_object *rec, const char *where)
-{
-    if (fa_day_admit(rec, d->day, opt_hindsight_end, where))
-        return true;
-    fa_bad_record(d->symbol, d->date, where, "%s", fa_err_get());
-    return false;
-}
-
-static bool admit(const struct fa_day *d, size_t i)
-{
-    return admit_rec(d, d->recs[i], d->where[i]);
-}
-
-static struct json_object *last_of(const struct fa_day *d, const char *kind)
-{
-    struct json_object *r = NULL;
-    size_t i = 0;
-    long k;
-
-    while ((k = fa_day_find(d, kind, &i)) >= 0)
-        if (admit(d, (size_t)k))
-            r = d->recs[k];
-    return r;
-}
-
 /* Keeps decision and account records (a copy of the reference). */
 static void journal_add(struct json_object *rec, const char *where)
 {
@@ -127,37 +86,11 @@ static void journal_add(struct json_object *rec, const char *where)
         fa_day_add(&journal, json_object_get(rec), where);
 }
 
-static int journal_load(const char *path)
+/* journal_add for fa_stage_hist_load_each. */
+static void journal_keep(struct json_object *rec, const char *where, void *arg)
 {
-    struct fa_ndjson_reader *r = fa_ndjson_open(path, 0);
-    struct json_object *rec;
-    int st;
-
-    if (!r)
-        return -1;
-    while ((st = fa_ndjson_next(r, &rec)) != FA_NDJSON_EOF) {
-        const char *k;
-        if (st == FA_NDJSON_IOERR || st == FA_NDJSON_BAD) {
-            fa_ndjson_close(r);
-            return -1;
-        }
-        k = fa_record_kind(rec);
-        if (k && strcmp(k, "price") == 0) {
-            if (fa_stage_hist_add(hist, rec) < 0) {
-                char msg[1024];
-                snprintf(msg, sizeof msg, "%s: %s", fa_ndjson_where(r), fa_err_get());
-                fa_err_set("%s", msg);
-                json_object_put(rec);
-                fa_ndjson_close(r);
-                return -1;
-            }
-        } else {
-            journal_add(rec, fa_ndjson_where(r));
-        }
-        json_object_put(rec);
-    }
-    fa_ndjson_close(r);
-    return 0;
+    (void)arg;
+    journal_add(rec, where);
 }
 
 /* The journal entry of kind for symbol on day (the last one), or -1. */
@@ -187,8 +120,9 @@ static void reflect(struct fa_day *d)
     const struct fa_chart_bar *bars;
     size_t nbars = fa_stage_hist_bars(hist, d->symbol, &bars), nd = 0, cap = 0, i;
     long ti = fa_stage_hist_at(bars, nbars, d->day), start;
-    struct json_object *intel = last_of(d, "intel"), *past = last_of(d, "intel_past");
-    struct json_object *low = last_of(d, "reflect_low");
+    struct json_object *intel = fa_stage_last_of(d, "intel", so.hindsight_end),
+                       *past = fa_stage_last_of(d, "intel_past", so.hindsight_end);
+    struct json_object *low = fa_stage_last_of(d, "reflect_low", so.hindsight_end);
     struct json_object **decs = NULL, *vars, *data, *jdecs, *out, *seen;
     char **dwhere = NULL;
     char asof[11], *dtext = NULL, *lowtext, *lowpast = NULL, *chart_text, *chart_path = NULL, *t;
@@ -217,7 +151,7 @@ static void reflect(struct fa_day *d)
         if (strcmp(k2, "decision") || !s || strcmp(s, d->symbol) || !dt ||
             fa_date_parse(dt, &dd) < 0 || dd >= d->day)
             continue;
-        if (!admit_rec(d, r, journal.where[i]))
+        if (!fa_stage_admit(d, r, journal.where[i], so.hindsight_end))
             continue;
         /* the same day twice (journal and stream): the later one wins */
         {
@@ -300,8 +234,10 @@ static void reflect(struct fa_day *d)
     while ((k = fa_day_find(d, "hit", &i)) >= 0) {
         struct json_object *r = fa_stage_hit_record(d->recs[k]);
         char *rt;
-        if (strcmp(fa_stage_hit_kind(d->recs[k]), "reflect_low") || !admit(d, (size_t)k) ||
-            !admit_rec(d, r, d->where[k]) || fa_stage_hit_seen(seen, d->recs[k]))
+        if (strcmp(fa_stage_hit_kind(d->recs[k]), "reflect_low") ||
+            !fa_stage_admit_at(d, (size_t)k, so.hindsight_end) ||
+            !fa_stage_admit(d, r, d->where[k], so.hindsight_end) ||
+            fa_stage_hit_seen(seen, d->recs[k]))
             continue;
         fa_stage_later(asof, d->recs[k]);
         rt = fa_stage_fieldtext(r, "reasoning");
@@ -408,19 +344,11 @@ static void reflect(struct fa_day *d)
     json_object_object_add(vars, "data", data);
 
     {
-        struct fa_stage_call call = {
-            .stage = FA_STAGE_REFLECT_HIGH,
-            .symbol = d->symbol,
-            .date = d->date,
-            .asof = asof,
-            .fields = fields,
-            .nfields = 4,
-            .temperature = opt_temperature,
-            .seed = opt_seed,
-            .save_dir = opt_save_prompts,
-        };
+        struct fa_stage_call call = fa_stage_call_of(&so, d, FA_STAGE_REFLECT_HIGH, asof);
         struct fa_llm_result res;
         int rc;
+        call.fields = fields;
+        call.nfields = 4;
         if (image) {
             img.png = png;
             img.len = pnglen;
@@ -431,17 +359,12 @@ static void reflect(struct fa_day *d)
         /* the decisions may carry a later asof (warm-up hindsight) */
         fa_record_set_str(out, "asof", asof);
         rc = fa_stage_chat(llm, &call, vars, &res);
-        emit_llm(res.llm);
-        if (rc == 0) {
+        if (fa_stage_answered(d, rc, &res) == 0) {
             fa_stage_merge(out, res.fields);
             if (chart_path)
                 fa_record_set_str(out, "chart", chart_path);
-            fa_record_set_str(out, "source", fa_llm_offline(llm) ? "offline" : "model");
-            fa_record_set_id(out);
-            fa_emit(out);
+            fa_stage_emit(out, fa_stage_source(llm));
             out = NULL;
-        } else {
-            call_failed(d, &res);
         }
         fa_llm_result_free(&res);
     }
@@ -458,53 +381,15 @@ static void reflect(struct fa_day *d)
     free(png);
 }
 
-static int run_file(const char *path)
+static void on_day(struct fa_day *d, struct json_object *price, bool act, void *arg)
 {
-    struct fa_day_reader *r = fa_day_open(path);
-    struct fa_day d = {0};
-    int st;
-
-    if (!r) {
-        fa_warn("%s", fa_err_get());
-        return FA_EXIT_FAIL;
-    }
-    while ((st = fa_day_next(r, &d)) == 1) {
-        struct json_object *price = NULL;
-        size_t i;
-        long k;
-        for (i = 0; i < d.n; i++)
-            fa_emit(json_object_get(d.recs[i]));
-        if (d.day < 0)
-            goto keep;
-        if (fa_day_reader_backwards(r)) {
-            fa_bad_record(d.symbol, d.date, d.where[0], "day %s %s is out of order", d.symbol,
-                          d.date);
-            goto next;
-        }
-        i = 0;
-        while ((k = fa_day_find(&d, "price", &i)) >= 0)
-            if (admit(&d, (size_t)k)) {
-                if (fa_stage_hist_add(hist, d.recs[k]) < 0)
-                    fa_bad_record(d.symbol, d.date, d.where[k], "%s", fa_err_get());
-                else
-                    price = d.recs[k];
-            }
-        if (price && (opt_from < 0 || d.day >= opt_from))
-            reflect(&d);
-    keep:
-        /* today's decision and account join the journal after today */
-        for (i = 0; i < d.n; i++)
-            journal_add(d.recs[i], d.where[i]);
-    next:
-        fa_day_clear(&d);
-    }
-    fa_day_free(&d);
-    fa_day_close(r);
-    if (st < 0) {
-        fa_warn("%s", fa_err_get());
-        return FA_EXIT_FAIL;
-    }
-    return FA_EXIT_OK;
+    (void)price;
+    (void)arg;
+    if (act)
+        reflect(d);
+    /* today's decision and account join the journal after today */
+    for (size_t i = 0; i < d->n; i++)
+        journal_add(d->recs[i], d->where[i]);
 }
 
 int main(int argc, char **argv)
@@ -512,43 +397,34 @@ int main(int argc, char **argv)
     enum {
         O_CHARTS = 256,
         O_DECISIONS,
-        O_FROM,
-        O_HEND,
-        O_HISTORY,
         O_JOURNAL,
-        O_MODEL,
         O_NOCHARTS,
-        O_OFFLINE,
-        O_SAVE,
-        O_SEED,
-        O_STRICT,
-        O_TEMP
     };
     static const struct option opts[] = {
         {"charts", required_argument, NULL, O_CHARTS},
         {"decisions", required_argument, NULL, O_DECISIONS},
-        {"from", required_argument, NULL, O_FROM},
+        {"from", required_argument, NULL, FA_STAGE_O_FROM},
         {"help", no_argument, NULL, 'h'},
-        {"hindsight-end", required_argument, NULL, O_HEND},
-        {"history", required_argument, NULL, O_HISTORY},
+        {"hindsight-end", required_argument, NULL, FA_STAGE_O_HEND},
+        {"history", required_argument, NULL, FA_STAGE_O_HISTORY},
         {"journal", required_argument, NULL, O_JOURNAL},
-        {"model", required_argument, NULL, O_MODEL},
+        {"model", required_argument, NULL, FA_STAGE_O_MODEL},
         {"no-charts", no_argument, NULL, O_NOCHARTS},
-        {"offline", no_argument, NULL, O_OFFLINE},
+        {"offline", no_argument, NULL, FA_STAGE_O_OFFLINE},
         {"quiet", no_argument, NULL, 'q'},
-        {"save-prompts", required_argument, NULL, O_SAVE},
-        {"seed", required_argument, NULL, O_SEED},
-        {"strict", no_argument, NULL, O_STRICT},
-        {"temperature", required_argument, NULL, O_TEMP},
+        {"save-prompts", required_argument, NULL, FA_STAGE_O_SAVE},
+        {"seed", required_argument, NULL, FA_STAGE_O_SEED},
+        {"strict", no_argument, NULL, FA_STAGE_O_STRICT},
+        {"temperature", required_argument, NULL, FA_STAGE_O_TEMP},
         {"verbose", no_argument, NULL, 'v'},
         {"version", no_argument, NULL, 'V'},
         {NULL, 0, NULL, 0},
     };
-    struct fa_llm_opts lo = {0};
-    const char *history = NULL, *jpath = NULL;
-    int c, rc = FA_EXIT_OK;
+    const char *jpath = NULL;
+    int c, st, rc = FA_EXIT_OK;
 
     fa_err_init(argv[0]);
+    so.vision = true;
     while ((c = getopt_long(argc, argv, "hqvV", opts, NULL)) != -1) {
         switch (c) {
         case O_CHARTS:
@@ -558,76 +434,38 @@ int main(int argc, char **argv)
             if (fa_cli_long("--decisions", optarg, 1, 1000, &opt_decisions) < 0)
                 fa_cli_usage_error("%s", fa_err_get());
             break;
-        case O_FROM:
-            if (fa_date_parse(optarg, &opt_from) < 0)
-                fa_cli_usage_error("--from: %s", fa_err_get());
-            break;
-        case O_HEND:
-            if (fa_date_parse(optarg, &opt_hindsight_end) < 0)
-                fa_cli_usage_error("--hindsight-end: %s", fa_err_get());
-            break;
-        case O_HISTORY:
-            history = optarg;
-            break;
         case O_JOURNAL:
             jpath = optarg;
-            break;
-        case O_MODEL:
-            lo.model = optarg;
-            lo.vision_model = optarg;
             break;
         case O_NOCHARTS:
             opt_no_charts = true;
             break;
-        case O_OFFLINE:
-            lo.mode = "offline";
-            break;
-        case O_SAVE:
-            opt_save_prompts = optarg;
-            break;
-        case O_SEED:
-            if (fa_cli_long("--seed", optarg, 0, 2147483647L, &opt_seed) < 0)
-                fa_cli_usage_error("%s", fa_err_get());
-            break;
-        case O_STRICT:
-            fa_strict = true;
-            break;
-        case O_TEMP:
-            if (fa_cli_double("--temperature", optarg, 0, 2, &opt_temperature) < 0)
-                fa_cli_usage_error("%s", fa_err_get());
-            break;
         case 'h':
             usage();
             return FA_EXIT_OK;
-        case 'q':
-            fa_verbosity = 0;
-            break;
-        case 'v':
-            fa_verbosity++;
-            break;
-        case 'V':
-            fa_cli_version();
-            return FA_EXIT_OK;
         default:
-            fa_cli_try_help();
+            if ((st = fa_stage_option(&so, c, optarg)) < 0)
+                fa_cli_usage_error("%s", fa_err_get());
+            if (st == 0)
+                fa_cli_try_help();
+            if (st == 2)
+                return FA_EXIT_OK;
         }
     }
     if (opt_charts && opt_no_charts)
         fa_cli_usage_error("--charts and --no-charts exclude each other");
-    hist = fa_stage_hist_new();
-    if (history && fa_stage_hist_load(hist, history) < 0)
-        fa_die(FA_EXIT_FAIL, "history '%s': %s", history, fa_err_get());
-    if (jpath && journal_load(jpath) < 0)
+    if (!(hist = fa_stage_hist_open(&so)))
+        fa_die(FA_EXIT_FAIL, "%s", fa_err_get());
+    if (jpath && fa_stage_hist_load_each(hist, jpath, journal_keep, NULL) < 0)
         fa_die(FA_EXIT_FAIL, "journal '%s': %s", jpath, fa_err_get());
-    if (!(llm = fa_llm_open(&lo)))
+    if (!(llm = fa_llm_open(&so.llm)))
         fa_die(FA_EXIT_USAGE, "%s", fa_err_get());
     if (((fa_llm_vision(llm) && !opt_no_charts) || opt_charts) && !fa_gnuplot_path())
         fa_die(FA_EXIT_USAGE, "%s (or use --no-charts)", fa_err_get());
-    if (optind == argc)
-        rc = run_file(NULL);
-    else
-        for (int i = optind; i < argc && rc == FA_EXIT_OK; i++)
-            rc = run_file(argv[i]);
+    if (fa_stage_run(argv + optind, argc - optind, &so, hist, on_day, NULL) < 0) {
+        fa_warn("%s", fa_err_get());
+        rc = FA_EXIT_FAIL;
+    }
     fa_llm_close(llm);
     fa_stage_hist_free(hist);
     fa_day_free(&journal);

@@ -31,11 +31,9 @@
 #define SHOWN 15 /* bars on the chart up to today */
 #define AHEAD 14 /* later bars a hindsight chart may add */
 
-static long opt_seed = 42;
-static double opt_temperature = -1;
-static int opt_from = -1, opt_hindsight_end = -1;
+static struct fa_stage_opts so = FA_STAGE_OPTS_INIT;
 static bool opt_hindsight, opt_no_charts;
-static const char *opt_save_prompts, *opt_charts;
+static const char *opt_charts;
 static struct fa_llm *llm;
 static struct fa_stage_hist *hist;
 
@@ -70,48 +68,13 @@ static void usage(void)
            fa_progname);
 }
 
-static void emit_llm(struct json_object *arr)
-{
-    for (size_t i = 0; arr && i < json_object_array_length(arr); i++)
-        fa_emit(json_object_get(json_object_array_get_idx(arr, i)));
-}
-
-static void call_failed(const struct fa_day *d, const struct fa_llm_result *res)
-{
-    if (fa_stage_fatal(res->error))
-        fa_die(FA_EXIT_FAIL, "%s %s: model call failed (%s): %s", d->symbol, d->date,
-               fa_llm_strerror(res->error), res->reason ? res->reason : "unknown");
-    fa_bad_record(d->symbol, d->date, NULL, "model call failed (%s): %s",
-                  fa_llm_strerror(res->error), res->reason ? res->reason : "unknown");
-}
-
-static bool admit(const struct fa_day *d, size_t i)
-{
-    if (fa_day_admit(d->recs[i], d->day, opt_hindsight_end, d->where[i]))
-        return true;
-    fa_bad_record(d->symbol, d->date, d->where[i], "%s", fa_err_get());
-    return false;
-}
-
-/* The last admitted record of kind in d, or NULL. */
-static struct json_object *last_of(const struct fa_day *d, const char *kind)
-{
-    struct json_object *r = NULL;
-    size_t i = 0;
-    long k;
-
-    while ((k = fa_day_find(d, kind, &i)) >= 0)
-        if (admit(d, (size_t)k))
-            r = d->recs[k];
-    return r;
-}
-
 static void reflect(struct fa_day *d)
 {
     const struct fa_chart_bar *bars;
     size_t nbars = fa_stage_hist_bars(hist, d->symbol, &bars), n, first;
     long ti = fa_stage_hist_at(bars, nbars, d->day);
-    struct json_object *intel = last_of(d, "intel"), *past = last_of(d, "intel_past");
+    struct json_object *intel = fa_stage_last_of(d, "intel", so.hindsight_end),
+                       *past = fa_stage_last_of(d, "intel_past", so.hindsight_end);
     struct json_object *vars, *data, *moves, *future = NULL, *out;
     char asof[11], *moves_text, *future_text = NULL, *hs_text = NULL, *chart_text, *title;
     char *chart_path = NULL;
@@ -130,7 +93,7 @@ static void reflect(struct fa_day *d)
      * later bars, none after --hindsight-end. */
     n = (size_t)ti + 1;
     if (opt_hindsight)
-        while (n < nbars && n < (size_t)ti + 1 + AHEAD && bars[n].day <= opt_hindsight_end)
+        while (n < nbars && n < (size_t)ti + 1 + AHEAD && bars[n].day <= so.hindsight_end)
             n++;
     if (n > (size_t)ti + 1) {
         char last[11];
@@ -204,19 +167,11 @@ static void reflect(struct fa_day *d)
 
     out = fa_stage_record("reflect_low", d->symbol, d->date, asof);
     {
-        struct fa_stage_call call = {
-            .stage = FA_STAGE_REFLECT_LOW,
-            .symbol = d->symbol,
-            .date = d->date,
-            .asof = asof,
-            .fields = fields,
-            .nfields = 2,
-            .temperature = opt_temperature,
-            .seed = opt_seed,
-            .save_dir = opt_save_prompts,
-        };
+        struct fa_stage_call call = fa_stage_call_of(&so, d, FA_STAGE_REFLECT_LOW, asof);
         struct fa_llm_result res;
         int rc;
+        call.fields = fields;
+        call.nfields = 2;
         if (image) {
             img.png = png;
             img.len = pnglen;
@@ -225,8 +180,7 @@ static void reflect(struct fa_day *d)
             call.nimages = 1;
         }
         rc = fa_stage_chat(llm, &call, vars, &res);
-        emit_llm(res.llm);
-        if (rc == 0) {
+        if (fa_stage_answered(d, rc, &res) == 0) {
             fa_stage_merge(out, res.fields);
             json_object_object_add(out, "moves", json_object_get(moves));
             if (future)
@@ -234,12 +188,8 @@ static void reflect(struct fa_day *d)
             fa_record_set_bool(out, "hindsight", opt_hindsight);
             if (chart_path)
                 fa_record_set_str(out, "chart", chart_path);
-            fa_record_set_str(out, "source", fa_llm_offline(llm) ? "offline" : "model");
-            fa_record_set_id(out);
-            fa_emit(out);
+            fa_stage_emit(out, fa_stage_source(llm));
             out = NULL;
-        } else {
-            call_failed(d, &res);
         }
         fa_llm_result_free(&res);
     }
@@ -255,167 +205,82 @@ static void reflect(struct fa_day *d)
     free(png);
 }
 
-static int run_file(const char *path)
+static void on_day(struct fa_day *d, struct json_object *price, bool act, void *arg)
 {
-    struct fa_day_reader *r = fa_day_open(path);
-    struct fa_day d = {0};
-    int st;
-
-    if (!r) {
-        fa_warn("%s", fa_err_get());
-        return FA_EXIT_FAIL;
-    }
-    while ((st = fa_day_next(r, &d)) == 1) {
-        struct json_object *price = NULL;
-        size_t i;
-        long k;
-        for (i = 0; i < d.n; i++)
-            fa_emit(json_object_get(d.recs[i]));
-        if (d.day < 0)
-            goto next;
-        if (fa_day_reader_backwards(r)) {
-            fa_bad_record(d.symbol, d.date, d.where[0], "day %s %s is out of order", d.symbol,
-                          d.date);
-            goto next;
-        }
-        i = 0;
-        while ((k = fa_day_find(&d, "price", &i)) >= 0)
-            if (admit(&d, (size_t)k)) {
-                if (fa_stage_hist_add(hist, d.recs[k]) < 0)
-                    fa_bad_record(d.symbol, d.date, d.where[k], "%s", fa_err_get());
-                else
-                    price = d.recs[k];
-            }
-        if (price && (opt_from < 0 || d.day >= opt_from))
-            reflect(&d);
-    next:
-        fa_day_clear(&d);
-    }
-    fa_day_free(&d);
-    fa_day_close(r);
-    if (st < 0) {
-        fa_warn("%s", fa_err_get());
-        return FA_EXIT_FAIL;
-    }
-    return FA_EXIT_OK;
+    (void)price;
+    (void)arg;
+    if (act)
+        reflect(d);
 }
 
 int main(int argc, char **argv)
 {
     enum {
         O_CHARTS = 256,
-        O_FROM,
         O_HINDSIGHT,
-        O_HEND,
-        O_HISTORY,
-        O_MODEL,
         O_NOCHARTS,
-        O_OFFLINE,
-        O_SAVE,
-        O_SEED,
-        O_STRICT,
-        O_TEMP
     };
     static const struct option opts[] = {
         {"charts", required_argument, NULL, O_CHARTS},
-        {"from", required_argument, NULL, O_FROM},
+        {"from", required_argument, NULL, FA_STAGE_O_FROM},
         {"help", no_argument, NULL, 'h'},
         {"hindsight", no_argument, NULL, O_HINDSIGHT},
-        {"hindsight-end", required_argument, NULL, O_HEND},
-        {"history", required_argument, NULL, O_HISTORY},
-        {"model", required_argument, NULL, O_MODEL},
+        {"hindsight-end", required_argument, NULL, FA_STAGE_O_HEND},
+        {"history", required_argument, NULL, FA_STAGE_O_HISTORY},
+        {"model", required_argument, NULL, FA_STAGE_O_MODEL},
         {"no-charts", no_argument, NULL, O_NOCHARTS},
-        {"offline", no_argument, NULL, O_OFFLINE},
+        {"offline", no_argument, NULL, FA_STAGE_O_OFFLINE},
         {"quiet", no_argument, NULL, 'q'},
-        {"save-prompts", required_argument, NULL, O_SAVE},
-        {"seed", required_argument, NULL, O_SEED},
-        {"strict", no_argument, NULL, O_STRICT},
-        {"temperature", required_argument, NULL, O_TEMP},
+        {"save-prompts", required_argument, NULL, FA_STAGE_O_SAVE},
+        {"seed", required_argument, NULL, FA_STAGE_O_SEED},
+        {"strict", no_argument, NULL, FA_STAGE_O_STRICT},
+        {"temperature", required_argument, NULL, FA_STAGE_O_TEMP},
         {"verbose", no_argument, NULL, 'v'},
         {"version", no_argument, NULL, 'V'},
         {NULL, 0, NULL, 0},
     };
-    struct fa_llm_opts lo = {0};
-    const char *history = NULL;
-    int c, rc = FA_EXIT_OK;
+    int c, st, rc = FA_EXIT_OK;
 
     fa_err_init(argv[0]);
+    so.vision = true;
     while ((c = getopt_long(argc, argv, "hqvV", opts, NULL)) != -1) {
         switch (c) {
         case O_CHARTS:
             opt_charts = optarg;
             break;
-        case O_FROM:
-            if (fa_date_parse(optarg, &opt_from) < 0)
-                fa_cli_usage_error("--from: %s", fa_err_get());
-            break;
         case O_HINDSIGHT:
             opt_hindsight = true;
-            break;
-        case O_HEND:
-            if (fa_date_parse(optarg, &opt_hindsight_end) < 0)
-                fa_cli_usage_error("--hindsight-end: %s", fa_err_get());
-            break;
-        case O_HISTORY:
-            history = optarg;
-            break;
-        case O_MODEL:
-            lo.model = optarg;
-            lo.vision_model = optarg;
             break;
         case O_NOCHARTS:
             opt_no_charts = true;
             break;
-        case O_OFFLINE:
-            lo.mode = "offline";
-            break;
-        case O_SAVE:
-            opt_save_prompts = optarg;
-            break;
-        case O_SEED:
-            if (fa_cli_long("--seed", optarg, 0, 2147483647L, &opt_seed) < 0)
-                fa_cli_usage_error("%s", fa_err_get());
-            break;
-        case O_STRICT:
-            fa_strict = true;
-            break;
-        case O_TEMP:
-            if (fa_cli_double("--temperature", optarg, 0, 2, &opt_temperature) < 0)
-                fa_cli_usage_error("%s", fa_err_get());
-            break;
         case 'h':
             usage();
             return FA_EXIT_OK;
-        case 'q':
-            fa_verbosity = 0;
-            break;
-        case 'v':
-            fa_verbosity++;
-            break;
-        case 'V':
-            fa_cli_version();
-            return FA_EXIT_OK;
         default:
-            fa_cli_try_help();
+            if ((st = fa_stage_option(&so, c, optarg)) < 0)
+                fa_cli_usage_error("%s", fa_err_get());
+            if (st == 0)
+                fa_cli_try_help();
+            if (st == 2)
+                return FA_EXIT_OK;
         }
     }
-    if (opt_hindsight && opt_hindsight_end < 0)
+    if (opt_hindsight && so.hindsight_end < 0)
         fa_cli_usage_error("--hindsight needs --hindsight-end (the warm-up's last day)");
     if (opt_charts && opt_no_charts)
         fa_cli_usage_error("--charts and --no-charts exclude each other");
-    hist = fa_stage_hist_new();
-    if (history && fa_stage_hist_load(hist, history) < 0)
-        fa_die(FA_EXIT_FAIL, "history '%s': %s", history, fa_err_get());
-    if (!(llm = fa_llm_open(&lo)))
+    if (!(hist = fa_stage_hist_open(&so)))
+        fa_die(FA_EXIT_FAIL, "%s", fa_err_get());
+    if (!(llm = fa_llm_open(&so.llm)))
         fa_die(FA_EXIT_USAGE, "%s", fa_err_get());
     /* A vision model needs gnuplot: say so before reading anything. */
     if (((fa_llm_vision(llm) && !opt_no_charts) || opt_charts) && !fa_gnuplot_path())
         fa_die(FA_EXIT_USAGE, "%s (or use --no-charts)", fa_err_get());
-    if (optind == argc)
-        rc = run_file(NULL);
-    else
-        for (int i = optind; i < argc && rc == FA_EXIT_OK; i++)
-            rc = run_file(argv[i]);
+    if (fa_stage_run(argv + optind, argc - optind, &so, hist, on_day, NULL) < 0) {
+        fa_warn("%s", fa_err_get());
+        rc = FA_EXIT_FAIL;
+    }
     fa_llm_close(llm);
     fa_stage_hist_free(hist);
     if (fa_stdout_close() != 0)

@@ -5,8 +5,11 @@
  * asof is strictly before the record's day, merges the types without
  * duplicates and appends one `hit` record per memory found. Every record
  * passes through first. The stores are opened once, as snapshots; a
- * missing store is an empty memory. Memory: one record, plus the mapped
- * stores. */
+ * missing store is an empty memory. A store with a compact copy (float16
+ * or int8) is scanned in it and its best candidates re-scored from the
+ * float32 rows: the same hits as a float32 scan. The `llm` records of the
+ * query embeddings carry the query record's symbol, date and asof.
+ * Memory: one record, plus the mapped stores. */
 #include <errno.h>
 #include <getopt.h>
 #include <stdbool.h>
@@ -42,6 +45,7 @@ static size_t topk = 5;
 static int before_flag = -1; /* day, or -1: the record's date */
 static bool have_before;
 static int kthreads, kpath;
+static bool scan_f32; /* --kernel f32: ignore compact copies */
 
 static void usage(void)
 {
@@ -56,15 +60,18 @@ static void usage(void)
            "      --before DATE       only memories with asof before DATE (default: the\n"
            "                          record's date)\n"
            "      --threads N         search threads (default 0: automatic)\n"
-           "      --kernel PATH       auto, scalar or avx2 (default auto)\n"
+           "      --kernel LIST       auto, scalar or avx2, and f32 (scan the float32 rows\n"
+           "                          even when the store has a compact copy) or compact\n"
+           "                          (the default), comma-separated (default auto)\n"
            "      --strict            a bad record is fatal (exit 1)\n"
            "  -q, --quiet             no warnings\n"
            "  -v, --verbose           more messages\n"
            "  -h, --help              this help\n"
            "  -V, --version           version\n"
            "\n"
-           "Environment: FA_RETRIEVE_TOP (default --top), FA_THREADS, FA_SIMD, FA_EMBED_DIM,\n"
-           "FA_EMBED_MODEL, FA_LLM_URL, FA_LLM. See fa-retrieve(1), fa-store(5).\n",
+           "Environment: FA_RETRIEVE_TOP (default --top), FA_THREADS, FA_RETRIEVE_KERNEL\n"
+           "(default --kernel), FA_SIMD, FA_EMBED_DIM, FA_EMBED_MODEL, FA_LLM_URL, FA_LLM.\n"
+           "See fa-retrieve(1), fa-store(5).\n",
            fa_progname);
 }
 
@@ -112,6 +119,46 @@ static double float_short(float f)
             return strtod(buf, NULL);
     }
     return f;
+}
+
+/* An llm record rebuilt with the symbol, date and asof of the record the
+ * call was made for, in the conventional order (kind, symbol, date, asof,
+ * its own fields, id), and its id recomputed. Takes ownership of r. */
+static struct json_object *llm_attribute(struct json_object *r, const char *sym, const char *date,
+                                         const char *asof)
+{
+    struct json_object *n = fa_record_new(fa_record_kind(r), sym, date);
+    if (asof)
+        fa_record_set_str(n, "asof", asof);
+    json_object_object_foreach(r, key, val)
+    {
+        if (!strcmp(key, "kind") || !strcmp(key, "symbol") || !strcmp(key, "date") ||
+            !strcmp(key, "asof") || !strcmp(key, "id"))
+            continue;
+        json_object_object_add(n, key, json_object_get(val));
+    }
+    fa_record_set_id(n);
+    json_object_put(r);
+    return n;
+}
+
+/* Parses --kernel: a comma-separated list of a path (auto, scalar, avx2)
+ * and a scan (f32, compact). Exits 2 on a bad list. */
+static void kernel_parse(const char *list)
+{
+    char *buf = strdup(list), *save = NULL;
+    if (!buf)
+        fa_die(FA_EXIT_FAIL, "out of memory");
+    kpath = FA_SIMD_AUTO;
+    for (char *t = strtok_r(buf, ",", &save); t; t = strtok_r(NULL, ",", &save)) {
+        if (!strcmp(t, "f32"))
+            scan_f32 = true;
+        else if (!strcmp(t, "compact"))
+            scan_f32 = false;
+        else if ((kpath = fa_simd_path_parse(t)) < 0 || fa_simd_resolve(kpath) < 0)
+            fa_cli_usage_error("--kernel: %s", fa_err_get());
+    }
+    free(buf);
 }
 
 static void emit_hits(struct json_object *r, const char *where)
@@ -190,7 +237,8 @@ static void emit_hits(struct json_object *r, const char *where)
         fa_die(FA_EXIT_FAIL, "out of memory");
     int rc = fa_embedder_embed(emb, "retrieve", (const char *const *)embed, m, qvec, llm);
     for (size_t i = 0; i < json_object_array_length(llm); i++)
-        fa_emit(json_object_get(json_object_array_get_idx(llm, i)));
+        fa_emit(llm_attribute(json_object_get(json_object_array_get_idx(llm, i)), sym, date,
+                              fa_record_asof(r)));
     if (rc < 0) {
         fa_bad_record(sym, date, where, "cannot embed the queries: %s", fa_err_get());
         goto out;
@@ -211,9 +259,23 @@ static void emit_hits(struct json_object *r, const char *where)
             .threads = kthreads,
             .path = kpath,
         };
+        int elem = fa_store_elem(s);
+        struct fa_simd_compact cp = {
+            .elem = elem == FA_STORE_ELEM_F16 ? FA_SIMD_F16 : FA_SIMD_I8,
+            .data = fa_store_compact(s),
+            .scale = fa_store_scales(s),
+        };
+        if (cp.data && !scan_f32)
+            sr.compact = &cp;
         size_t nh[QUERIES_MAX];
-        if (fa_simd_topk(&sr, qvec, m, topk, hits, nh, NULL) < 0)
+        struct fa_simd_stats st;
+        if (fa_simd_topk(&sr, qvec, m, topk, hits, nh, &st) < 0)
             fa_die(FA_EXIT_FAIL, "search '%s': %s", mems[si].dir, fa_err_get());
+        fa_info("%s: searched '%s': %zu rows, %s scan (%s), %zu re-scored in f32, %zu second "
+                "passes",
+                where, mems[si].dir, sr.n,
+                fa_store_elem_name(sr.compact ? elem : FA_STORE_ELEM_F32),
+                fa_simd_path_name(st.path), st.rescored, st.second_pass);
         /* merge the types in order; a memory found by an earlier type is
          * not repeated */
         for (size_t j = 0; j < m; j++)
@@ -327,9 +389,7 @@ int main(int argc, char **argv)
     if (fa_cli_long("threads", fa_cli_conf(o_threads, "FA_THREADS", "0"), 0, 64, &v) < 0)
         fa_cli_usage_error("%s", fa_err_get());
     kthreads = (int)v;
-    if ((kpath = fa_simd_path_parse(o_kernel ? o_kernel : "auto")) < 0 ||
-        fa_simd_resolve(kpath) < 0)
-        fa_cli_usage_error("%s", fa_err_get());
+    kernel_parse(fa_cli_conf(o_kernel, "FA_RETRIEVE_KERNEL", "auto"));
 
     emb = fa_embedder_open(NULL);
     if (!emb)

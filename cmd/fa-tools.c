@@ -518,66 +518,57 @@ int main(int argc, char **argv)
     if (o_params && !(params_file = fa_strategy_file_load(o_params)))
         fa_die(FA_EXIT_USAGE, "bad params file: %s", fa_err_get());
 
-    int nfiles = argc - optind;
-    for (int fi = 0; fi < (nfiles ? nfiles : 1) && status == FA_EXIT_OK; fi++) {
-        const char *path = nfiles ? argv[optind + fi] : "-";
-        struct fa_ndjson_reader *rd = fa_ndjson_open(path, 0);
-        if (!rd) {
+    struct fa_ndjson_reader *rd = fa_ndjson_open_list(argv + optind, argc - optind, 0);
+    if (!rd) {
+        fa_warn("%s", fa_err_get());
+        status = FA_EXIT_FAIL;
+    }
+    while (rd) {
+        struct json_object *r;
+        int rc = fa_cli_next(rd, &r);
+        if (rc == FA_NDJSON_EOF)
+            break;
+        if (rc == FA_NDJSON_IOERR) {
             fa_warn("%s", fa_err_get());
             status = FA_EXIT_FAIL;
             break;
         }
-        for (;;) {
-            struct json_object *r;
-            int rc = fa_ndjson_next(rd, &r);
-            if (rc == FA_NDJSON_EOF)
-                break;
-            if (rc == FA_NDJSON_IOERR) {
-                fa_warn("%s", fa_err_get());
-                status = FA_EXIT_FAIL;
-                break;
-            }
-            if (rc == FA_NDJSON_BAD) {
-                fa_bad_record(NULL, NULL, NULL, "%s", fa_err_get());
-                continue;
-            }
-            const char *kind = fa_record_kind(r);
-            if (!kind || strcmp(kind, "price") != 0) {
-                fa_emit(r);
-                continue;
-            }
-            const char *sym = fa_record_symbol(r), *date = fa_record_date(r);
-            char *symc = sym ? strdup(sym) : NULL, *datec = date ? strdup(date) : NULL;
-            double h, l, cl, adj;
-            int day;
-            const char *bad = NULL;
-            if (!symc || !datec)
-                bad = "price record without symbol or date";
-            else if (fa_date_parse(datec, &day) < 0 || price_fields(r, &h, &l, &cl, &adj) < 0)
-                bad = fa_err_get();
+        const char *kind = fa_record_kind(r);
+        if (!kind || strcmp(kind, "price") != 0) {
             fa_emit(r);
-            if (bad) {
-                fa_bad_record(symc, datec, fa_ndjson_where(rd), "%s", bad);
-            } else {
-                struct series *s = series_get(symc);
-                if (s->n && day <= s->day[s->n - 1] && is_repeat(s, day, cl, adj)) {
-                    /* the same bar again (concatenated streams): no new signal */
-                } else if (s->n && day <= s->day[s->n - 1]) {
-                    char prev[11];
-                    fa_bad_record(symc, datec, fa_ndjson_where(rd),
-                                  "price for %s %s out of order (after %s); skipped", symc, datec,
-                                  fa_date_format(s->day[s->n - 1], prev));
-                } else if (!do_tune || day <= to) {
-                    series_push(s, day, h, l, cl, adj);
-                    if (!do_tune)
-                        emit_signals(s, datec);
-                }
-            }
-            free(symc);
-            free(datec);
+            continue;
         }
-        fa_ndjson_close(rd);
+        const char *sym = fa_record_symbol(r), *date = fa_record_date(r);
+        char *symc = sym ? strdup(sym) : NULL, *datec = date ? strdup(date) : NULL;
+        double h, l, cl, adj;
+        int day;
+        const char *bad = NULL;
+        if (!symc || !datec)
+            bad = "price record without symbol or date";
+        else if (fa_date_parse(datec, &day) < 0 || price_fields(r, &h, &l, &cl, &adj) < 0)
+            bad = fa_err_get();
+        fa_emit(r);
+        if (bad) {
+            fa_bad_record(symc, datec, fa_ndjson_where(rd), "%s", bad);
+        } else {
+            struct series *s = series_get(symc);
+            if (s->n && day <= s->day[s->n - 1] && is_repeat(s, day, cl, adj)) {
+                /* the same bar again (concatenated streams): no new signal */
+            } else if (s->n && day <= s->day[s->n - 1]) {
+                char prev[11];
+                fa_bad_record(symc, datec, fa_ndjson_where(rd),
+                              "price for %s %s out of order (after %s); skipped", symc, datec,
+                              fa_date_format(s->day[s->n - 1], prev));
+            } else if (!do_tune || day <= to) {
+                series_push(s, day, h, l, cl, adj);
+                if (!do_tune)
+                    emit_signals(s, datec);
+            }
+        }
+        free(symc);
+        free(datec);
     }
+    fa_ndjson_close(rd);
     if (status == FA_EXIT_OK && do_tune)
         status = tune(from, to, (uint64_t)seed, trials, o_out);
 

@@ -90,3 +90,12 @@ void fa_bad_record(const char *symbol, const char *date, const char *where, cons
     fa_warn("%s%s%s", where ? where : "", where ? ": " : "", msg);
     fa_emit(fa_record_error(fa_progname, symbol, date, where, msg));
 }
+
+int fa_cli_next(struct fa_ndjson_reader *r, struct json_object **out)
+{
+    int rc;
+
+    while ((rc = fa_ndjson_next(r, out)) == FA_NDJSON_BAD)
+        fa_bad_record(NULL, NULL, NULL, "%s", fa_err_get());
+    return rc;
+}

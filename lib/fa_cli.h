@@ -34,4 +34,14 @@ void fa_cli_usage_error(const char *fmt, ...) __attribute__((format(printf, 1, 2
 void fa_bad_record(const char *symbol, const char *date, const char *where, const char *fmt, ...)
     __attribute__((format(printf, 4, 5)));
 
+/* The next record of a program's input (fa_ndjson_next), with the
+ * bad-record policy applied: a line that is not a record goes to
+ * fa_bad_record (no symbol, date or where: its message names file:line)
+ * and reading goes on. Returns FA_NDJSON_RECORD (*out set, the caller's),
+ * FA_NDJSON_EOF, or FA_NDJSON_IOERR with fa_err set. */
+struct fa_ndjson_reader;
+struct json_object;
+int fa_cli_next(struct fa_ndjson_reader *r, struct json_object **out)
+    __attribute__((warn_unused_result));
+
 #endif

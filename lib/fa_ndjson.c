@@ -21,6 +21,8 @@ struct fa_ndjson_reader {
     unsigned long lineno;
     char where[512];
     struct json_tokener *tok;
+    char *const *paths; /* fa_ndjson_open_list: the files still to read */
+    int npaths, next;
 };
 
 struct fa_ndjson_reader *fa_ndjson_from_file(FILE *f, const char *name, size_t maxline)
@@ -56,6 +58,47 @@ struct fa_ndjson_reader *fa_ndjson_open(const char *path, size_t maxline)
     }
     r->owned = true;
     return r;
+}
+
+struct fa_ndjson_reader *fa_ndjson_open_list(char *const *paths, int n, size_t maxline)
+{
+    struct fa_ndjson_reader *r = fa_ndjson_open(n > 0 ? paths[0] : NULL, maxline);
+
+    if (r && n > 1) {
+        r->paths = paths;
+        r->npaths = n;
+        r->next = 1;
+    }
+    return r;
+}
+
+/* Moves r to the next file of its list. Returns 0, or -1 with fa_err set
+ * (r then still reads the file it had, at its end). */
+static int next_file(struct fa_ndjson_reader *r)
+{
+    const char *path = r->paths[r->next++];
+    bool std = strcmp(path, "-") == 0;
+    FILE *f = std ? stdin : fopen(path, "r");
+    char *name;
+
+    if (!f) {
+        fa_err_sys("cannot open '%s'", path);
+        return -1;
+    }
+    if (!(name = strdup(std ? "<stdin>" : path))) {
+        if (!std)
+            fclose(f);
+        fa_err_set("out of memory");
+        return -1;
+    }
+    if (r->owned)
+        fclose(r->f);
+    free(r->name);
+    r->f = f;
+    r->owned = !std;
+    r->name = name;
+    r->lineno = 0;
+    return 0;
 }
 
 void fa_ndjson_close(struct fa_ndjson_reader *r)
@@ -142,6 +185,11 @@ int fa_ndjson_next(struct fa_ndjson_reader *r, struct json_object **out)
     *out = NULL;
     for (;;) {
         n = read_line(r);
+        if (n == -1 && r->next < r->npaths) {
+            if (next_file(r) < 0)
+                return FA_NDJSON_IOERR;
+            continue;
+        }
         if (n == -1)
             return FA_NDJSON_EOF;
         if (n == -2) {

@@ -18,6 +18,14 @@ struct fa_ndjson_reader;
 /* Opens path for reading ("-" or NULL: stdin, named "<stdin>"). maxline 0
  * means FA_NDJSON_MAXLINE. Returns NULL with fa_err set. */
 struct fa_ndjson_reader *fa_ndjson_open(const char *path, size_t maxline);
+/* Opens a list of inputs read one after the other as one stream: paths[0]
+ * now, each next one when the one before is at its end (a path "-" is
+ * stdin). n == 0 reads stdin. fa_ndjson_where names the current file and
+ * its own line number. The paths must outlive the reader (argv does).
+ * Returns NULL with fa_err set when the first cannot be opened; a later
+ * one that cannot be opened makes fa_ndjson_next return FA_NDJSON_IOERR
+ * with fa_err "cannot open 'PATH': ...". */
+struct fa_ndjson_reader *fa_ndjson_open_list(char *const *paths, int n, size_t maxline);
 /* Wraps an open stream (not closed by fa_ndjson_close). */
 struct fa_ndjson_reader *fa_ndjson_from_file(FILE *f, const char *name, size_t maxline);
 

@@ -8,48 +8,8 @@
 
 #include "fa_output.h"
 #include "fa_err.h"
+#include "fa_str.h"
 #include "fa_banned.h"
-
-static void *xnn(void *p)
-{
-    if (!p) {
-        fputs("fa: out of memory\n", stderr);
-        abort();
-    }
-    return p;
-}
-
-/* A growable string. */
-struct sbuf {
-    char *s;
-    size_t len, cap;
-};
-
-static void sb_addn(struct sbuf *b, const char *s, size_t n)
-{
-    if (b->len + n + 1 > b->cap) {
-        size_t cap = b->cap ? b->cap : 64;
-        while (cap < b->len + n + 1)
-            cap *= 2;
-        b->s = xnn(realloc(b->s, cap));
-        b->cap = cap;
-    }
-    memcpy(b->s + b->len, s, n);
-    b->len += n;
-    b->s[b->len] = 0;
-}
-
-static void sb_add(struct sbuf *b, const char *s)
-{
-    sb_addn(b, s, strlen(s));
-}
-
-static char *sb_take(struct sbuf *b)
-{
-    if (!b->s)
-        sb_addn(b, "", 0);
-    return b->s;
-}
 
 const struct fa_output_field *fa_output_find(const struct fa_output_field *fields, size_t n,
                                              const char *name)
@@ -107,7 +67,7 @@ static struct json_object *unwrap(struct json_object *obj, const struct fa_outpu
  * else the first object at all. NULL if none parses. */
 static struct json_object *find_json(const char *text, const struct fa_output_field *f, size_t n)
 {
-    struct json_tokener *tok = xnn(json_tokener_new());
+    struct json_tokener *tok = fa_str_nn(json_tokener_new());
     struct json_object *first = NULL, *best = NULL;
     const char *p = text;
 
@@ -144,7 +104,7 @@ static struct json_object *find_json(const char *text, const struct fa_output_fi
 /* --- XML ------------------------------------------------------------- */
 
 /* Appends s[0..n) to b with the five XML entities and CDATA decoded. */
-static void xml_text(struct sbuf *b, const char *s, size_t n)
+static void xml_text(struct fa_str *b, const char *s, size_t n)
 {
     static const struct {
         const char *ent, *ch;
@@ -155,7 +115,7 @@ static void xml_text(struct sbuf *b, const char *s, size_t n)
         if (s[i] == '<' && n - i >= 9 && memcmp(s + i, "<![CDATA[", 9) == 0) {
             const char *end = memmem(s + i + 9, n - i - 9, "]]>", 3);
             size_t stop = end ? (size_t)(end - s) : n;
-            sb_addn(b, s + i + 9, stop - i - 9);
+            fa_str_addn(b, s + i + 9, stop - i - 9);
             i = end ? stop + 3 : n;
             continue;
         }
@@ -164,7 +124,7 @@ static void xml_text(struct sbuf *b, const char *s, size_t n)
             for (k = 0; k < sizeof ents / sizeof ents[0]; k++) {
                 size_t el = strlen(ents[k].ent);
                 if (n - i >= el && memcmp(s + i, ents[k].ent, el) == 0) {
-                    sb_add(b, ents[k].ch);
+                    fa_str_add(b, ents[k].ch);
                     i += el;
                     break;
                 }
@@ -172,7 +132,7 @@ static void xml_text(struct sbuf *b, const char *s, size_t n)
             if (k < sizeof ents / sizeof ents[0])
                 continue;
         }
-        sb_addn(b, s + i, 1);
+        fa_str_addn(b, s + i, 1);
         i++;
     }
 }
@@ -180,7 +140,7 @@ static void xml_text(struct sbuf *b, const char *s, size_t n)
 /* Parses an opening tag "<tag name='x'>" at *p (p within [.., end)).
  * Returns 1 and fills tag ("string"/"map") and name, moving *p past '>';
  * 0 when *p is not such a tag. */
-static int open_tag(const char **pp, const char *end, char tag[8], struct sbuf *name)
+static int open_tag(const char **pp, const char *end, char tag[8], struct fa_str *name)
 {
     const char *p = *pp, *q;
     size_t tl;
@@ -252,7 +212,7 @@ static const char *find_ci(const char *p, const char *end, const char *needle)
  * elements found. */
 static int xml_elems(const char *p, const char *end, struct json_object *obj, int depth)
 {
-    struct sbuf name = {0}, val = {0};
+    struct fa_str name = {0}, val = {0};
     int found = 0;
 
     while (p < end) {
@@ -271,9 +231,9 @@ static int xml_elems(const char *p, const char *end, struct json_object *obj, in
         if (isupper((unsigned char)tag[0])) { /* self-closed */
             tag[0] = (char)tolower((unsigned char)tag[0]);
             if (strcmp(tag, "map") == 0 && depth == 0)
-                json_object_object_add(obj, name.s, xnn(json_object_new_object()));
+                json_object_object_add(obj, name.s, fa_str_nn(json_object_new_object()));
             else
-                json_object_object_add(obj, name.s, xnn(json_object_new_string("")));
+                json_object_object_add(obj, name.s, fa_str_nn(json_object_new_string("")));
             continue;
         }
         body = p;
@@ -284,10 +244,11 @@ static int xml_elems(const char *p, const char *end, struct json_object *obj, in
             val.len = 0;
             xml_text(&val, body, (size_t)(close - body));
             json_object_object_add(
-                obj, name.s, xnn(json_object_new_string_len(val.s ? val.s : "", (int)val.len)));
+                obj, name.s,
+                fa_str_nn(json_object_new_string_len(val.s ? val.s : "", (int)val.len)));
             p = close < end ? close + 9 : end;
         } else {
-            struct json_object *m = xnn(json_object_new_object());
+            struct json_object *m = fa_str_nn(json_object_new_object());
             close = find_ci(body, end, "</map>");
             if (!close)
                 close = end;
@@ -306,7 +267,7 @@ static struct json_object *find_xml(const char *text)
 {
     const char *end = text + strlen(text);
     const char *start = find_ci(text, end, "<output"), *stop;
-    struct json_object *obj = xnn(json_object_new_object());
+    struct json_object *obj = fa_str_nn(json_object_new_object());
 
     if (start) {
         start = memchr(start, '>', (size_t)(end - start));
@@ -336,7 +297,7 @@ static char *trim_dup(const char *s)
     n = strlen(s);
     while (n && isspace((unsigned char)s[n - 1]))
         n--;
-    return xnn(strndup(s, n));
+    return fa_str_nn(strndup(s, n));
 }
 
 /* The text of a scalar JSON value (string, number, boolean), or NULL. */
@@ -384,18 +345,18 @@ static const char *match_choice(const char *s, const char *const *choices)
     return NULL;
 }
 
-static void choices_text(struct sbuf *b, const char *const *choices)
+static void choices_text(struct fa_str *b, const char *const *choices)
 {
     for (size_t i = 0; choices[i]; i++) {
         if (i)
-            sb_add(b, ", ");
-        sb_add(b, choices[i]);
+            fa_str_add(b, ", ");
+        fa_str_add(b, choices[i]);
     }
 }
 
 /* Checks one field's value; adds it to out or a problem to prob. */
 static void check_field(const struct fa_output_field *f, struct json_object *v,
-                        struct json_object *out, struct sbuf *prob)
+                        struct json_object *out, struct fa_str *prob)
 {
     char buf[512];
 
@@ -415,21 +376,21 @@ static void check_field(const struct fa_output_field *f, struct json_object *v,
         if (f->choices) {
             const char *c = match_choice(s, f->choices);
             if (!c) {
-                struct sbuf m = {0};
+                struct fa_str m = {0};
                 snprintf(buf, sizeof buf, "field '%s' is '%.80s': want one of ", f->name, s);
                 free(s);
-                sb_add(&m, buf);
+                fa_str_add(&m, buf);
                 choices_text(&m, f->choices);
                 if (prob->len)
-                    sb_add(prob, "; ");
-                sb_add(prob, m.s);
+                    fa_str_add(prob, "; ");
+                fa_str_add(prob, m.s);
                 free(m.s);
                 return;
             }
             free(s);
-            s = xnn(strdup(c));
+            s = fa_str_nn(strdup(c));
         }
-        json_object_object_add(out, f->name, xnn(json_object_new_string(s)));
+        json_object_object_add(out, f->name, fa_str_nn(json_object_new_string(s)));
         free(s);
         return;
     }
@@ -439,7 +400,7 @@ static void check_field(const struct fa_output_field *f, struct json_object *v,
         goto bad;
     }
     {
-        struct json_object *m = xnn(json_object_new_object());
+        struct json_object *m = fa_str_nn(json_object_new_object());
         json_object_object_foreach(v, k, val)
         {
             char *s = scalar_text(val);
@@ -449,7 +410,7 @@ static void check_field(const struct fa_output_field *f, struct json_object *v,
                 json_object_put(m);
                 goto bad;
             }
-            json_object_object_add(m, k, xnn(json_object_new_string(s)));
+            json_object_object_add(m, k, fa_str_nn(json_object_new_string(s)));
             free(s);
         }
         json_object_object_add(out, f->name, m);
@@ -457,15 +418,15 @@ static void check_field(const struct fa_output_field *f, struct json_object *v,
     return;
 bad:
     if (prob->len)
-        sb_add(prob, "; ");
-    sb_add(prob, buf);
+        fa_str_add(prob, "; ");
+    fa_str_add(prob, buf);
 }
 
 int fa_output_parse(const char *text, const struct fa_output_field *fields, size_t n,
                     struct json_object **out)
 {
     struct json_object *found = NULL, *res;
-    struct sbuf prob = {0};
+    struct fa_str prob = {0};
 
     *out = NULL;
     if (!text) {
@@ -473,7 +434,7 @@ int fa_output_parse(const char *text, const struct fa_output_field *fields, size
         return -1;
     }
     if (n == 0) { /* free text: nothing to check */
-        *out = xnn(json_object_new_object());
+        *out = fa_str_nn(json_object_new_object());
         return 0;
     }
     found = find_json(text, fields, n);
@@ -488,7 +449,7 @@ int fa_output_parse(const char *text, const struct fa_output_field *fields, size
         fa_err_set("no JSON object or <output> element found in the answer");
         return -1;
     }
-    res = xnn(json_object_new_object());
+    res = fa_str_nn(json_object_new_object());
     for (size_t i = 0; i < n; i++)
         check_field(&fields[i], get_key(found, fields[i].name), res, &prob);
     json_object_put(found);
@@ -504,50 +465,51 @@ int fa_output_parse(const char *text, const struct fa_output_field *fields, size
 
 char *fa_output_describe(const struct fa_output_field *fields, size_t n)
 {
-    struct sbuf b = {0};
+    struct fa_str b = {0};
 
     for (size_t i = 0; i < n; i++) {
-        sb_add(&b, "- ");
-        sb_add(&b, fields[i].name);
+        fa_str_add(&b, "- ");
+        fa_str_add(&b, fields[i].name);
         if (fields[i].type == FA_OUTPUT_MAP)
-            sb_add(&b, ": a map (object) of strings");
+            fa_str_add(&b, ": a map (object) of strings");
         else if (fields[i].choices) {
-            sb_add(&b, ": one of ");
+            fa_str_add(&b, ": one of ");
             choices_text(&b, fields[i].choices);
         } else
-            sb_add(&b, ": a string");
+            fa_str_add(&b, ": a string");
         if (fields[i].optional)
-            sb_add(&b, " (optional)");
-        sb_add(&b, "\n");
+            fa_str_add(&b, " (optional)");
+        fa_str_add(&b, "\n");
     }
-    return sb_take(&b);
+    return fa_str_take(&b);
 }
 
 struct json_object *fa_output_schema(const struct fa_output_field *fields, size_t n)
 {
-    struct json_object *s = xnn(json_object_new_object());
-    struct json_object *props = xnn(json_object_new_object());
-    struct json_object *req = xnn(json_object_new_array());
+    struct json_object *s = fa_str_nn(json_object_new_object());
+    struct json_object *props = fa_str_nn(json_object_new_object());
+    struct json_object *req = fa_str_nn(json_object_new_array());
 
-    json_object_object_add(s, "type", xnn(json_object_new_string("object")));
+    json_object_object_add(s, "type", fa_str_nn(json_object_new_string("object")));
     for (size_t i = 0; i < n; i++) {
-        struct json_object *p = xnn(json_object_new_object());
+        struct json_object *p = fa_str_nn(json_object_new_object());
         if (fields[i].type == FA_OUTPUT_MAP) {
-            struct json_object *ap = xnn(json_object_new_object());
-            json_object_object_add(p, "type", xnn(json_object_new_string("object")));
-            json_object_object_add(ap, "type", xnn(json_object_new_string("string")));
+            struct json_object *ap = fa_str_nn(json_object_new_object());
+            json_object_object_add(p, "type", fa_str_nn(json_object_new_string("object")));
+            json_object_object_add(ap, "type", fa_str_nn(json_object_new_string("string")));
             json_object_object_add(p, "additionalProperties", ap);
         } else {
-            json_object_object_add(p, "type", xnn(json_object_new_string("string")));
+            json_object_object_add(p, "type", fa_str_nn(json_object_new_string("string")));
             if (fields[i].choices) {
-                struct json_object *e = xnn(json_object_new_array());
+                struct json_object *e = fa_str_nn(json_object_new_array());
                 for (size_t k = 0; fields[i].choices[k]; k++)
-                    json_object_array_add(e, xnn(json_object_new_string(fields[i].choices[k])));
+                    json_object_array_add(e,
+                                          fa_str_nn(json_object_new_string(fields[i].choices[k])));
                 json_object_object_add(p, "enum", e);
             }
         }
         json_object_object_add(props, fields[i].name, p);
-        json_object_array_add(req, xnn(json_object_new_string(fields[i].name)));
+        json_object_array_add(req, fa_str_nn(json_object_new_string(fields[i].name)));
     }
     json_object_object_add(s, "properties", props);
     json_object_object_add(s, "required", req);

@@ -10,6 +10,7 @@
 
 #include "fa_prompt.h"
 #include "fa_err.h"
+#include "fa_str.h"
 #include "fa_record.h"
 #include "fa_banned.h"
 
@@ -20,39 +21,6 @@
 #define MAX_DEPTH 16
 #define MAX_FILE  (4u << 20)
 
-static void *xnn(void *p)
-{
-    if (!p) {
-        fputs("fa: out of memory\n", stderr);
-        abort();
-    }
-    return p;
-}
-
-struct sbuf {
-    char *s;
-    size_t len, cap;
-};
-
-static void sb_addn(struct sbuf *b, const char *s, size_t n)
-{
-    if (b->len + n + 1 > b->cap) {
-        size_t cap = b->cap ? b->cap : 256;
-        while (cap < b->len + n + 1)
-            cap *= 2;
-        b->s = xnn(realloc(b->s, cap));
-        b->cap = cap;
-    }
-    memcpy(b->s + b->len, s, n);
-    b->len += n;
-    b->s[b->len] = 0;
-}
-
-static void sb_add(struct sbuf *b, const char *s)
-{
-    sb_addn(b, s, strlen(s));
-}
-
 /* The file name for a template name: ".txt" added when there is no
  * extension. */
 static char *file_name(const char *name)
@@ -62,7 +30,7 @@ static char *file_name(const char *name)
     char *s;
 
     if (strchr(base, '.'))
-        return xnn(strdup(name));
+        return fa_str_nn(strdup(name));
     if (asprintf(&s, "%s.txt", name) < 0)
         abort();
     return s;
@@ -79,7 +47,7 @@ char *fa_prompt_path(const char *name)
     const char *env = getenv("FA_PROMPTS");
     char exe[PATH_MAX];
     ssize_t n;
-    struct sbuf tried = {0};
+    struct fa_str tried = {0};
 
     if (strchr(name, '/')) {
         if (readable(fn))
@@ -93,7 +61,7 @@ char *fa_prompt_path(const char *name)
             abort();
         if (readable(path))
             goto found;
-        sb_add(&tried, env);
+        fa_str_add(&tried, env);
         free(path);
     }
     n = readlink("/proc/self/exe", exe, sizeof exe - 1);
@@ -113,10 +81,10 @@ char *fa_prompt_path(const char *name)
                 if (readable(path))
                     goto found;
                 if (tried.len)
-                    sb_add(&tried, ", ");
-                sb_add(&tried, exe);
-                sb_add(&tried, ups[u]);
-                sb_add(&tried, "/prompts");
+                    fa_str_add(&tried, ", ");
+                fa_str_add(&tried, exe);
+                fa_str_add(&tried, ups[u]);
+                fa_str_add(&tried, "/prompts");
                 free(path);
             }
         }
@@ -126,8 +94,8 @@ char *fa_prompt_path(const char *name)
     if (readable(path))
         goto found;
     if (tried.len)
-        sb_add(&tried, ", ");
-    sb_add(&tried, FA_DATADIR "/prompts");
+        fa_str_add(&tried, ", ");
+    fa_str_add(&tried, FA_DATADIR "/prompts");
     free(path);
     fa_err_set("prompt '%s': not found in %s (set FA_PROMPTS)", fn, tried.s);
     free(tried.s);
@@ -143,7 +111,7 @@ found:
 static char *slurp(const char *path)
 {
     FILE *f = fopen(path, "rb");
-    struct sbuf b = {0};
+    struct fa_str b = {0};
     char buf[8192];
     size_t n;
 
@@ -152,7 +120,7 @@ static char *slurp(const char *path)
         return NULL;
     }
     while ((n = fread(buf, 1, sizeof buf, f)) > 0) {
-        sb_addn(&b, buf, n);
+        fa_str_addn(&b, buf, n);
         if (b.len > MAX_FILE) {
             fclose(f);
             free(b.s);
@@ -168,7 +136,7 @@ static char *slurp(const char *path)
     }
     fclose(f);
     if (!b.s)
-        sb_addn(&b, "", 0);
+        fa_str_addn(&b, "", 0);
     return b.s;
 }
 
@@ -176,7 +144,7 @@ static char *slurp(const char *path)
 static struct json_object *lookup(struct json_object *vars, const char *path)
 {
     struct json_object *cur = vars;
-    char *copy = xnn(strdup(path)), *save = NULL, *seg;
+    char *copy = fa_str_nn(strdup(path)), *save = NULL, *seg;
 
     for (seg = strtok_r(copy, ".", &save); seg; seg = strtok_r(NULL, ".", &save)) {
         struct json_object *next = NULL;
@@ -220,7 +188,7 @@ static int exists(struct json_object *vars, const char *path)
     if (lookup(vars, path))
         return 1;
     /* null values: the parent must exist and hold the key */
-    copy = xnn(strdup(path));
+    copy = fa_str_nn(strdup(path));
     dot = strrchr(copy, '.');
     if (dot) {
         *dot = 0;
@@ -234,7 +202,7 @@ static int exists(struct json_object *vars, const char *path)
     return ok;
 }
 
-static void render_value(struct sbuf *b, struct json_object *v)
+static void render_value(struct fa_str *b, struct json_object *v)
 {
     char *s;
 
@@ -242,7 +210,7 @@ static void render_value(struct sbuf *b, struct json_object *v)
     case json_type_null:
         return;
     case json_type_string:
-        sb_addn(b, json_object_get_string(v), (size_t)json_object_get_string_len(v));
+        fa_str_addn(b, json_object_get_string(v), (size_t)json_object_get_string_len(v));
         return;
     case json_type_array: {
         size_t n = json_object_array_length(v);
@@ -256,7 +224,7 @@ static void render_value(struct sbuf *b, struct json_object *v)
         if (simple) {
             for (size_t i = 0; i < n; i++) {
                 if (i)
-                    sb_add(b, "\n");
+                    fa_str_add(b, "\n");
                 render_value(b, json_object_array_get_idx(v, i));
             }
             return;
@@ -267,14 +235,14 @@ static void render_value(struct sbuf *b, struct json_object *v)
         break;
     }
     s = fa_json_canonical(v, NULL);
-    sb_add(b, s);
+    fa_str_add(b, s);
     free(s);
 }
 
-static int render(struct sbuf *out, const char *text, const char *origin, struct json_object *vars,
-                  int depth);
+static int render(struct fa_str *out, const char *text, const char *origin,
+                  struct json_object *vars, int depth);
 
-static int include(struct sbuf *out, const char *name, const char *origin, unsigned line,
+static int include(struct fa_str *out, const char *name, const char *origin, unsigned line,
                    struct json_object *vars, int depth)
 {
     char *path, *text;
@@ -287,7 +255,7 @@ static int include(struct sbuf *out, const char *name, const char *origin, unsig
     }
     path = fa_prompt_path(name);
     if (!path) {
-        char *why = xnn(strdup(fa_err_get()));
+        char *why = fa_str_nn(strdup(fa_err_get()));
         fa_err_set("%s:%u: include: %s", origin, line, why);
         free(why);
         return -1;
@@ -306,8 +274,8 @@ static int include(struct sbuf *out, const char *name, const char *origin, unsig
     return rc;
 }
 
-static int render(struct sbuf *out, const char *text, const char *origin, struct json_object *vars,
-                  int depth)
+static int render(struct fa_str *out, const char *text, const char *origin,
+                  struct json_object *vars, int depth)
 {
     const char *p = text;
     unsigned line = 1;
@@ -317,12 +285,12 @@ static int render(struct sbuf *out, const char *text, const char *origin, struct
         char *tag;
 
         if (!open) {
-            sb_add(out, p);
+            fa_str_add(out, p);
             return 0;
         }
         for (const char *q = p; q < open; q++)
             line += *q == '\n';
-        sb_addn(out, p, (size_t)(open - p));
+        fa_str_addn(out, p, (size_t)(open - p));
         close = strstr(open + 2, "}}");
         if (!close) {
             fa_err_set("%s:%u: '{{' without a closing '}}'", origin, line);
@@ -334,7 +302,7 @@ static int render(struct sbuf *out, const char *text, const char *origin, struct
             a++;
         while (b > a && isspace((unsigned char)b[-1]))
             b--;
-        tag = xnn(strndup(a, (size_t)(b - a)));
+        tag = fa_str_nn(strndup(a, (size_t)(b - a)));
         if (tag[0] == '!') {
             /* comment */
         } else if (tag[0] == '>') {
@@ -371,14 +339,14 @@ static int render(struct sbuf *out, const char *text, const char *origin, struct
 
 char *fa_prompt_render_text(const char *text, const char *origin, struct json_object *vars)
 {
-    struct sbuf out = {0};
+    struct fa_str out = {0};
 
     if (render(&out, text, origin ? origin : "<template>", vars, 0) < 0) {
         free(out.s);
         return NULL;
     }
     if (!out.s)
-        sb_addn(&out, "", 0);
+        fa_str_addn(&out, "", 0);
     return out.s;
 }
 

@@ -8,6 +8,7 @@
 
 #include <sodium.h>
 
+#include "fa_cli.h"
 #include "fa_date.h"
 #include "fa_err.h"
 #include "fa_gnuplot.h"
@@ -133,7 +134,9 @@ int fa_stage_hist_add(struct fa_stage_hist *h, struct json_object *price)
     return 0;
 }
 
-long fa_stage_hist_load(struct fa_stage_hist *h, const char *path)
+long fa_stage_hist_load_each(struct fa_stage_hist *h, const char *path,
+                             void (*other)(struct json_object *rec, const char *where, void *arg),
+                             void *arg)
 {
     struct fa_ndjson_reader *r = fa_ndjson_open(path, 0);
     struct json_object *rec;
@@ -149,7 +152,7 @@ long fa_stage_hist_load(struct fa_stage_hist *h, const char *path)
             return -1;
         }
         k = fa_record_kind(rec);
-        if (k && strcmp(k, "price") == 0) {
+        if (h && k && strcmp(k, "price") == 0) {
             if (fa_stage_hist_add(h, rec) < 0) {
                 char msg[1024];
                 snprintf(msg, sizeof msg, "%s: %s", fa_ndjson_where(r), fa_err_get());
@@ -159,11 +162,18 @@ long fa_stage_hist_load(struct fa_stage_hist *h, const char *path)
                 return -1;
             }
             added++;
+        } else if (other) {
+            other(rec, fa_ndjson_where(r), arg);
         }
         json_object_put(rec);
     }
     fa_ndjson_close(r);
     return added;
+}
+
+long fa_stage_hist_load(struct fa_stage_hist *h, const char *path)
+{
+    return fa_stage_hist_load_each(h, path, NULL, NULL);
 }
 
 size_t fa_stage_hist_bars(const struct fa_stage_hist *h, const char *symbol,
@@ -531,4 +541,200 @@ void fa_stage_sample(const char *const *keys, size_t n, size_t k, long seed, siz
         idx[i] = kk[i].i;
     qsort(idx, k, sizeof *idx, idx_cmp);
     free(kk);
+}
+
+/* ---- the programs' common options ---------------------------------- */
+
+int fa_stage_option(struct fa_stage_opts *o, int opt, const char *arg)
+{
+    switch (opt) {
+    case FA_STAGE_O_FROM:
+    case FA_STAGE_O_HEND: {
+        const char *flag = opt == FA_STAGE_O_FROM ? "--from" : "--hindsight-end";
+        if (fa_date_parse(arg, opt == FA_STAGE_O_FROM ? &o->from : &o->hindsight_end) < 0) {
+            char msg[1024];
+            snprintf(msg, sizeof msg, "%s: %s", flag, fa_err_get());
+            fa_err_set("%s", msg);
+            return -1;
+        }
+        return 1;
+    }
+    case FA_STAGE_O_HISTORY:
+        o->history = arg;
+        return 1;
+    case FA_STAGE_O_MODEL:
+        o->llm.model = arg;
+        if (o->vision)
+            o->llm.vision_model = arg;
+        return 1;
+    case FA_STAGE_O_OFFLINE:
+        o->llm.mode = "offline";
+        return 1;
+    case FA_STAGE_O_SAVE:
+        o->save_prompts = arg;
+        return 1;
+    case FA_STAGE_O_SEED:
+        return fa_cli_long("--seed", arg, 0, 2147483647L, &o->seed) < 0 ? -1 : 1;
+    case FA_STAGE_O_STRICT:
+        fa_strict = true;
+        return 1;
+    case FA_STAGE_O_TEMP:
+        return fa_cli_double("--temperature", arg, 0, 2, &o->temperature) < 0 ? -1 : 1;
+    case 'q':
+        fa_verbosity = 0;
+        return 1;
+    case 'v':
+        fa_verbosity++;
+        return 1;
+    case 'V':
+        fa_cli_version();
+        return 2;
+    default:
+        return 0;
+    }
+}
+
+struct fa_stage_hist *fa_stage_hist_open(const struct fa_stage_opts *o)
+{
+    struct fa_stage_hist *h = fa_stage_hist_new();
+
+    if (o->history && fa_stage_hist_load(h, o->history) < 0) {
+        char msg[1024];
+        snprintf(msg, sizeof msg, "history '%s': %s", o->history, fa_err_get());
+        fa_err_set("%s", msg);
+        fa_stage_hist_free(h);
+        return NULL;
+    }
+    return h;
+}
+
+/* ---- the firewall on a day's records --------------------------------- */
+
+bool fa_stage_admit(const struct fa_day *d, struct json_object *rec, const char *where, int limit)
+{
+    if (fa_day_admit(rec, d->day, limit, where))
+        return true;
+    fa_bad_record(d->symbol, d->date, where, "%s", fa_err_get());
+    return false;
+}
+
+bool fa_stage_admit_at(const struct fa_day *d, size_t i, int limit)
+{
+    return fa_stage_admit(d, d->recs[i], d->where[i], limit);
+}
+
+struct json_object *fa_stage_last_of(const struct fa_day *d, const char *kind, int limit)
+{
+    struct json_object *r = NULL;
+    size_t i = 0;
+    long k;
+
+    while ((k = fa_day_find(d, kind, &i)) >= 0)
+        if (fa_stage_admit_at(d, (size_t)k, limit))
+            r = d->recs[k];
+    return r;
+}
+
+/* ---- the day loop ---------------------------------------------------- */
+
+/* One file of fa_stage_run. */
+static int run_file(const char *path, const struct fa_stage_opts *o, struct fa_stage_hist *hist,
+                    void (*fn)(struct fa_day *d, struct json_object *price, bool act, void *arg),
+                    void *arg)
+{
+    struct fa_day_reader *r = fa_day_open(path);
+    struct fa_day d = {0};
+    int st;
+
+    if (!r)
+        return -1;
+    while ((st = fa_day_next(r, &d)) == 1) {
+        struct json_object *price = NULL;
+        size_t i;
+        long k;
+        for (i = 0; i < d.n; i++)
+            fa_emit(json_object_get(d.recs[i]));
+        if (d.day >= 0 && fa_day_reader_backwards(r)) {
+            fa_bad_record(d.symbol, d.date, d.where[0], "day %s %s is out of order", d.symbol,
+                          d.date);
+            fa_day_clear(&d);
+            continue;
+        }
+        i = 0;
+        while (d.day >= 0 && (k = fa_day_find(&d, "price", &i)) >= 0)
+            if (fa_stage_admit_at(&d, (size_t)k, o->hindsight_end)) {
+                if (fa_stage_hist_add(hist, d.recs[k]) < 0)
+                    fa_bad_record(d.symbol, d.date, d.where[k], "%s", fa_err_get());
+                else
+                    price = d.recs[k];
+            }
+        fn(&d, price, price && (o->from < 0 || d.day >= o->from), arg);
+        fa_day_clear(&d);
+    }
+    fa_day_free(&d);
+    fa_day_close(r);
+    return st < 0 ? -1 : 0;
+}
+
+int fa_stage_run(char *const *paths, int n, const struct fa_stage_opts *o,
+                 struct fa_stage_hist *hist,
+                 void (*fn)(struct fa_day *d, struct json_object *price, bool act, void *arg),
+                 void *arg)
+{
+    if (n == 0)
+        return run_file(NULL, o, hist, fn, arg);
+    for (int i = 0; i < n; i++)
+        if (run_file(paths[i], o, hist, fn, arg) < 0)
+            return -1;
+    return 0;
+}
+
+/* ---- the call ------------------------------------------------------- */
+
+struct fa_stage_call fa_stage_call_of(const struct fa_stage_opts *o, const struct fa_day *d,
+                                      const char *stage, const char *asof)
+{
+    struct fa_stage_call c = {
+        .stage = stage,
+        .symbol = d->symbol,
+        .date = d->date,
+        .asof = asof,
+        .temperature = o->temperature,
+        .seed = o->seed,
+        .save_dir = o->save_prompts,
+    };
+    return c;
+}
+
+void fa_stage_emit_llm(struct json_object *arr)
+{
+    for (size_t i = 0; arr && i < json_object_array_length(arr); i++)
+        fa_emit(json_object_get(json_object_array_get_idx(arr, i)));
+}
+
+int fa_stage_answered(const struct fa_day *d, int rc, const struct fa_llm_result *res)
+{
+    const char *why = res->reason ? res->reason : "unknown";
+
+    fa_stage_emit_llm(res->llm);
+    if (rc == 0)
+        return 0;
+    if (fa_stage_fatal(res->error))
+        fa_die(FA_EXIT_FAIL, "%s %s: model call failed (%s): %s", d->symbol, d->date,
+               fa_llm_strerror(res->error), why);
+    fa_bad_record(d->symbol, d->date, NULL, "model call failed (%s): %s",
+                  fa_llm_strerror(res->error), why);
+    return 1;
+}
+
+const char *fa_stage_source(const struct fa_llm *llm)
+{
+    return fa_llm_offline(llm) ? "offline" : "model";
+}
+
+void fa_stage_emit(struct json_object *rec, const char *source)
+{
+    fa_record_set_str(rec, "source", source);
+    fa_record_set_id(rec);
+    fa_emit(rec);
 }

@@ -41,6 +41,13 @@ int fa_stage_hist_add(struct fa_stage_hist *h, struct json_object *price)
  * ..."). */
 long fa_stage_hist_load(struct fa_stage_hist *h, const char *path)
     __attribute__((warn_unused_result));
+/* The same, handing every other record (not a price record) with its
+ * "file:line" to other (when not NULL; it keeps a reference if it wants
+ * the record). With h NULL, every record goes to other. A line that is
+ * not a record is an error (-1), as is a read error. */
+long fa_stage_hist_load_each(struct fa_stage_hist *h, const char *path,
+                             void (*other)(struct json_object *rec, const char *where, void *arg),
+                             void *arg) __attribute__((warn_unused_result));
 /* The bars of symbol (oldest first) in *bars; returns their count (0 and
  * *bars NULL when none). Valid until the next add. */
 size_t fa_stage_hist_bars(const struct fa_stage_hist *h, const char *symbol,
@@ -60,6 +67,79 @@ double fa_stage_move(const struct fa_chart_bar *bars, size_t n, long i, long k);
  * when data is not NULL. malloc'd. */
 char *fa_stage_moves_text(const struct fa_chart_bar *bars, size_t n, long i, bool ahead,
                           struct json_object *data);
+
+/* ---- the programs' common options ------------------------------------ */
+
+/* getopt_long values of the options every stage program has (each
+ * program lists them in its own sorted table, next to its own options,
+ * which start at 256). */
+enum {
+    FA_STAGE_O_FROM = 0x1000, /* --from DATE */
+    FA_STAGE_O_HEND,          /* --hindsight-end DATE */
+    FA_STAGE_O_HISTORY,       /* --history FILE */
+    FA_STAGE_O_MODEL,         /* --model NAME */
+    FA_STAGE_O_OFFLINE,       /* --offline */
+    FA_STAGE_O_SAVE,          /* --save-prompts DIR */
+    FA_STAGE_O_SEED,          /* --seed N */
+    FA_STAGE_O_STRICT,        /* --strict */
+    FA_STAGE_O_TEMP,          /* --temperature T */
+};
+
+/* Their values. Start from FA_STAGE_OPTS_INIT; set vision when --model
+ * names the vision model too (the charting stages). */
+struct fa_stage_opts {
+    int from, hindsight_end; /* day numbers, or -1 */
+    long seed;               /* 0..2^31-1 [42] */
+    double temperature;      /* 0..2, or -1: the server's */
+    const char *save_prompts, *history;
+    bool vision;
+    struct fa_llm_opts llm; /* model, mode ("offline") */
+};
+#define FA_STAGE_OPTS_INIT                                                                         \
+    {                                                                                              \
+        .from = -1, .hindsight_end = -1, .seed = 42, .temperature = -1                             \
+    }
+
+/* Handles opt (a getopt_long value) with its argument arg when it is one
+ * of FA_STAGE_O_* or a core flag other than -h ('q', 'v', 'V'). Returns
+ * 1 when taken (--strict sets fa_strict, -q/-v fa_verbosity); 2 for -V,
+ * after printing the version (fa_cli_version): the caller exits 0; 0 when
+ * opt is none of them (a bad flag: fa_cli_try_help); or -1 with fa_err
+ * set to the usage message (e.g. "--from: ..."; the caller passes it to
+ * fa_cli_usage_error). */
+int fa_stage_option(struct fa_stage_opts *o, int opt, const char *arg)
+    __attribute__((warn_unused_result));
+
+/* A new price history holding o->history's price records when set.
+ * Returns NULL with fa_err set ("history 'FILE': ..."). */
+struct fa_stage_hist *fa_stage_hist_open(const struct fa_stage_opts *o);
+
+/* ---- the firewall on a day's records ---------------------------------- */
+
+/* Whether a stage working on d may use rec (fa_day_admit with the
+ * hindsight limit limit); a refused record is reported with fa_bad_record
+ * (an error record in the stream, fatal under --strict). */
+bool fa_stage_admit(const struct fa_day *d, struct json_object *rec, const char *where, int limit);
+/* The same for d's record i. */
+bool fa_stage_admit_at(const struct fa_day *d, size_t i, int limit);
+/* The last admitted record of kind in d (fa_day_find), or NULL. */
+struct json_object *fa_stage_last_of(const struct fa_day *d, const char *kind, int limit);
+
+/* ---- the day loop ------------------------------------------------------ */
+
+/* Reads paths[0..n) (n == 0: stdin) a day at a time (fa_day.h), each
+ * file with its own reader, and hands each group of the stream to fn in
+ * order (undated ones too: d->day < 0), after its records were emitted
+ * unchanged and its admitted price records added to hist. price is the
+ * last of those that was added (NULL: none, not a trading day); act is
+ * true when price is set and the day is not before o->from. A day out of
+ * order is reported with fa_bad_record and not handed over. Returns 0,
+ * or -1 with fa_err set when a file cannot be opened or read (the files
+ * after it are not read). */
+int fa_stage_run(char *const *paths, int n, const struct fa_stage_opts *o,
+                 struct fa_stage_hist *hist,
+                 void (*fn)(struct fa_day *d, struct json_object *price, bool act, void *arg),
+                 void *arg) __attribute__((warn_unused_result));
 
 /* ---- prompts and calls --------------------------------------------- */
 
@@ -89,6 +169,27 @@ struct fa_stage_call {
  * FA_LLM_ECONFIG. res->llm is always an array (possibly empty). */
 int fa_stage_chat(struct fa_llm *llm, const struct fa_stage_call *call, struct json_object *vars,
                   struct fa_llm_result *res) __attribute__((warn_unused_result));
+
+/* A call for day d of stage with o's temperature, seed and prompt
+ * directory; the caller sets fields (and images). */
+struct fa_stage_call fa_stage_call_of(const struct fa_stage_opts *o, const struct fa_day *d,
+                                      const char *stage, const char *asof);
+
+/* Writes the llm records of a call (res->llm) to stdout (fa_emit). */
+void fa_stage_emit_llm(struct json_object *llm_records);
+
+/* After fa_stage_chat (which returned rc): emits the call's llm records
+ * and reports a failure. Returns 0 when the call succeeded, 1 when it
+ * failed and was reported with fa_bad_record ("model call failed (WHAT):
+ * WHY"). A failure that must stop the program (fa_stage_fatal) ends it
+ * with fa_die (status 1, "SYMBOL DATE: model call failed (WHAT): WHY"). */
+int fa_stage_answered(const struct fa_day *d, int rc, const struct fa_llm_result *res)
+    __attribute__((warn_unused_result));
+
+/* "offline" or "model": the source field of a record the client wrote. */
+const char *fa_stage_source(const struct fa_llm *llm);
+/* Sets rec's source, then its id (fa_record_set_id), and emits it. */
+void fa_stage_emit(struct json_object *rec, const char *source);
 
 /* Whether a failed call must stop the program (budget, auth, replay:
  * every later call would fail the same way). */

@@ -4,7 +4,8 @@
  * exclusive flock: rows, NDJSON lines and index entries are written past
  * the committed end and fsync'd, then the header's count moves. A crash
  * at any point leaves the old count, so the new bytes are a torn tail
- * that the next writer cuts off. */
+ * that the next writer cuts off. A compact store appends its compact rows
+ * and scales in the same step, under the same rules. */
 #include "fa_store.h"
 
 #include <errno.h>
@@ -21,6 +22,7 @@
 #include "fa_date.h"
 #include "fa_err.h"
 #include "fa_record.h"
+#include "fa_simd.h"
 #include "fa_banned.h"
 
 #define OFF_COUNT 24
@@ -32,6 +34,8 @@ struct pend {
     char *line; /* compact JSON with a newline */
     size_t len;
     float *vec;
+    void *crow;  /* compact row (compact stores) */
+    float scale; /* its scale */
     bool dropped;
 };
 
@@ -40,10 +44,13 @@ struct fa_store {
     int mode;
     char model[FA_STORE_MODEL_MAX + 1];
     size_t dim, count;
+    int elem;    /* FA_STORE_ELEM_* */
+    size_t cesz; /* bytes per compact element: 0 (float32 store), 2, 1 */
     int vfd, nfd, ifd;
+    int cfd, sfd; /* compact rows and scales (compact stores), else -1 */
     /* READ: mappings of the snapshot */
-    void *vmap, *imap;
-    size_t vmap_len, imap_len;
+    void *vmap, *imap, *cmap, *smap;
+    size_t vmap_len, imap_len, cmap_len, smap_len;
     int32_t *days;
     /* id set: open addressing; value 0 empty, 1 committed, 2 pending */
     unsigned char (*keys)[16];
@@ -55,6 +62,33 @@ struct fa_store {
 };
 
 /* ---- little helpers --------------------------------------------------- */
+
+static const char *const elem_names[] = {NULL, "f32", "f16", "int8"};
+static const char *const compact_files[] = {NULL, NULL, "vectors.f16", "vectors.i8"};
+
+const char *fa_store_elem_name(int elem)
+{
+    return elem >= FA_STORE_ELEM_F32 && elem <= FA_STORE_ELEM_I8 ? elem_names[elem] : "?";
+}
+
+int fa_store_elem_parse(const char *name)
+{
+    for (int e = FA_STORE_ELEM_F32; e <= FA_STORE_ELEM_I8; e++)
+        if (strcmp(name, elem_names[e]) == 0)
+            return e;
+    fa_err_set("unknown element type '%s' (f32, f16 or int8)", name);
+    return -1;
+}
+
+static size_t elem_size(int elem)
+{
+    return elem == FA_STORE_ELEM_F16 ? 2 : elem == FA_STORE_ELEM_I8 ? 1 : 0;
+}
+
+static int simd_elem(int elem)
+{
+    return elem == FA_STORE_ELEM_F16 ? FA_SIMD_F16 : FA_SIMD_I8;
+}
 
 static char *path_in(const struct fa_store *s, const char *name)
 {
@@ -235,7 +269,7 @@ static int read_header(struct fa_store *s, uint64_t *count)
         fa_err_set("store '%s': unsupported version %u (header %u bytes)", s->dir, ver, hsz);
         return -1;
     }
-    if (elem != FA_STORE_ELEM_F32 || dim == 0) {
+    if (elem < FA_STORE_ELEM_F32 || elem > FA_STORE_ELEM_I8 || dim == 0) {
         fa_err_set("store '%s': unsupported element type %u or dimension %u", s->dir, elem, dim);
         return -1;
     }
@@ -244,6 +278,8 @@ static int read_header(struct fa_store *s, uint64_t *count)
         return -1;
     }
     s->dim = dim;
+    s->elem = (int)elem;
+    s->cesz = elem_size((int)elem);
     memcpy(s->model, h + OFF_MODEL, FA_STORE_MODEL_MAX + 1);
     *count = get_u64(h + OFF_COUNT);
     return 0;
@@ -271,16 +307,17 @@ static int read_entry(const struct fa_store *s, size_t r, uint64_t *off, uint32_
 }
 
 /* The committed count the files really hold: the header's, cut back to
- * the last row whole in all three files. With fix (writer, lock held),
+ * the last row whole in all the files. With fix (writer, lock held),
  * bytes past it are cut off and the header corrected, with a warning.
  * Returns 0 and sets *count, or -1. */
 static int settle(struct fa_store *s, bool fix, size_t *count)
 {
     uint64_t hc;
-    struct stat vs, ns, is;
+    struct stat vs, ns, is, cs = {0}, ss = {0};
     if (read_header(s, &hc) < 0)
         return -1;
-    if (fstat(s->vfd, &vs) < 0 || fstat(s->nfd, &ns) < 0 || fstat(s->ifd, &is) < 0) {
+    if (fstat(s->vfd, &vs) < 0 || fstat(s->nfd, &ns) < 0 || fstat(s->ifd, &is) < 0 ||
+        (s->cfd >= 0 && (fstat(s->cfd, &cs) < 0 || fstat(s->sfd, &ss) < 0))) {
         fa_err_sys("store '%s': cannot stat", s->dir);
         return -1;
     }
@@ -293,6 +330,14 @@ static int settle(struct fa_store *s, bool fix, size_t *count)
         c = vrows;
     if (irows < c)
         c = irows;
+    if (s->cfd >= 0) {
+        uint64_t crows = (uint64_t)cs.st_size / (s->dim * s->cesz),
+                 srows = (uint64_t)ss.st_size / sizeof(float);
+        if (crows < c)
+            c = crows;
+        if (srows < c)
+            c = srows;
+    }
     uint64_t nend = 0;
     while (c > 0) {
         uint64_t off;
@@ -313,18 +358,24 @@ static int settle(struct fa_store *s, bool fix, size_t *count)
                 fix ? "cut back to them" : "reading those");
     if (fix) {
         uint64_t vwant = FA_STORE_HEADER + c * rowb, iwant = c * FA_STORE_IDX_ENTRY;
+        uint64_t cwant = c * s->dim * s->cesz, swant = c * sizeof(float);
+        uint64_t cextra = s->cfd >= 0 ? (uint64_t)cs.st_size - cwant : 0,
+                 sextra = s->cfd >= 0 ? (uint64_t)ss.st_size - swant : 0;
         bool torn = (uint64_t)vs.st_size > vwant || (uint64_t)ns.st_size > nend ||
-                    (uint64_t)is.st_size > iwant;
+                    (uint64_t)is.st_size > iwant || cextra > 0 || sextra > 0;
         if (torn) {
             if (c == hc)
                 fa_warn("store '%s': cut a torn tail after row %llu (%llu bytes of rows, %llu "
-                        "of records, %llu of index)",
+                        "of records, %llu of index, %llu of compact rows, %llu of scales)",
                         s->dir, (unsigned long long)c,
                         (unsigned long long)((uint64_t)vs.st_size - vwant),
                         (unsigned long long)((uint64_t)ns.st_size - nend),
-                        (unsigned long long)((uint64_t)is.st_size - iwant));
+                        (unsigned long long)((uint64_t)is.st_size - iwant),
+                        (unsigned long long)cextra, (unsigned long long)sextra);
             if (ftruncate(s->vfd, (off_t)vwant) < 0 || ftruncate(s->nfd, (off_t)nend) < 0 ||
-                ftruncate(s->ifd, (off_t)iwant) < 0) {
+                ftruncate(s->ifd, (off_t)iwant) < 0 ||
+                (s->cfd >= 0 &&
+                 (ftruncate(s->cfd, (off_t)cwant) < 0 || ftruncate(s->sfd, (off_t)swant) < 0))) {
                 fa_err_sys("store '%s': cannot cut the torn tail", s->dir);
                 return -1;
             }
@@ -337,7 +388,9 @@ static int settle(struct fa_store *s, bool fix, size_t *count)
                 return -1;
             }
         }
-        if ((torn || c != hc) && (fsync(s->nfd) < 0 || fsync(s->ifd) < 0 || fsync(s->vfd) < 0)) {
+        if ((torn || c != hc) &&
+            (fsync(s->nfd) < 0 || fsync(s->ifd) < 0 ||
+             (s->cfd >= 0 && (fsync(s->cfd) < 0 || fsync(s->sfd) < 0)) || fsync(s->vfd) < 0)) {
             fa_err_sys("store '%s': fsync", s->dir);
             return -1;
         }
@@ -395,7 +448,7 @@ static int open_in(struct fa_store *s, const char *name, int flags)
 /* Makes dir (and its parents) and an empty store in it with model and
  * dim, unless another process got there first. The header appears
  * atomically (link). */
-static int create(struct fa_store *s, const char *model, size_t dim)
+static int create(struct fa_store *s, const char *model, size_t dim, int elem)
 {
     /* mkdir -p: the parents too */
     char *p = s->dir;
@@ -423,6 +476,14 @@ static int create(struct fa_store *s, const char *model, size_t dim)
     if ((fd = open_in(s, "rows.idx", O_WRONLY | O_CREAT)) < 0)
         return -1;
     close(fd);
+    if (compact_files[elem]) {
+        if ((fd = open_in(s, compact_files[elem], O_WRONLY | O_CREAT)) < 0)
+            return -1;
+        close(fd);
+        if ((fd = open_in(s, "scales.f32", O_WRONLY | O_CREAT)) < 0)
+            return -1;
+        close(fd);
+    }
     char tmpname[64];
     snprintf(tmpname, sizeof tmpname, ".vectors.f32.%ld", (long)getpid());
     char *tmp = path_in(s, tmpname), *fin = path_in(s, "vectors.f32");
@@ -436,7 +497,7 @@ static int create(struct fa_store *s, const char *model, size_t dim)
     put_u32(h + 8, FA_STORE_VERSION);
     put_u32(h + 12, FA_STORE_HEADER);
     put_u32(h + 16, (uint32_t)dim);
-    put_u32(h + 20, FA_STORE_ELEM_F32);
+    put_u32(h + 20, (uint32_t)elem);
     memcpy(h + OFF_MODEL, model, strlen(model));
     fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
     if (fd < 0 || pwrite_all(fd, h, sizeof h, 0) < 0 || fsync(fd) < 0) {
@@ -484,6 +545,23 @@ static int map_snapshot(struct fa_store *s)
         fa_err_sys("store '%s': cannot map rows.idx", s->dir);
         return -1;
     }
+    if (s->cfd >= 0) {
+        s->cmap_len = s->count * s->dim * s->cesz;
+        s->cmap = mmap(NULL, s->cmap_len, PROT_READ, MAP_SHARED, s->cfd, 0);
+        s->smap_len = s->count * sizeof(float);
+        s->smap = s->cmap == MAP_FAILED ? MAP_FAILED
+                                        : mmap(NULL, s->smap_len, PROT_READ, MAP_SHARED, s->sfd, 0);
+        if (s->cmap == MAP_FAILED || s->smap == MAP_FAILED) {
+            fa_err_sys("store '%s': cannot map %s", s->dir,
+                       s->cmap == MAP_FAILED ? compact_files[s->elem] : "scales.f32");
+            if (s->cmap == MAP_FAILED)
+                s->cmap = NULL;
+            s->smap = NULL;
+            return -1;
+        }
+        /* the float32 rows are read only for the candidates: no read-ahead */
+        madvise(s->vmap, s->vmap_len, MADV_RANDOM);
+    }
     s->days = malloc(s->count * sizeof *s->days);
     if (!s->days) {
         fa_err_set("store '%s': out of memory", s->dir);
@@ -497,6 +575,12 @@ static int map_snapshot(struct fa_store *s)
 
 struct fa_store *fa_store_open(const char *dir, int mode, const char *model, size_t dim)
 {
+    return fa_store_open_elem(dir, mode, model, dim, 0);
+}
+
+struct fa_store *fa_store_open_elem(const char *dir, int mode, const char *model, size_t dim,
+                                    int elem)
+{
     struct fa_store *s = calloc(1, sizeof *s);
     if (!s || !(s->dir = strdup(dir))) {
         free(s);
@@ -504,7 +588,11 @@ struct fa_store *fa_store_open(const char *dir, int mode, const char *model, siz
         return NULL;
     }
     s->mode = mode;
-    s->vfd = s->nfd = s->ifd = -1;
+    s->vfd = s->nfd = s->ifd = s->cfd = s->sfd = -1;
+    if (elem && (elem < FA_STORE_ELEM_F32 || elem > FA_STORE_ELEM_I8)) {
+        fa_err_set("store '%s': unknown element type %d", dir, elem);
+        goto fail;
+    }
     if (model && strlen(model) > FA_STORE_MODEL_MAX) {
         fa_err_set("store '%s': model name longer than %d bytes", dir, FA_STORE_MODEL_MAX);
         goto fail;
@@ -526,7 +614,7 @@ struct fa_store *fa_store_open(const char *dir, int mode, const char *model, siz
             free(vp);
             goto fail;
         }
-        if (create(s, model, dim) < 0) {
+        if (create(s, model, dim, elem ? elem : FA_STORE_ELEM_F32) < 0) {
             free(vp);
             goto fail;
         }
@@ -553,6 +641,14 @@ struct fa_store *fa_store_open(const char *dir, int mode, const char *model, siz
                    s->dim, s->model, dim ? dim : s->dim, model && *model ? model : s->model);
         goto fail;
     }
+    if (elem && elem != s->elem) {
+        fa_err_set("store '%s': holds %s rows, not %s", dir, fa_store_elem_name(s->elem),
+                   fa_store_elem_name(elem));
+        goto fail;
+    }
+    if (compact_files[s->elem] && ((s->cfd = open_in(s, compact_files[s->elem], flags)) < 0 ||
+                                   (s->sfd = open_in(s, "scales.f32", flags)) < 0))
+        goto fail;
     if (mode == FA_STORE_WRITE) {
         if (lock(s, LOCK_EX) < 0)
             goto fail;
@@ -582,6 +678,7 @@ static void free_pending(struct fa_store *s)
     for (size_t i = 0; i < s->npend; i++) {
         free(s->pend[i].line);
         free(s->pend[i].vec);
+        free(s->pend[i].crow);
     }
     s->npend = 0;
 }
@@ -599,6 +696,14 @@ int fa_store_close(struct fa_store *s)
         munmap(s->vmap, s->vmap_len);
     if (s->imap)
         munmap(s->imap, s->imap_len);
+    if (s->cmap)
+        munmap(s->cmap, s->cmap_len);
+    if (s->smap)
+        munmap(s->smap, s->smap_len);
+    if (s->cfd >= 0)
+        close(s->cfd);
+    if (s->sfd >= 0)
+        close(s->sfd);
     if (s->vfd >= 0)
         close(s->vfd);
     if (s->nfd >= 0)
@@ -646,6 +751,21 @@ size_t fa_store_pending(const struct fa_store *s)
 const float *fa_store_rows(const struct fa_store *s)
 {
     return s->vmap ? (const float *)((const char *)s->vmap + FA_STORE_HEADER) : NULL;
+}
+
+int fa_store_elem(const struct fa_store *s)
+{
+    return s->elem;
+}
+
+const void *fa_store_compact(const struct fa_store *s)
+{
+    return s->cmap;
+}
+
+const float *fa_store_scales(const struct fa_store *s)
+{
+    return s->smap;
 }
 
 const int32_t *fa_store_days(const struct fa_store *s)
@@ -716,11 +836,27 @@ int fa_store_add(struct fa_store *s, struct json_object *rec, const float *vec)
             fa_err_set("store '%s': vector has a non-finite value", s->dir);
             return -1;
         }
+    void *crow = NULL;
+    float scale = 0;
+    if (s->cesz) {
+        if (!(crow = malloc(s->dim * s->cesz))) {
+            fa_err_set("store '%s': out of memory", s->dir);
+            return -1;
+        }
+        if (fa_simd_compact_build(simd_elem(s->elem), vec, 1, s->dim, crow, &scale) < 0) {
+            char why[256];
+            snprintf(why, sizeof why, "%s", fa_err_get());
+            fa_err_set("store '%s': vector %s", s->dir, why);
+            free(crow);
+            return -1;
+        }
+    }
     struct json_object *copy = NULL;
     const char *id = fa_record_str(rec, "id");
     if (!id) {
         if (json_object_deep_copy(rec, &copy, NULL) != 0) {
             fa_err_set("store '%s': out of memory", s->dir);
+            free(crow);
             return -1;
         }
         id = fa_record_set_id(copy);
@@ -729,6 +865,7 @@ int fa_store_add(struct fa_store *s, struct json_object *rec, const float *vec)
     id_bytes(id, k);
     if (s->cap && s->used[id_slot(s, k)]) {
         json_object_put(copy);
+        free(crow);
         return 0;
     }
     int32_t day = FA_STORE_NO_DAY;
@@ -762,16 +899,21 @@ int fa_store_add(struct fa_store *s, struct json_object *rec, const float *vec)
     memcpy(p->vec, vec, s->dim * sizeof(float));
     memcpy(p->id, k, 16);
     p->day = day;
+    p->crow = crow;
+    p->scale = scale;
+    crow = NULL;
     json_object_put(copy);
     if (id_put(s, k, 2) < 0) {
         free(p->line);
         free(p->vec);
+        free(p->crow);
         return -1;
     }
     s->npend++;
     return 1;
 nomem:
     json_object_put(copy);
+    free(crow);
     fa_err_set("store '%s': out of memory", s->dir);
     return -1;
 }
@@ -788,9 +930,10 @@ long fa_store_commit(struct fa_store *s)
         return -1;
     long rc = -1;
     size_t c, rowb = s->dim * sizeof(float);
-    unsigned char *ibuf = NULL;
+    unsigned char *ibuf = NULL, *cbuf = NULL;
     char *nbuf = NULL;
-    float *vbuf = NULL;
+    float *vbuf = NULL, *sbuf = NULL;
+    size_t rowc = s->dim * s->cesz;
     if (settle(s, true, &c) < 0)
         goto out;
     if (c < s->count) { /* cut back from outside: our id set is stale */
@@ -821,7 +964,11 @@ long fa_store_commit(struct fa_store *s)
     ibuf = calloc(m, FA_STORE_IDX_ENTRY);
     nbuf = malloc(nbytes);
     vbuf = malloc(m * rowb);
-    if (!ibuf || !nbuf || !vbuf) {
+    if (s->cesz) {
+        cbuf = malloc(m * rowc);
+        sbuf = malloc(m * sizeof *sbuf);
+    }
+    if (!ibuf || !nbuf || !vbuf || (s->cesz && (!cbuf || !sbuf))) {
         fa_err_set("store '%s': out of memory", s->dir);
         goto out;
     }
@@ -837,16 +984,23 @@ long fa_store_commit(struct fa_store *s)
         memcpy(e + 16, p->id, 16);
         memcpy(nbuf + at, p->line, p->len);
         memcpy((char *)vbuf + j * rowb, p->vec, rowb);
+        if (s->cesz) {
+            memcpy(cbuf + j * rowc, p->crow, rowc);
+            sbuf[j] = p->scale;
+        }
         at += p->len;
         j++;
     }
     if (pwrite_all(s->vfd, vbuf, m * rowb, (off_t)(FA_STORE_HEADER + c * rowb)) < 0 ||
         pwrite_all(s->nfd, nbuf, nbytes, (off_t)nend) < 0 ||
-        pwrite_all(s->ifd, ibuf, m * FA_STORE_IDX_ENTRY, (off_t)(c * FA_STORE_IDX_ENTRY)) < 0) {
+        pwrite_all(s->ifd, ibuf, m * FA_STORE_IDX_ENTRY, (off_t)(c * FA_STORE_IDX_ENTRY)) < 0 ||
+        (s->cesz && (pwrite_all(s->cfd, cbuf, m * rowc, (off_t)(c * rowc)) < 0 ||
+                     pwrite_all(s->sfd, sbuf, m * sizeof *sbuf, (off_t)(c * sizeof *sbuf)) < 0))) {
         fa_err_sys("store '%s': cannot append", s->dir);
         goto out;
     }
-    if (fdatasync(s->vfd) < 0 || fdatasync(s->nfd) < 0 || fdatasync(s->ifd) < 0) {
+    if (fdatasync(s->vfd) < 0 || fdatasync(s->nfd) < 0 || fdatasync(s->ifd) < 0 ||
+        (s->cesz && (fdatasync(s->cfd) < 0 || fdatasync(s->sfd) < 0))) {
         fa_err_sys("store '%s': fsync", s->dir);
         goto out;
     }
@@ -867,5 +1021,7 @@ out:
     free(ibuf);
     free(nbuf);
     free(vbuf);
+    free(cbuf);
+    free(sbuf);
     return rc;
 }

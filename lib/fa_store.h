@@ -13,7 +13,15 @@
  * the committed count then is the torn tail of a writer that died, and is
  * cut off with a warning. Files shorter than the count claims (a store
  * truncated from outside) are cut back to the last whole row present in
- * all three files. */
+ * all three files.
+ *
+ * A store of a compact element type (float16 or int8) also keeps, in
+ * DIR/vectors.f16 or DIR/vectors.i8, a compact copy of every row, and in
+ * DIR/scales.f32 one float32 per row (int8: the row's step, x = step * q;
+ * float16: the row's largest |x|); a search scans the compact copy and
+ * re-scores only its best candidates from vectors.f32, so its results are
+ * exactly those of a float32 scan. Those files follow the same rules:
+ * appended with the rest, before the count moves; cut back with the rest. */
 #ifndef FA_STORE_H
 #define FA_STORE_H
 
@@ -24,9 +32,11 @@
 
 #define FA_STORE_MAGIC     "FASTORE\0" /* 8 bytes */
 #define FA_STORE_VERSION   1
-#define FA_STORE_HEADER    256 /* bytes before the first row */
-#define FA_STORE_MODEL_MAX 127 /* longest model name */
-#define FA_STORE_ELEM_F32  1
+#define FA_STORE_HEADER    256       /* bytes before the first row */
+#define FA_STORE_MODEL_MAX 127       /* longest model name */
+#define FA_STORE_ELEM_F32  1         /* float32 rows only */
+#define FA_STORE_ELEM_F16  2         /* also a float16 copy */
+#define FA_STORE_ELEM_I8   3         /* also an int8 copy with one step per row */
 #define FA_STORE_IDX_ENTRY 32        /* bytes per rows.idx entry */
 #define FA_STORE_NO_DAY    INT32_MAX /* rows.idx day of a record without a date */
 
@@ -46,6 +56,17 @@ enum {
  * error ("store 'DIR': why"). */
 struct fa_store *fa_store_open(const char *dir, int mode, const char *model, size_t dim);
 
+/* fa_store_open with an element type: FA_STORE_ELEM_* is checked against
+ * the store's ("store 'DIR': holds int8 rows, not f16") and used for a new
+ * one; 0 accepts any store and creates float32 ones. */
+struct fa_store *fa_store_open_elem(const char *dir, int mode, const char *model, size_t dim,
+                                    int elem);
+
+/* "f32", "f16" or "int8" for FA_STORE_ELEM_*; "?" otherwise. */
+const char *fa_store_elem_name(int elem);
+/* FA_STORE_ELEM_* of "f32", "f16" or "int8"; -1 with fa_err set otherwise. */
+int fa_store_elem_parse(const char *name);
+
 /* Commits what is pending (WRITE), unmaps and closes. Returns 0, or -1
  * with fa_err set when the final commit failed. NULL is fine. */
 int fa_store_close(struct fa_store *s);
@@ -58,6 +79,15 @@ size_t fa_store_count(const struct fa_store *s);
 
 /* READ: the count x dim float32 rows, mapped (NULL when empty). */
 const float *fa_store_rows(const struct fa_store *s);
+/* The store's element type (FA_STORE_ELEM_*). */
+int fa_store_elem(const struct fa_store *s);
+/* READ: the compact copy, count x dim uint16 halves (F16) or int8 (I8),
+ * mapped; NULL for a float32 store or when empty. */
+const void *fa_store_compact(const struct fa_store *s);
+/* READ: the count per-row scales of the compact copy (see above); NULL
+ * for a float32 store or when empty. */
+const float *fa_store_scales(const struct fa_store *s);
+
 /* READ: one asof day per row (fa_date day numbers), FA_STORE_NO_DAY for a
  * record without asof or date. NULL when empty. */
 const int32_t *fa_store_days(const struct fa_store *s);
@@ -70,18 +100,18 @@ struct json_object *fa_store_record(struct fa_store *s, size_t r);
 bool fa_store_has_id(const struct fa_store *s, const char *id);
 
 /* WRITE: queues rec (its compact JSON is copied; rec is not changed) with
- * its vector (dim floats, all finite). A record without a string "id"
+ * its vector (dim floats, all finite; within +-65504 in a float16 store),
+ * and its compact row in a compact store. A record without a string "id"
  * gets its content id in the stored copy. Returns 1 when queued, 0 when
  * the id is already stored or queued (nothing done), -1 with fa_err set
- * (not a writer, a non-finite value, out of memory). */
+ * (not a writer, a non-finite or out-of-range value, out of memory). */
 int fa_store_add(struct fa_store *s, struct json_object *rec, const float *vec)
     __attribute__((warn_unused_result));
 
-/* WRITE: appends what is queued under the lock: rows, records and index
- * entries, fsync, then the new count in the header, fsync. Records whose
- * id another writer committed meanwhile are dropped. Returns the number
- * of rows committed, or -1 with fa_err set (the store is then unchanged:
- * the count was not moved). */
+/* WRITE: appends what is queued under the lock: rows, records, index
+ * entries (and compact rows and scales), fsync, then the new count in the header, fsync. Records
+ * whose id another writer committed meanwhile are dropped. Returns the number of rows committed, or
+ * -1 with fa_err set (the store is then unchanged: the count was not moved). */
 long fa_store_commit(struct fa_store *s) __attribute__((warn_unused_result));
 
 /* Pending (queued, not committed) records. */

@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
 # t0401-embed: fa-embed stores selected records, passes the stream on,
 # skips ids already stored, checks model and dimension, recovers a torn
-# tail, and turns bad records into error records.
+# tail, turns bad records into error records, and attributes its llm
+# records.
+# shellcheck source=lib.sh
 . "$(dirname "$0")/lib.sh"
 F=$FIXTURES/memory
 export FA_EMBED_DIM=16 FA_LLM=offline
@@ -99,6 +101,45 @@ like "$(cat "$err")" "torn tail" "warns about the torn tail"
 is "$(wc -l <"$T/m/records.ndjson")" 7 "the six rows kept, one added"
 is "$(jq -r .id "$T/m/records.ndjson" | tail -n 1)" a0000000000000000000000000000009 "the new record is last and whole"
 is "$(stat -c %s "$T/m/vectors.f32")" $((256 + 7 * 16 * 4)) "vectors file holds exactly 7 rows"
+
+# llm records of remote embedding calls carry symbol, date and asof: a
+# batch is one (symbol, date) group, embedded before the next group passes,
+# so its llm records carry that symbol and date, its latest asof, and keep
+# the stream's day order; conventional key order, a valid content id.
+start_fake openai.py --embed-dim 16
+printf '%s\n' '{"kind":"news","symbol":"AAPL","date":"2024-01-02","title":"iPhone sales beat"}' \
+  '{"kind":"news","symbol":"AAPL","date":"2024-01-02","asof":"2024-01-01","title":"an older report"}' \
+  '{"kind":"price","symbol":"AAPL","date":"2024-01-02","close":1}' \
+  '{"kind":"news","symbol":"MSFT","date":"2024-01-02","title":"cloud revenue beats"}' \
+  '{"kind":"price","symbol":"AAPL","date":"2024-01-03","close":2}' \
+  '{"kind":"news","symbol":"AAPL","date":"2024-01-04","asof":"2024-01-03","title":"fees lawsuit"}' \
+  '{"kind":"price","symbol":"AAPL","date":"2024-01-05","close":3}' >"$T/mix.ndjson"
+llm_env=(env -u FA_LLM -u FA_EMBED_DIM FA_LLM_URL="http://127.0.0.1:$port" FA_EMBED_MODEL=fake-embed)
+run_in "$T/mix.ndjson" "${llm_env[@]}" fa-embed --store "$T/remote" --kind news --field title
+is "$rc" 0 "embeds through the fake endpoint"
+is "$(jq -c 'select(.kind!="llm")' "$out")" "$(cat "$T/mix.ndjson")" "the records pass through unchanged"
+is "$(jq -r '[.kind, .symbol, .date, .asof // "-", .texts // "-"] | join(" ")' "$out" | tr '\n' '|')" \
+  "news AAPL 2024-01-02 - -|news AAPL 2024-01-02 2024-01-01 -|price AAPL 2024-01-02 - -|llm AAPL 2024-01-02 2024-01-02 2|news MSFT 2024-01-02 - -|llm MSFT 2024-01-02 2024-01-02 1|price AAPL 2024-01-03 - -|news AAPL 2024-01-04 2024-01-03 -|llm AAPL 2024-01-04 2024-01-03 1|price AAPL 2024-01-05 - -|" \
+  "one call per (symbol, date) group, its llm record after the group, with its symbol, date, latest asof"
+jq -c 'select(.kind=="llm")' "$out" >"$T/llm"
+is "$(jq -r '[keys_unsorted[0:4], keys_unsorted[-1:]] | flatten | join(" ")' "$T/llm" | sort -u)" \
+  "kind symbol date asof id" "llm keys: kind symbol date asof first, id last"
+is "$(python3 -c '
+import hashlib, json, sys
+bad = 0
+for line in open(sys.argv[1]):
+    r = json.loads(line); i = r.pop("id")
+    c = json.dumps(r, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+    bad += hashlib.blake2b(c.encode(), digest_size=16).hexdigest() != i
+print(bad)' "$T/llm")" 0 "their ids are their content ids"
+run_in "$T/mix.ndjson" "${llm_env[@]}" fa-embed --store "$T/remote" --kind news --field title
+is "$(jq -c 'select(.kind=="llm")' "$out" | wc -l)" 0 "records without id already stored: no call, no llm record"
+run_in "$T/mix.ndjson" "${llm_env[@]}" fa-embed --store "$T/remote1" --kind news --field title --batch 1
+is "$(jq -r 'select(.kind=="llm") | [.symbol, .date, .asof, .cache_hit] | join(" ")' "$out" | tr '\n' '|')" \
+  "AAPL 2024-01-02 2024-01-02 true|AAPL 2024-01-02 2024-01-01 true|MSFT 2024-01-02 2024-01-02 true|AAPL 2024-01-04 2024-01-03 true|" \
+  "--batch 1: each call carries its own record's symbol, date and asof (from the cache too)"
+is "$(jq -r 'select(.symbol == null or .date == null) | .kind' "$out" | wc -l)" 0 \
+  "every output record has a symbol and a date"
 
 # Output errors
 fa-embed --store "$T/full" --kind news --field title <"$F/news.ndjson" >/dev/full 2>"$T/full.err"

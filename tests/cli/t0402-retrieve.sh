@@ -2,7 +2,8 @@
 # t0402-retrieve: fa-retrieve finds stored memories by query, never one
 # from the query's day or later, skips short queries, merges the retrieval
 # types without duplicates, treats a missing store as empty, and handles
-# bad input.
+# bad input, and attributes its llm records.
+# shellcheck source=lib.sh
 . "$(dirname "$0")/lib.sh"
 F=$FIXTURES/memory
 export FA_EMBED_DIM=64 FA_LLM=offline
@@ -112,4 +113,36 @@ is "$rc" 2 "a store of another model is a configuration error"
 like "$(cat "$err")" "fa-hash-64" "and names the store's model"
 fa-retrieve --store "$T/m" <"$F/intel.ndjson" >/dev/full 2>/dev/null
 is "$?" 1 "a full stdout exits 1"
+
+# llm records of the query embeddings carry the query record's symbol,
+# date and asof, in the conventional key order, with a valid content id.
+start_fake openai.py --embed-dim 16
+llm_env=(env -u FA_LLM -u FA_EMBED_DIM FA_LLM_URL="http://127.0.0.1:$port" FA_EMBED_MODEL=fake-embed)
+"${llm_env[@]}" fa-embed --store "$T/remote" --kind news --field title <"$F/news.ndjson" >/dev/null
+jq -c '.asof = "2024-01-09" | .date = "2024-01-10" | .symbol = "MSFT"' "$F/intel.ndjson" | head -n 1 >"$T/qm.ndjson"
+cat "$F/intel.ndjson" >>"$T/qm.ndjson"
+run_in "$T/qm.ndjson" "${llm_env[@]}" fa-retrieve --store "$T/remote" -k 2
+is "$rc" 0 "retrieves through the fake endpoint"
+jq -c 'select(.kind=="llm")' "$out" >"$T/llm"
+ok "[ $(wc -l <"$T/llm") -ge $(jq -c 'select(.queries)' "$T/qm.ndjson" | wc -l) ]" \
+  "llm records for the query embeddings (cache hits and misses apart)"
+is "$(jq -rs 'reduce .[] as $r ({q: null, o: []};
+        if $r.queries then .q = $r
+        elif $r.kind == "llm" then .o += [[$r.symbol, $r.date, $r.asof] == [.q.symbol, .q.date, (.q.asof // .q.date)]]
+        else . end) | .o | unique | map(tostring) | join(" ")' "$out")" true \
+  "each carries its query record's symbol, date and asof"
+is "$(jq -r '[.symbol, .date, .asof] | join(" ")' "$T/llm" | head -n 1)" "MSFT 2024-01-10 2024-01-09" \
+  "the first one: MSFT's"
+is "$(jq -r '[keys_unsorted[0:4], keys_unsorted[-1:]] | flatten | join(" ")' "$T/llm" | sort -u)" \
+  "kind symbol date asof id" "llm keys: kind symbol date asof first, id last"
+is "$(python3 -c '
+import hashlib, json, sys
+bad = 0
+for line in open(sys.argv[1]):
+    r = json.loads(line); i = r.pop("id")
+    c = json.dumps(r, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+    bad += hashlib.blake2b(c.encode(), digest_size=16).hexdigest() != i
+print(bad)' "$T/llm")" 0 "their ids are their content ids"
+is "$(jq -r 'select(.date == null or .symbol == null) | .kind' "$out" | wc -l)" 0 \
+  "every output record has a symbol and a date"
 done_testing

@@ -49,6 +49,75 @@ int main(void)
     fa_ndjson_close(r);
     unlink(path);
 
+    /* a list of inputs: read one after the other, each with its own
+     * positions; an empty file and a missing one in the list */
+    {
+        char p1[] = "/tmp/fa-ndjson-l1-XXXXXX", p2[] = "/tmp/fa-ndjson-l2-XXXXXX";
+        char p3[] = "/tmp/fa-ndjson-l3-XXXXXX", where[600];
+        char missing[] = "/tmp/fa-ndjson-no-such-file";
+        char *list[4] = {p1, p2, p3, missing};
+        int fd1 = mkstemp(p1), fd2 = mkstemp(p2), fd3 = mkstemp(p3);
+        FILE *f1 = fdopen(fd1, "w"), *f3 = fdopen(fd3, "w");
+
+        close(fd2);                          /* empty */
+        fputs("{\"n\":1}\n\n{\"n\":2}", f1); /* no newline at the end */
+        fclose(f1);
+        fputs("{\"n\":3}\n{bad\n{\"n\":4}\n", f3);
+        fclose(f3);
+
+        r = fa_ndjson_open_list(list, 3, 0);
+        ok(r != NULL, "open a list of three");
+        ok(fa_ndjson_next(r, &o) == FA_NDJSON_RECORD &&
+               json_object_get_int(json_object_object_get(o, "n")) == 1,
+           "list: first record of the first file");
+        json_object_put(o);
+        ok(fa_ndjson_next(r, &o) == FA_NDJSON_RECORD && fa_ndjson_line(r) == 3,
+           "list: second record, line 3 of the first file");
+        snprintf(where, sizeof where, "%s:3", p1);
+        is_str(fa_ndjson_where(r), where, "list: where names the first file");
+        json_object_put(o);
+        ok(fa_ndjson_next(r, &o) == FA_NDJSON_RECORD &&
+               json_object_get_int(json_object_object_get(o, "n")) == 3,
+           "list: the empty second file is passed over; the third's first record");
+        snprintf(where, sizeof where, "%s:1", p3);
+        is_str(fa_ndjson_where(r), where, "list: where names the third file, line 1");
+        json_object_put(o);
+        ok(fa_ndjson_next(r, &o) == FA_NDJSON_BAD, "list: a bad line in the third file");
+        snprintf(where, sizeof where, "%s:2: invalid JSON", p3);
+        ok(strstr(fa_err_get(), where) != NULL, "list: its message names %s", where);
+        ok(fa_ndjson_next(r, &o) == FA_NDJSON_RECORD &&
+               json_object_get_int(json_object_object_get(o, "n")) == 4,
+           "list: reading goes on after the bad line");
+        json_object_put(o);
+        ok(fa_ndjson_next(r, &o) == FA_NDJSON_EOF, "list: EOF after the last file");
+        ok(fa_ndjson_next(r, &o) == FA_NDJSON_EOF, "list: EOF again");
+        fa_ndjson_close(r);
+
+        r = fa_ndjson_open_list(list + 2, 2, 0);
+        ok(r != NULL, "open a list whose second file is missing");
+        ok(fa_ndjson_next(r, &o) == FA_NDJSON_RECORD, "list: first file read");
+        json_object_put(o);
+        ok(fa_ndjson_next(r, &o) == FA_NDJSON_BAD, "list: its bad line");
+        ok(fa_ndjson_next(r, &o) == FA_NDJSON_RECORD, "list: its last record");
+        json_object_put(o);
+        ok(fa_ndjson_next(r, &o) == FA_NDJSON_IOERR, "list: a missing next file is IOERR");
+        ok(strstr(fa_err_get(), "cannot open '/tmp/fa-ndjson-no-such-file'") != NULL,
+           "list: the message names it: %s", fa_err_get());
+        fa_ndjson_close(r);
+
+        ok(fa_ndjson_open_list(list + 3, 1, 0) == NULL &&
+               strstr(fa_err_get(), "cannot open") != NULL,
+           "list: a missing first file fails the open");
+        r = fa_ndjson_open_list(NULL, 0, 0);
+        ok(r != NULL, "an empty list reads stdin");
+        snprintf(where, sizeof where, "%s", fa_ndjson_where(r));
+        is_str(where, "<stdin>:0", "an empty list's reader is named <stdin>");
+        fa_ndjson_close(r);
+        unlink(p1);
+        unlink(p2);
+        unlink(p3);
+    }
+
     f = fopen("/dev/full", "w");
     if (f) {
         o = json_tokener_parse("{\"kind\":\"x\"}");

@@ -1,6 +1,7 @@
 /* test_store.c: the memory store: append, reopen, dedup by id, model and
  * dimension checks, crash recovery at many truncation points (torn tails
- * and stores cut from outside), and two processes appending at once. */
+ * and stores cut from outside), compact (f16, int8) stores and their
+ * recovery, and two processes appending at once. */
 #include <errno.h>
 #include <fcntl.h>
 #include <stdbool.h>
@@ -14,6 +15,7 @@
 #include "fa_date.h"
 #include "fa_err.h"
 #include "fa_record.h"
+#include "fa_simd.h"
 #include "fa_store.h"
 #include "tap.h"
 #include "fa_banned.h"
@@ -290,6 +292,148 @@ int main(void)
     ok(fa_store_open(dir, FA_STORE_READ, NULL, 0) == NULL, "a foreign file is an error");
     for (int f = 0; f < 3; f++)
         free(full[f]);
+
+    /* Compact stores: the copy the kernel scans, checked, and recovered
+     * with the rest. */
+    {
+        ok(fa_store_elem_parse("int8") == FA_STORE_ELEM_I8 &&
+               fa_store_elem_parse("f16") == FA_STORE_ELEM_F16 &&
+               fa_store_elem_parse("f32") == FA_STORE_ELEM_F32 && fa_store_elem_parse("i4") < 0 &&
+               strcmp(fa_store_elem_name(FA_STORE_ELEM_I8), "int8") == 0,
+           "element type names");
+        for (int e = FA_STORE_ELEM_F16; e <= FA_STORE_ELEM_I8; e++) {
+            const char *cf = e == FA_STORE_ELEM_F16 ? "vectors.f16" : "vectors.i8";
+            size_t esz = e == FA_STORE_ELEM_F16 ? 2 : 1;
+            snprintf(dir, sizeof dir, "%s/c%d", base, e);
+            s = fa_store_open_elem(dir, FA_STORE_WRITE, "m", DIM, e);
+            ok(s && fa_store_elem(s) == e, "%s store created", fa_store_elem_name(e));
+            for (long n = 0; n < 40; n++) {
+                float v[DIM];
+                vec_of(n, v);
+                struct json_object *r = rec_of(n);
+                if (fa_store_add(s, r, v) != 1)
+                    return 1;
+                json_object_put(r);
+                if (n == 19 && fa_store_commit(s) != 20)
+                    return 1;
+            }
+            if (e == FA_STORE_ELEM_F16) {
+                float v[DIM] = {1, 2, 1e5f, 0, 0};
+                struct json_object *r = rec_of(1000);
+                ok(fa_store_add(s, r, v) < 0 && strstr(fa_err_get(), "float16"),
+                   "f16: a value beyond float16's range is refused");
+                json_object_put(r);
+            }
+            ok(fa_store_close(s) == 0 && rows_intact(dir, 40), "%s: 40 rows",
+               fa_store_elem_name(e));
+            /* the compact copy is what fa_simd_compact_build makes */
+            s = fa_store_open_elem(dir, FA_STORE_READ, NULL, 0, e);
+            bool good = s && fa_store_count(s) == 40 && fa_store_compact(s) && fa_store_scales(s);
+            unsigned char want[40 * DIM * 2];
+            float wscale[40];
+            good = good && fa_simd_compact_build(e == FA_STORE_ELEM_F16 ? FA_SIMD_F16 : FA_SIMD_I8,
+                                                 fa_store_rows(s), 40, DIM, want, wscale) == 0;
+            good = good && memcmp(want, fa_store_compact(s), 40 * DIM * esz) == 0 &&
+                   memcmp(wscale, fa_store_scales(s), sizeof wscale) == 0;
+            ok(good, "%s: compact rows and scales as the kernel builds them",
+               fa_store_elem_name(e));
+            fa_store_close(s);
+            int other = e == FA_STORE_ELEM_F16 ? FA_STORE_ELEM_I8 : FA_STORE_ELEM_F16;
+            ok(fa_store_open_elem(dir, FA_STORE_WRITE, "m", DIM, other) == NULL &&
+                   strstr(fa_err_get(), "holds") && strstr(fa_err_get(), fa_store_elem_name(e)),
+               "%s: another element type is refused", fa_store_elem_name(e));
+            s = fa_store_open(dir, FA_STORE_READ, "m", DIM);
+            ok(s && fa_store_elem(s) == e, "%s: opened without a type", fa_store_elem_name(e));
+            fa_store_close(s);
+            /* cuts of the compact files, and torn tails in them */
+            const char *cfiles[2] = {cf, "scales.f32"};
+            size_t per[2] = {DIM * esz, 4};
+            char *cfull[2];
+            size_t clen[2];
+            for (int f = 0; f < 2; f++) {
+                snprintf(path, sizeof path, "%s/%s", dir, cfiles[f]);
+                cfull[f] = slurp(path, &clen[f]);
+            }
+            int cok = 0, cn = 0;
+            for (int f = 0; f < 2; f++)
+                for (size_t at = 0; at < clen[f]; at += 1 + (at * 5 + 1) % 13) {
+                    size_t want_n = at / per[f];
+                    snprintf(path, sizeof path, "%s/%s", dir, cfiles[f]);
+                    spit(path, cfull[f], at);
+                    bool g = rows_intact(dir, want_n);
+                    s = fa_store_open(dir, FA_STORE_WRITE, "m", DIM);
+                    g = g && s && fa_store_count(s) == want_n;
+                    fa_store_close(s);
+                    struct stat st;
+                    for (int h = 0; h < 2; h++) {
+                        snprintf(path, sizeof path, "%s/%s", dir, cfiles[h]);
+                        g = g && stat(path, &st) == 0 && (size_t)st.st_size == want_n * per[h];
+                    }
+                    /* store the lost rows again */
+                    s = fa_store_open(dir, FA_STORE_WRITE, "m", DIM);
+                    for (long n = (long)want_n; g && n < 40; n++) {
+                        float v[DIM];
+                        vec_of(n, v);
+                        struct json_object *r = rec_of(n);
+                        g = fa_store_add(s, r, v) == 1;
+                        json_object_put(r);
+                    }
+                    g = g && fa_store_close(s) == 0 && rows_intact(dir, 40);
+                    for (int h = 0; h < 2; h++) {
+                        size_t len;
+                        snprintf(path, sizeof path, "%s/%s", dir, cfiles[h]);
+                        char *b = slurp(path, &len);
+                        g = g && b && len == clen[h] && memcmp(b, cfull[h], len) == 0;
+                        free(b);
+                    }
+                    cok += g;
+                    cn++;
+                }
+            ok(cok == cn && cn > 20,
+               "%s: compact files cut at %d points: cut back with the rest, restored by "
+               "appending",
+               fa_store_elem_name(e), cn);
+            /* torn tails: the count says 30, the compact files hold more */
+            int tok = 0, tn = 0;
+            for (int t = 0; t < 20; t++) {
+                snprintf(path, sizeof path, "%s/vectors.f32", dir);
+                size_t vl;
+                char *v = slurp(path, &vl);
+                v[24] = 30;
+                spit(path, v, vl);
+                free(v);
+                for (int f = 0; f < 2; f++) {
+                    seed = seed * 1103515245u + 12345u;
+                    size_t at = 30 * per[f] + (seed >> 8) % (clen[f] - 30 * per[f] + 1);
+                    snprintf(path, sizeof path, "%s/%s", dir, cfiles[f]);
+                    spit(path, cfull[f], at);
+                }
+                s = fa_store_open(dir, FA_STORE_WRITE, "m", DIM);
+                bool g = s && fa_store_count(s) == 30;
+                for (long n = 30; g && n < 40; n++) {
+                    float vv[DIM];
+                    vec_of(n, vv);
+                    struct json_object *r = rec_of(n);
+                    g = fa_store_add(s, r, vv) == 1;
+                    json_object_put(r);
+                }
+                g = g && fa_store_close(s) == 0 && rows_intact(dir, 40);
+                for (int h = 0; h < 2; h++) {
+                    size_t len;
+                    snprintf(path, sizeof path, "%s/%s", dir, cfiles[h]);
+                    char *b = slurp(path, &len);
+                    g = g && b && len == clen[h] && memcmp(b, cfull[h], len) == 0;
+                    free(b);
+                }
+                tok += g;
+                tn++;
+            }
+            ok(tok == tn, "%s: torn compact tails at %d random points cut, appends whole",
+               fa_store_elem_name(e), tn);
+            for (int f = 0; f < 2; f++)
+                free(cfull[f]);
+        }
+    }
 
     /* Two processes appending at once, with overlapping ids. */
     snprintf(dir, sizeof dir, "%s/s3", base);
