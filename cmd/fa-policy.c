@@ -8,7 +8,6 @@
 #include <errno.h>
 #include <getopt.h>
 #include <math.h>
-#include <stdarg.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -183,19 +182,6 @@ static struct fa_policy_train_conf tconf;
 static bool train_only; /* a flag that only train takes was given */
 static FILE *log_file;
 static const char *log_symbol;
-
-/* "fa-policy: message" on stderr, also under -q (an error, not chatter). */
-static void errmsg(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
-
-static void errmsg(const char *fmt, ...)
-{
-    va_list ap;
-    fprintf(stderr, "%s: ", fa_progname);
-    va_start(ap, fmt);
-    vfprintf(stderr, fmt, ap);
-    va_end(ap);
-    fputc('\n', stderr);
-}
 
 static void need_num(int rc)
 {
@@ -665,7 +651,7 @@ static int cmd_train(void)
     bb = fa_policy_backbone_open(o_backbone ? o_backbone : "text", o_template,
                                  o_embed_dim ? (size_t)strtoul(o_embed_dim, NULL, 10) : 0, o_pool);
     if (!bb) {
-        errmsg("%s", fa_err_get());
+        fa_cli_error("%s", fa_err_get());
         status = FA_EXIT_USAGE;
         goto out;
     }
@@ -674,14 +660,14 @@ static int cmd_train(void)
     if (o_source)
         fclose(in);
     if (rc < 0 || reap_child() < 0) {
-        errmsg("%s", fa_err_get());
+        fa_cli_error("%s", fa_err_get());
         status = FA_EXIT_FAIL;
         goto out;
     }
     fa_policy_data_finish(&d);
     if (d.n < 2) {
-        errmsg("training needs at least 2 trading days of %s, got %d",
-               d.symbol ? d.symbol : "any symbol", d.n);
+        fa_cli_error("training needs at least 2 trading days of %s, got %d",
+                     d.symbol ? d.symbol : "any symbol", d.n);
         status = FA_EXIT_FAIL;
         goto out;
     }
@@ -692,13 +678,13 @@ static int cmd_train(void)
             bb->ops->dim(bb));
     nn = fa_policy_train(&d, bb, &tconf);
     if (!nn) {
-        errmsg("training failed: %s", fa_err_get());
+        fa_cli_error("training failed: %s", fa_err_get());
         status = FA_EXIT_FAIL;
         goto out;
     }
     m = manifest_of(&d, bb, nn);
     if (fa_policy_ckpt_write(o_out, nn, m) < 0) {
-        errmsg("%s", fa_err_get());
+        fa_cli_error("%s", fa_err_get());
         status = FA_EXIT_FAIL;
         goto out;
     }
@@ -706,7 +692,7 @@ static int cmd_train(void)
             fa_nn_nparams(nn), bb->encodes, bb->cache_hits);
 out:
     if (log_file && fclose(log_file) != 0 && status == FA_EXIT_OK) {
-        errmsg("write error '%s': %s", o_log, strerror(errno));
+        fa_cli_error("write error '%s': %s", o_log, strerror(errno));
         status = FA_EXIT_FAIL;
     }
     json_object_put(m);
@@ -805,7 +791,7 @@ static int cmd_act(void)
     fa_policy_data_init(&A.d, o_symbol);
     A.nn = fa_policy_ckpt_read(o_ckpt, &m);
     if (!A.nn) {
-        errmsg("checkpoint '%s': %s", o_ckpt, fa_err_get());
+        fa_cli_error("checkpoint '%s': %s", o_ckpt, fa_err_get());
         status = FA_EXIT_USAGE;
         goto out;
     }
@@ -823,7 +809,7 @@ static int cmd_act(void)
                                    pool && !strcmp(pool, "whole") ? FA_POLICY_POOL_WHOLE
                                                                   : FA_POLICY_POOL_SECTIONS);
     if (!A.bb) {
-        errmsg("%s", fa_err_get());
+        fa_cli_error("%s", fa_err_get());
         status = FA_EXIT_USAGE;
         goto out;
     }
@@ -832,10 +818,10 @@ static int cmd_act(void)
     size_t dim = A.bb->ops->dim(A.bb);
     if (strcmp(mb, A.bb->ops->name) || strcmp(mstr(m, "embed_model"), A.bb->ops->model(A.bb)) ||
         (double)dim != mdim || (size_t)fa_nn_in_dim(A.nn) != dim) {
-        errmsg("checkpoint '%s' was trained with backbone %s (%s, %g dims), not %s (%s, %zu "
-               "dims)",
-               o_ckpt, mb, mstr(m, "embed_model"), mdim, A.bb->ops->name, A.bb->ops->model(A.bb),
-               dim);
+        fa_cli_error("checkpoint '%s' was trained with backbone %s (%s, %g dims), not %s (%s, %zu "
+                     "dims)",
+                     o_ckpt, mb, mstr(m, "embed_model"), mdim, A.bb->ops->name,
+                     A.bb->ops->model(A.bb), dim);
         status = FA_EXIT_USAGE;
         goto out;
     }
@@ -854,7 +840,7 @@ static int cmd_act(void)
     A.env = fa_policy_env_new(&A.d, &ec);
     A.x = malloc(dim * sizeof *A.x);
     if (!A.env || !A.x) {
-        errmsg("%s", fa_err_get());
+        fa_cli_error("%s", fa_err_get());
         status = FA_EXIT_FAIL;
         goto out;
     }
@@ -867,7 +853,7 @@ static int cmd_act(void)
     int rc;
     while ((rc = fa_cli_next(rd, &rec)) != FA_NDJSON_EOF) {
         if (rc == FA_NDJSON_IOERR) {
-            errmsg("%s", fa_err_get());
+            fa_cli_error("%s", fa_err_get());
             status = FA_EXIT_FAIL;
             break;
         }
@@ -879,7 +865,7 @@ static int cmd_act(void)
             const char *sym = fa_record_symbol(rec);
             if (sym && (!A.d.symbol || !strcmp(sym, A.d.symbol)) && A.d.n > A.decided &&
                 decide_days(&A, true) < 0) {
-                errmsg("%s", fa_err_get());
+                fa_cli_error("%s", fa_err_get());
                 status = FA_EXIT_FAIL;
                 json_object_put(rec);
                 break;
@@ -893,11 +879,11 @@ static int cmd_act(void)
     }
     fa_ndjson_close(rd);
     if (status == FA_EXIT_OK && decide_days(&A, true) < 0) {
-        errmsg("%s", fa_err_get());
+        fa_cli_error("%s", fa_err_get());
         status = FA_EXIT_FAIL;
     }
     if (status == FA_EXIT_OK && fa_policy_env_illegal(A.env) > 0) {
-        errmsg("%ld illegal actions", fa_policy_env_illegal(A.env));
+        fa_cli_error("%ld illegal actions", fa_policy_env_illegal(A.env));
         status = FA_EXIT_FAIL;
     }
 out:

@@ -304,15 +304,7 @@ static void reflect(struct fa_day *d)
         t = fa_stage_printf("%s %s: trades and cumulative return", d->symbol, d->date);
         rc = fa_chart_trading(days, ndays, t, &png, &pnglen);
         free(t);
-        if (rc == FA_GNUPLOT_MISSING)
-            fa_die(FA_EXIT_USAGE, "%s (or use --no-charts)", fa_err_get());
-        if (rc < 0)
-            fa_die(FA_EXIT_FAIL, "%s %s: %s", d->symbol, d->date, fa_err_get());
-        if (opt_charts) {
-            chart_path = fa_stage_printf("%s/%s-%s-trading.png", opt_charts, d->symbol, d->date);
-            if (fa_gnuplot_save(chart_path, png, pnglen) < 0)
-                fa_die(FA_EXIT_FAIL, "%s", fa_err_get());
-        }
+        chart_path = fa_stage_chart_drawn(d, rc, opt_charts, "trading", png, pnglen);
         image = want_image;
     }
 

@@ -121,15 +121,7 @@ static void reflect(struct fa_day *d)
                             n > (size_t)ti + 1 ? ", with the next bars in hindsight" : "");
         rc = fa_chart_kline(bars, n, first, (size_t)ti, title, &png, &pnglen);
         free(title);
-        if (rc == FA_GNUPLOT_MISSING)
-            fa_die(FA_EXIT_USAGE, "%s (or use --no-charts)", fa_err_get());
-        if (rc < 0)
-            fa_die(FA_EXIT_FAIL, "%s %s: %s", d->symbol, d->date, fa_err_get());
-        if (opt_charts) {
-            chart_path = fa_stage_printf("%s/%s-%s-kline.png", opt_charts, d->symbol, d->date);
-            if (fa_gnuplot_save(chart_path, png, pnglen) < 0)
-                fa_die(FA_EXIT_FAIL, "%s", fa_err_get());
-        }
+        chart_path = fa_stage_chart_drawn(d, rc, opt_charts, "kline", png, pnglen);
         image = want_image;
     }
     json_object_object_add(vars, "symbol", json_object_new_string(d->symbol));

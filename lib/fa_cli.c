@@ -65,16 +65,47 @@ void fa_cli_try_help(void)
     exit(FA_EXIT_USAGE);
 }
 
+static void verror(const char *fmt, va_list ap)
+{
+    fprintf(stderr, "%s: ", fa_progname);
+    vfprintf(stderr, fmt, ap);
+    fputc('\n', stderr);
+}
+
+void fa_cli_error(const char *fmt, ...)
+{
+    va_list ap;
+
+    va_start(ap, fmt);
+    verror(fmt, ap);
+    va_end(ap);
+}
+
 void fa_cli_usage_error(const char *fmt, ...)
 {
     va_list ap;
 
-    fprintf(stderr, "%s: ", fa_progname);
     va_start(ap, fmt);
-    vfprintf(stderr, fmt, ap);
+    verror(fmt, ap);
     va_end(ap);
-    fputc('\n', stderr);
     fa_cli_try_help();
+}
+
+int fa_cli_core(int opt)
+{
+    switch (opt) {
+    case 'q':
+        fa_verbosity = 0;
+        return 1;
+    case 'v':
+        fa_verbosity++;
+        return 1;
+    case 'V':
+        fa_cli_version();
+        return 2;
+    default:
+        return 0;
+    }
 }
 
 void fa_bad_record(const char *symbol, const char *date, const char *where, const char *fmt, ...)

@@ -25,6 +25,13 @@ const char *fa_cli_conf(const char *flag, const char *env, const char *def);
 void fa_cli_version(void);
 /* "Try 'fa-x --help'." to stderr, exit 2. Call after getopt's message. */
 void fa_cli_try_help(void) __attribute__((noreturn));
+/* "prog: message" on stderr, also under -q (an error, not chatter). */
+void fa_cli_error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+/* The core flags of a getopt switch other than -h: 'q' sets fa_verbosity
+ * to 0, 'v' raises it (both return 1); 'V' prints the version
+ * (fa_cli_version) and returns 2: the caller exits 0. Anything else
+ * returns 0. */
+int fa_cli_core(int opt);
 /* Prints "prog: message" then the Try line, exit 2. */
 void fa_cli_usage_error(const char *fmt, ...) __attribute__((format(printf, 1, 2), noreturn));
 

@@ -290,6 +290,23 @@ bool fa_stage_fatal(enum fa_llm_error e)
     return e == FA_LLM_EBUDGET || e == FA_LLM_EAUTH || e == FA_LLM_EREPLAY;
 }
 
+char *fa_stage_chart_drawn(const struct fa_day *d, int rc, const char *dir, const char *name,
+                           const unsigned char *png, size_t len)
+{
+    char *path;
+
+    if (rc == FA_GNUPLOT_MISSING)
+        fa_die(FA_EXIT_USAGE, "%s (or use --no-charts)", fa_err_get());
+    if (rc < 0)
+        fa_die(FA_EXIT_FAIL, "%s %s: %s", d->symbol, d->date, fa_err_get());
+    if (!dir)
+        return NULL;
+    path = fa_stage_printf("%s/%s-%s-%s.png", dir, d->symbol, d->date, name);
+    if (fa_gnuplot_save(path, png, len) < 0)
+        fa_die(FA_EXIT_FAIL, "%s", fa_err_get());
+    return path;
+}
+
 int fa_stage_save_text(const char *path, const char *text)
 {
     return fa_gnuplot_save(path, text, strlen(text));
@@ -580,17 +597,8 @@ int fa_stage_option(struct fa_stage_opts *o, int opt, const char *arg)
         return 1;
     case FA_STAGE_O_TEMP:
         return fa_cli_double("--temperature", arg, 0, 2, &o->temperature) < 0 ? -1 : 1;
-    case 'q':
-        fa_verbosity = 0;
-        return 1;
-    case 'v':
-        fa_verbosity++;
-        return 1;
-    case 'V':
-        fa_cli_version();
-        return 2;
     default:
-        return 0;
+        return fa_cli_core(opt);
     }
 }
 

@@ -229,6 +229,15 @@ bool fa_stage_hit_seen(struct json_object *set, struct json_object *hit);
  * a string field, the string. malloc'd; "" when absent. */
 char *fa_stage_fieldtext(struct json_object *rec, const char *key);
 
+/* After a chart of day d was drawn (rc from fa_chart_kline or
+ * fa_chart_trading): a failure ends the program (fa_die: status 2 with
+ * "... (or use --no-charts)" when gnuplot is missing, else 1 with
+ * "SYMBOL DATE: ..."). With dir set (--charts), saves the PNG as
+ * DIR/SYMBOL-DATE-NAME.png and returns that path (malloc'd; a failed
+ * save ends the program with status 1); NULL without dir. */
+char *fa_stage_chart_drawn(const struct fa_day *d, int rc, const char *dir, const char *name,
+                           const unsigned char *png, size_t len);
+
 /* Writes text to path atomically. Returns 0 or -1 with fa_err set. */
 int fa_stage_save_text(const char *path, const char *text) __attribute__((warn_unused_result));
 
