@@ -409,33 +409,24 @@ int main(int argc, char **argv)
     if (!batch)
         fa_die(FA_EXIT_FAIL, "out of memory");
 
-    int nfiles = argc - optind;
-    for (int fi = 0; fi < (nfiles ? nfiles : 1) && status == FA_EXIT_OK; fi++) {
-        const char *path = nfiles ? argv[optind + fi] : "-";
-        struct fa_ndjson_reader *rd = fa_ndjson_open(path, 0);
-        if (!rd) {
+    struct fa_ndjson_reader *rd = fa_ndjson_open_list(argv + optind, argc - optind, 0);
+    if (!rd) {
+        fa_warn("%s", fa_err_get());
+        status = FA_EXIT_FAIL;
+    }
+    while (rd) {
+        struct json_object *r;
+        int rc = fa_cli_next(rd, &r);
+        if (rc == FA_NDJSON_EOF)
+            break;
+        if (rc == FA_NDJSON_IOERR) {
             fa_warn("%s", fa_err_get());
             status = FA_EXIT_FAIL;
             break;
         }
-        for (;;) {
-            struct json_object *r;
-            int rc = fa_ndjson_next(rd, &r);
-            if (rc == FA_NDJSON_EOF)
-                break;
-            if (rc == FA_NDJSON_IOERR) {
-                fa_warn("%s", fa_err_get());
-                status = FA_EXIT_FAIL;
-                break;
-            }
-            if (rc == FA_NDJSON_BAD) {
-                fa_bad_record(NULL, NULL, NULL, "%s", fa_err_get());
-                continue;
-            }
-            handle(r, fa_ndjson_where(rd), tmpl);
-        }
-        fa_ndjson_close(rd);
+        handle(r, fa_ndjson_where(rd), tmpl);
     }
+    fa_ndjson_close(rd);
     flush();
     fa_info("stored %zu new records in '%s' (%zu already there), %zu in all", n_stored, o_store,
             n_known, fa_store_count(store));

@@ -413,36 +413,27 @@ int main(int argc, char **argv)
         }
     }
 
-    int nfiles = argc - optind;
-    for (int fi = 0; fi < (nfiles ? nfiles : 1) && status == FA_EXIT_OK; fi++) {
-        const char *path = nfiles ? argv[optind + fi] : "-";
-        struct fa_ndjson_reader *rd = fa_ndjson_open(path, 0);
-        if (!rd) {
+    struct fa_ndjson_reader *rd = fa_ndjson_open_list(argv + optind, argc - optind, 0);
+    if (!rd) {
+        fa_warn("%s", fa_err_get());
+        status = FA_EXIT_FAIL;
+    }
+    while (rd) {
+        struct json_object *r;
+        int rc = fa_cli_next(rd, &r);
+        if (rc == FA_NDJSON_EOF)
+            break;
+        if (rc == FA_NDJSON_IOERR) {
             fa_warn("%s", fa_err_get());
             status = FA_EXIT_FAIL;
             break;
         }
-        for (;;) {
-            struct json_object *r;
-            int rc = fa_ndjson_next(rd, &r);
-            if (rc == FA_NDJSON_EOF)
-                break;
-            if (rc == FA_NDJSON_IOERR) {
-                fa_warn("%s", fa_err_get());
-                status = FA_EXIT_FAIL;
-                break;
-            }
-            if (rc == FA_NDJSON_BAD) {
-                fa_bad_record(NULL, NULL, NULL, "%s", fa_err_get());
-                continue;
-            }
-            json_object_get(r);
-            fa_emit(r);
-            emit_hits(r, fa_ndjson_where(rd));
-            json_object_put(r);
-        }
-        fa_ndjson_close(rd);
+        json_object_get(r);
+        fa_emit(r);
+        emit_hits(r, fa_ndjson_where(rd));
+        json_object_put(r);
     }
+    fa_ndjson_close(rd);
     for (size_t i = 0; i < nmems; i++)
         fa_store_close(mems[i].s);
     fa_embedder_close(emb);

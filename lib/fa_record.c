@@ -280,10 +280,13 @@ struct json_object *fa_record_error(const char *stage, const char *symbol, const
 {
     struct json_object *r = fa_record_new("error", symbol, date);
 
+    if (date)
+        fa_record_set_str(r, "asof", date);
     fa_record_set_str(r, "stage", stage);
     if (where)
         fa_record_set_str(r, "where", where);
     fa_record_set_str(r, "message", message);
+    fa_record_set_id(r);
     return r;
 }
 

@@ -54,8 +54,9 @@ void fa_hash_hex(const void *data, size_t len, char out[FA_ID_HEX]);
  * or the record is freed. */
 const char *fa_record_set_id(struct json_object *r);
 
-/* An error record: {"kind":"error","stage","message","where"?} plus symbol
- * and date when known. where is "file:line" or NULL. */
+/* An error record: {"kind":"error","stage","message","where"?} plus symbol,
+ * date and asof (= date) when known, and its content id. where is
+ * "file:line" or NULL. */
 struct json_object *fa_record_error(const char *stage, const char *symbol, const char *date,
                                     const char *where, const char *message);
 

@@ -50,5 +50,16 @@ int main(void)
     is_str(fa_record_asof(a), "2023-03-01", "asof read back");
     json_object_put(a);
     json_object_put(b);
+
+    a = fa_record_error("fa-x", "AAPL", "2023-06-01", "in.ndjson:3", "bad price");
+    is_str(fa_record_asof(a), "2023-06-01", "an error record's asof is its date");
+    snprintf(ida, sizeof ida, "%s", fa_record_str(a, "id") ? fa_record_str(a, "id") : "");
+    is_str(fa_record_set_id(a), ida, "an error record carries its content id");
+    ok(fa_record_validate(a) == 0, "an error record validates");
+    json_object_put(a);
+    a = fa_record_error("fa-x", NULL, NULL, NULL, "not JSON");
+    ok(!fa_record_str(a, "asof") && strlen(fa_record_str(a, "id")) == 32,
+       "without a date: no asof, still an id");
+    json_object_put(a);
     return tap_done();
 }
