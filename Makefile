@@ -84,7 +84,7 @@ $(O)/t/%: $(O)/tests/unit/%.o $(LIBFA)
 # Debian packages needed to build, test and run. Installed when missing:
 # with apt-get when root, otherwise the exact command is printed (exit 2).
 DEB_BUILD = pkg-config libcurl4-openssl-dev libjson-c-dev libsodium-dev
-DEB_RUN   = gnuplot-nox jq parallel python3
+DEB_RUN   = gnuplot-nox jq parallel python3 curl
 deps:
 	@missing=""; \
 	command -v pkg-config >/dev/null 2>&1 || missing="$$missing pkg-config"; \
@@ -97,6 +97,7 @@ deps:
 	command -v jq       >/dev/null 2>&1 || missing="$$missing jq"; \
 	command -v parallel >/dev/null 2>&1 || missing="$$missing parallel"; \
 	command -v python3  >/dev/null 2>&1 || missing="$$missing python3"; \
+	command -v curl     >/dev/null 2>&1 || missing="$$missing curl"; \
 	[ -z "$$missing" ] && exit 0; \
 	if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then \
 	  echo "deps: installing$$missing"; \
