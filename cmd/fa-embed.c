@@ -161,27 +161,6 @@ static char *template_expand(const char *t, struct json_object *r, char **missin
     return out;
 }
 
-/* An llm record rebuilt with the symbol, date and asof of the records the
- * call was made for, in the conventional order (kind, symbol, date, asof,
- * its own fields, id), and its id recomputed. Takes ownership of r. */
-static struct json_object *llm_attribute(struct json_object *r, const char *sym, const char *date,
-                                         const char *asof)
-{
-    struct json_object *n = fa_record_new(fa_record_kind(r), sym, date);
-    if (asof)
-        fa_record_set_str(n, "asof", asof);
-    json_object_object_foreach(r, key, val)
-    {
-        if (!strcmp(key, "kind") || !strcmp(key, "symbol") || !strcmp(key, "date") ||
-            !strcmp(key, "asof") || !strcmp(key, "id"))
-            continue;
-        json_object_object_add(n, key, json_object_get(val));
-    }
-    fa_record_set_id(n);
-    json_object_put(r);
-    return n;
-}
-
 static void batch_free(void)
 {
     for (size_t i = 0; i < nbatch; i++) {
@@ -216,8 +195,8 @@ static void flush(void)
             asof = a;
     }
     for (size_t i = 0; i < json_object_array_length(llm); i++)
-        fa_emit(llm_attribute(json_object_get(json_object_array_get_idx(llm, i)),
-                              fa_record_symbol(last), fa_record_date(last), asof));
+        fa_emit(fa_record_attribute(json_object_get(json_object_array_get_idx(llm, i)),
+                                    fa_record_symbol(last), fa_record_date(last), asof));
     if (rc < 0) {
         char *msg = strdup(fa_err_get());
         for (size_t i = 0; i < nbatch; i++)

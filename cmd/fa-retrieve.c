@@ -121,27 +121,6 @@ static double float_short(float f)
     return f;
 }
 
-/* An llm record rebuilt with the symbol, date and asof of the record the
- * call was made for, in the conventional order (kind, symbol, date, asof,
- * its own fields, id), and its id recomputed. Takes ownership of r. */
-static struct json_object *llm_attribute(struct json_object *r, const char *sym, const char *date,
-                                         const char *asof)
-{
-    struct json_object *n = fa_record_new(fa_record_kind(r), sym, date);
-    if (asof)
-        fa_record_set_str(n, "asof", asof);
-    json_object_object_foreach(r, key, val)
-    {
-        if (!strcmp(key, "kind") || !strcmp(key, "symbol") || !strcmp(key, "date") ||
-            !strcmp(key, "asof") || !strcmp(key, "id"))
-            continue;
-        json_object_object_add(n, key, json_object_get(val));
-    }
-    fa_record_set_id(n);
-    json_object_put(r);
-    return n;
-}
-
 /* Parses --kernel: a comma-separated list of a path (auto, scalar, avx2)
  * and a scan (f32, compact). Exits 2 on a bad list. */
 static void kernel_parse(const char *list)
@@ -237,8 +216,8 @@ static void emit_hits(struct json_object *r, const char *where)
         fa_die(FA_EXIT_FAIL, "out of memory");
     int rc = fa_embedder_embed(emb, "retrieve", (const char *const *)embed, m, qvec, llm);
     for (size_t i = 0; i < json_object_array_length(llm); i++)
-        fa_emit(llm_attribute(json_object_get(json_object_array_get_idx(llm, i)), sym, date,
-                              fa_record_asof(r)));
+        fa_emit(fa_record_attribute(json_object_get(json_object_array_get_idx(llm, i)), sym, date,
+                                    fa_record_asof(r)));
     if (rc < 0) {
         fa_bad_record(sym, date, where, "cannot embed the queries: %s", fa_err_get());
         goto out;

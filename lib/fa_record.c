@@ -275,6 +275,24 @@ const char *fa_record_set_id(struct json_object *r)
     return fa_record_str(r, "id");
 }
 
+struct json_object *fa_record_attribute(struct json_object *r, const char *symbol, const char *date,
+                                        const char *asof)
+{
+    static const char *const own[] = {"kind", "symbol", "date", "asof", "id", NULL};
+    struct json_object *n = fa_record_new(fa_record_kind(r), symbol, date);
+
+    if (asof)
+        fa_record_set_str(n, "asof", asof);
+    json_object_object_foreach(r, key, val)
+    {
+        if (!skipped(key, own))
+            json_object_object_add(n, key, json_object_get(val));
+    }
+    fa_record_set_id(n);
+    json_object_put(r);
+    return n;
+}
+
 struct json_object *fa_record_error(const char *stage, const char *symbol, const char *date,
                                     const char *where, const char *message)
 {

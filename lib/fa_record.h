@@ -54,6 +54,14 @@ void fa_hash_hex(const void *data, size_t len, char out[FA_ID_HEX]);
  * or the record is freed. */
 const char *fa_record_set_id(struct json_object *r);
 
+/* The record r rebuilt for symbol, date and asof (each may be NULL: left
+ * out), in the conventional key order (kind, symbol, date, asof, r's other
+ * fields, id) with its id recomputed. Used to attribute a record made
+ * without them (an embedding call's llm record) to the records it served.
+ * Takes ownership of r; returns the new record. */
+struct json_object *fa_record_attribute(struct json_object *r, const char *symbol, const char *date,
+                                        const char *asof);
+
 /* An error record: {"kind":"error","stage","message","where"?} plus symbol,
  * date and asof (= date) when known, and its content id. where is
  * "file:line" or NULL. */

@@ -61,5 +61,20 @@ int main(void)
     ok(!fa_record_str(a, "asof") && strlen(fa_record_str(a, "id")) == 32,
        "without a date: no asof, still an id");
     json_object_put(a);
+
+    a = json_tokener_parse("{\"kind\":\"llm\",\"stage\":\"embed\",\"tokens\":7,\"id\":\"x\"}");
+    a = fa_record_attribute(a, "AAPL", "2023-06-02", "2023-06-01");
+    c = fa_json_canonical(a, (const char *const[]){"id", NULL});
+    is_str(c,
+           "{\"asof\":\"2023-06-01\",\"date\":\"2023-06-02\",\"kind\":\"llm\","
+           "\"stage\":\"embed\",\"symbol\":\"AAPL\",\"tokens\":7}",
+           "attribute: symbol, date and asof added, other fields kept");
+    free(c);
+    ok(strncmp(json_object_to_json_string_ext(a, JSON_C_TO_STRING_PLAIN),
+               "{\"kind\":\"llm\",\"symbol\":\"AAPL\",\"date\":\"2023-06-02\",\"asof\"", 52) == 0,
+       "attribute: conventional key order");
+    snprintf(ida, sizeof ida, "%s", fa_record_str(a, "id"));
+    is_str(fa_record_set_id(a), ida, "attribute: the id is recomputed for the new content");
+    json_object_put(a);
     return tap_done();
 }
