@@ -14,6 +14,7 @@
 #include "fa_cache.h"
 #include "fa_cli.h"
 #include "fa_err.h"
+#include "fa_str.h"
 #include "fa_http.h"
 #include "fa_ledger.h"
 #include "fa_offline.h"
@@ -40,18 +41,9 @@ struct fa_llm {
     struct fa_ledger *ledger;
 };
 
-static void *xnn(void *p)
-{
-    if (!p) {
-        fputs("fa: out of memory\n", stderr);
-        abort();
-    }
-    return p;
-}
-
 static char *xstrdup(const char *s)
 {
-    return s ? xnn(strdup(s)) : NULL;
+    return s ? fa_str_nn(strdup(s)) : NULL;
 }
 
 static long now_ms(void)
@@ -129,7 +121,7 @@ static const char *opt(const struct fa_llm_opts *o, size_t off)
 
 struct fa_llm *fa_llm_open(const struct fa_llm_opts *opts)
 {
-    struct fa_llm *c = xnn(calloc(1, sizeof *c));
+    struct fa_llm *c = fa_str_nn(calloc(1, sizeof *c));
     const char *url = CONF(url, "FA_LLM_URL", NULL);
     const char *mode = CONF(mode, "FA_LLM", NULL);
     const char *nv = CONF(no_vision, "FA_NO_VISION", "0");
@@ -548,7 +540,7 @@ static int answer_text(struct json_object *reply, char **text)
             if (json_object_object_get_ex(json_object_array_get_idx(ct, i), "text", &t)) {
                 const char *ts = json_object_get_string(t);
                 size_t tl = strlen(ts);
-                s = xnn(realloc(s, len + tl + 1));
+                s = fa_str_nn(realloc(s, len + tl + 1));
                 memcpy(s + len, ts, tl + 1);
                 len += tl;
             }
@@ -562,12 +554,12 @@ static int answer_text(struct json_object *reply, char **text)
 
 static struct json_object *jstr(const char *s)
 {
-    return xnn(json_object_new_string(s));
+    return fa_str_nn(json_object_new_string(s));
 }
 
 static struct json_object *message(const char *role, struct json_object *content)
 {
-    struct json_object *m = xnn(json_object_new_object());
+    struct json_object *m = fa_str_nn(json_object_new_object());
 
     json_object_object_add(m, "role", jstr(role));
     json_object_object_add(m, "content", content);
@@ -578,7 +570,7 @@ static struct json_object *message(const char *role, struct json_object *content
 static struct json_object *build_messages(const struct fa_llm *c, const struct fa_llm_chat *req,
                                           bool images, size_t *est_chars)
 {
-    struct json_object *msgs = xnn(json_object_new_array());
+    struct json_object *msgs = fa_str_nn(json_object_new_array());
     char *user;
 
     *est_chars = 0;
@@ -587,20 +579,20 @@ static struct json_object *build_messages(const struct fa_llm *c, const struct f
         *est_chars += strlen(req->system);
     }
     if (images) {
-        struct json_object *parts = xnn(json_object_new_array()), *p, *iu;
-        p = xnn(json_object_new_object());
+        struct json_object *parts = fa_str_nn(json_object_new_array()), *p, *iu;
+        p = fa_str_nn(json_object_new_object());
         json_object_object_add(p, "type", jstr("text"));
         json_object_object_add(p, "text", jstr(req->user));
         json_object_array_add(parts, p);
         for (size_t i = 0; i < req->nimages; i++) {
             size_t b64len =
                 sodium_base64_encoded_len(req->images[i].len, sodium_base64_VARIANT_ORIGINAL);
-            char *url = xnn(malloc(22 + b64len));
+            char *url = fa_str_nn(malloc(22 + b64len));
             memcpy(url, "data:image/png;base64,", 22);
             sodium_bin2base64(url + 22, b64len, req->images[i].png, req->images[i].len,
                               sodium_base64_VARIANT_ORIGINAL);
-            p = xnn(json_object_new_object());
-            iu = xnn(json_object_new_object());
+            p = fa_str_nn(json_object_new_object());
+            iu = fa_str_nn(json_object_new_object());
             json_object_object_add(iu, "url", jstr(url));
             free(url);
             json_object_object_add(p, "type", jstr("image_url"));
@@ -632,22 +624,23 @@ static struct json_object *build_messages(const struct fa_llm *c, const struct f
 static struct json_object *build_body(const struct fa_llm *c, const struct fa_llm_chat *req,
                                       const char *model, struct json_object *msgs)
 {
-    struct json_object *b = xnn(json_object_new_object());
+    struct json_object *b = fa_str_nn(json_object_new_object());
 
     json_object_object_add(b, "model", jstr(model));
     json_object_object_add(b, "messages", msgs);
     if (req->temperature >= 0)
         json_object_object_add(b, "temperature", fa_json_num(req->temperature));
     if (req->seed >= 0)
-        json_object_object_add(b, "seed", xnn(json_object_new_int64(req->seed)));
+        json_object_object_add(b, "seed", fa_str_nn(json_object_new_int64(req->seed)));
     if (req->max_tokens > 0)
-        json_object_object_add(b, "max_tokens", xnn(json_object_new_int(req->max_tokens)));
+        json_object_object_add(b, "max_tokens", fa_str_nn(json_object_new_int(req->max_tokens)));
     if (c->format == FMT_JSON_OBJECT) {
-        struct json_object *rf = xnn(json_object_new_object());
+        struct json_object *rf = fa_str_nn(json_object_new_object());
         json_object_object_add(rf, "type", jstr("json_object"));
         json_object_object_add(b, "response_format", rf);
     } else if (c->format == FMT_JSON_SCHEMA && req->nfields) {
-        struct json_object *rf = xnn(json_object_new_object()), *js = xnn(json_object_new_object());
+        struct json_object *rf = fa_str_nn(json_object_new_object()),
+                           *js = fa_str_nn(json_object_new_object());
         char name[64];
         size_t k = 0;
         for (const char *s = req->stage ? req->stage : "output"; *s && k < sizeof name - 1; s++)
@@ -677,7 +670,7 @@ static void fail(struct fa_llm_result *res, enum fa_llm_error e)
 static int chat_offline(struct fa_llm *c, const struct fa_llm_chat *req, struct fa_llm_result *res)
 {
     struct call_info ci = {0};
-    struct json_object *k = xnn(json_object_new_object());
+    struct json_object *k = fa_str_nn(json_object_new_object());
     char *canon, *text = NULL;
     unsigned char h[32];
     int rc;
@@ -739,7 +732,7 @@ int fa_llm_chat(struct fa_llm *c, const struct fa_llm_chat *req, struct fa_llm_r
     enum fa_llm_error e;
 
     memset(res, 0, sizeof *res);
-    res->llm = xnn(json_object_new_array());
+    res->llm = fa_str_nn(json_object_new_array());
     if (!req->stage || !*req->stage) {
         fa_err_set("chat request without a stage");
         fail(res, FA_LLM_ECONFIG);
@@ -839,7 +832,7 @@ int fa_llm_chat(struct fa_llm *c, const struct fa_llm_chat *req, struct fa_llm_r
 
 static struct json_object *embed_req(const char *model, const char *text)
 {
-    struct json_object *r = xnn(json_object_new_object());
+    struct json_object *r = fa_str_nn(json_object_new_object());
 
     json_object_object_add(r, "model", jstr(model));
     json_object_object_add(r, "input", jstr(text));
@@ -859,7 +852,7 @@ static int read_vec(struct json_object *emb, float **rows, size_t i, size_t n, s
     }
     if (!*dim) {
         *dim = d;
-        *rows = xnn(calloc(n * d, sizeof **rows));
+        *rows = fa_str_nn(calloc(n * d, sizeof **rows));
     } else if (d != *dim) {
         fa_err_set("embedding reply with rows of %zu and %zu numbers", *dim, d);
         return -1;
@@ -884,9 +877,9 @@ int fa_llm_embed(struct fa_llm *c, const char *stage, const char *const *texts, 
         fa_err_set("no embedding model: set FA_EMBED_MODEL and FA_LLM_URL");
         return -1;
     }
-    keys = xnn(calloc(n ? n : 1, sizeof *keys));
-    miss = xnn(calloc(n ? n : 1, sizeof *miss));
-    hits = xnn(calloc(n ? n : 1, sizeof *hits));
+    keys = fa_str_nn(calloc(n ? n : 1, sizeof *keys));
+    miss = fa_str_nn(calloc(n ? n : 1, sizeof *miss));
+    hits = fa_str_nn(calloc(n ? n : 1, sizeof *hits));
     for (size_t i = 0; i < n; i++) {
         struct json_object *r = embed_req(model, texts[i] ? texts[i] : "");
         int g;
@@ -911,7 +904,7 @@ int fa_llm_embed(struct fa_llm *c, const char *stage, const char *const *texts, 
     }
     if (nhit && records) {
         struct call_info ci = {0};
-        char *all = xnn(calloc(nhit, FA_CACHE_KEY_HEX));
+        char *all = fa_str_nn(calloc(nhit, FA_CACHE_KEY_HEX));
         size_t k = 0;
         unsigned char h[32];
         for (size_t i = 0; i < n; i++)
@@ -930,12 +923,12 @@ int fa_llm_embed(struct fa_llm *c, const char *stage, const char *const *texts, 
     }
     for (size_t b = 0; b < nmiss; b += EMBED_BATCH) {
         size_t m = nmiss - b < EMBED_BATCH ? nmiss - b : EMBED_BATCH, chars = 0;
-        struct json_object *body = xnn(json_object_new_object()), *in, *reply = NULL, *data;
+        struct json_object *body = fa_str_nn(json_object_new_object()), *in, *reply = NULL, *data;
         struct call_info ci = {0};
         enum fa_llm_error e;
         bool known;
 
-        in = xnn(json_object_new_array());
+        in = fa_str_nn(json_object_new_array());
         for (size_t k = 0; k < m; k++) {
             const char *t = texts[miss[b + k]] ? texts[miss[b + k]] : "";
             json_object_array_add(in, jstr(t));
@@ -981,7 +974,7 @@ int fa_llm_embed(struct fa_llm *c, const char *stage, const char *const *texts, 
                     {
                         struct json_object *rq =
                             embed_req(model, texts[miss[b + pos]] ? texts[miss[b + pos]] : "");
-                        struct json_object *rs = xnn(json_object_new_object());
+                        struct json_object *rs = fa_str_nn(json_object_new_object());
                         json_object_object_add(rs, "embedding", json_object_get(emb));
                         if (fa_cache_put(c->cache, keys[miss[b + pos]], "embeddings", rq, rs,
                                          ci.latency_ms) < 0)

@@ -8,20 +8,12 @@
 #include "fa_record.h"
 #include "fa_date.h"
 #include "fa_err.h"
+#include "fa_str.h"
 #include "fa_banned.h"
-
-static void *xalloc(void *p)
-{
-    if (!p) {
-        fputs("fa: out of memory\n", stderr);
-        abort();
-    }
-    return p;
-}
 
 struct json_object *fa_record_new(const char *kind, const char *symbol, const char *date)
 {
-    struct json_object *r = xalloc(json_object_new_object());
+    struct json_object *r = fa_str_nn(json_object_new_object());
 
     fa_record_set_str(r, "kind", kind);
     if (symbol)
@@ -57,13 +49,13 @@ struct json_object *fa_json_num(double v)
         return NULL;
     num_text(v, buf);
     if (v == floor(v) && fabs(v) < 9007199254740992.0)
-        return xalloc(json_object_new_int64((int64_t)v));
-    return xalloc(json_object_new_double_s(v, buf));
+        return fa_str_nn(json_object_new_int64((int64_t)v));
+    return fa_str_nn(json_object_new_double_s(v, buf));
 }
 
 void fa_record_set_str(struct json_object *r, const char *key, const char *v)
 {
-    json_object_object_add(r, key, v ? xalloc(json_object_new_string(v)) : NULL);
+    json_object_object_add(r, key, v ? fa_str_nn(json_object_new_string(v)) : NULL);
 }
 
 void fa_record_set_num(struct json_object *r, const char *key, double v)
@@ -73,12 +65,12 @@ void fa_record_set_num(struct json_object *r, const char *key, double v)
 
 void fa_record_set_int(struct json_object *r, const char *key, int64_t v)
 {
-    json_object_object_add(r, key, xalloc(json_object_new_int64(v)));
+    json_object_object_add(r, key, fa_str_nn(json_object_new_int64(v)));
 }
 
 void fa_record_set_bool(struct json_object *r, const char *key, bool v)
 {
-    json_object_object_add(r, key, xalloc(json_object_new_boolean(v)));
+    json_object_object_add(r, key, fa_str_nn(json_object_new_boolean(v)));
 }
 
 const char *fa_record_str(struct json_object *r, const char *key)
@@ -138,7 +130,7 @@ static void put(struct buf *b, const char *s, size_t n)
     if (b->n + n + 1 > b->cap) {
         while (b->n + n + 1 > b->cap)
             b->cap = b->cap ? b->cap * 2 : 256;
-        b->p = xalloc(realloc(b->p, b->cap));
+        b->p = fa_str_nn(realloc(b->p, b->cap));
     }
     memcpy(b->p + b->n, s, n);
     b->n += n;
@@ -223,7 +215,7 @@ static void canon(struct buf *b, struct json_object *v, const char *const *skip)
         const char **keys;
         size_t k = 0;
         n = (size_t)json_object_object_length(v);
-        keys = xalloc(malloc((n ? n : 1) * sizeof *keys));
+        keys = fa_str_nn(malloc((n ? n : 1) * sizeof *keys));
         json_object_object_foreach(v, key, val)
         {
             (void)val;
