@@ -85,6 +85,8 @@ int fa_provider_check_bar(const struct fa_provider_bar *b, const char *where)
     const double v[] = {b->open, b->high, b->low, b->close, b->adj_close};
 
     for (size_t i = 0; i < sizeof v / sizeof v[0]; i++) {
+        if (b->close_only && i < 3)
+            continue; /* no open, high or low */
         if (!isfinite(v[i]) || v[i] <= 0) {
             fa_err_set("%s: non-positive price: %s %g", where, names[i], v[i]);
             return -1;
@@ -211,9 +213,11 @@ struct json_object *fa_provider_price_record(const char *symbol, const struct fa
     fa_date_format(b->day, date);
     r = fa_record_new("price", symbol, date);
     fa_record_set_str(r, "asof", date);
-    fa_record_set_num(r, "open", b->open);
-    fa_record_set_num(r, "high", b->high);
-    fa_record_set_num(r, "low", b->low);
+    if (!b->close_only) {
+        fa_record_set_num(r, "open", b->open);
+        fa_record_set_num(r, "high", b->high);
+        fa_record_set_num(r, "low", b->low);
+    }
     fa_record_set_num(r, "close", b->close);
     fa_record_set_num(r, "adj_close", b->adj_close);
     if (b->has_volume)
@@ -368,6 +372,7 @@ int fa_provider_csv_prices(const char *path, struct fa_provider_data *d)
             err_at(where);
             goto out;
         }
+        bar.close_only = idx[FA_CSV_OPEN] < 0;
         for (int k = FA_CSV_OPEN; k < FA_CSV_NCOLS; k++) {
             const char *s;
             if (idx[k] < 0)
@@ -490,7 +495,11 @@ static int ndjson_price(struct json_object *o, const char *where, struct fa_prov
     static const char *const keys[] = {"open", "high", "low", "close"};
     double *dst[] = {&b->open, &b->high, &b->low, &b->close};
 
-    for (size_t i = 0; i < 4; i++) {
+    /* close-only: open, high and low all absent */
+    b->close_only = !json_object_object_get_ex(o, "open", NULL) &&
+                    !json_object_object_get_ex(o, "high", NULL) &&
+                    !json_object_object_get_ex(o, "low", NULL);
+    for (size_t i = b->close_only ? 3 : 0; i < 4; i++) {
         if (fa_record_num(o, keys[i], dst[i]) != 0) {
             fa_err_set("%s: price record: no number '%s'", where, keys[i]);
             return -1;

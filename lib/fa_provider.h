@@ -16,11 +16,13 @@
 #include "fa_date.h"
 #include "fa_http.h"
 
-/* One daily bar. */
+/* One daily bar. A close-only bar (a "date,close" file) has no open,
+ * high or low: they are 0 here and absent from its price record. */
 struct fa_provider_bar {
     int day; /* fa_date day number */
     double open, high, low, close, adj_close, volume;
     bool has_volume;
+    bool close_only;
 };
 
 /* A news or guidance item: its publication day and its fields (title,
