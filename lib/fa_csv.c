@@ -188,6 +188,8 @@ again:
             fa_err_sys("read '%s'", c->name);
             return FA_CSV_IOERR;
         }
+        if (ch == '\0') /* text files hold none; a field would end there */
+            return bad(c, ch, "NUL byte in a field");
         switch (st) {
         case FIELD:
         case PLAIN:

@@ -28,7 +28,7 @@ enum {
 };
 
 /* Reads the next row; blank lines are skipped. Fields are unquoted; a row
- * larger than FA_CSV_MAXROW is BAD. */
+ * larger than FA_CSV_MAXROW, or holding a NUL byte, is BAD. */
 int fa_csv_next(struct fa_csv *c) __attribute__((warn_unused_result));
 size_t fa_csv_nfields(const struct fa_csv *c);
 /* Field i of the current row (NUL-terminated, valid until the next call),

@@ -91,9 +91,28 @@ int fa_provider_check_bar(const struct fa_provider_bar *b, const char *where)
             fa_err_set("%s: non-positive price: %s %g", where, names[i], v[i]);
             return -1;
         }
+        if (v[i] >= FA_PROVIDER_MAX_PRICE) {
+            fa_err_set("%s: absurd price: %s %g (at most %g)", where, names[i], v[i],
+                       FA_PROVIDER_MAX_PRICE);
+            return -1;
+        }
     }
-    if (b->has_volume && (!isfinite(b->volume) || b->volume < 0)) {
-        fa_err_set("%s: negative volume %g", where, b->volume);
+    if (!b->close_only) {
+        const char *why = NULL;
+        if (b->high < b->low)
+            why = "high below low";
+        else if (b->low > b->open || b->low > b->close)
+            why = b->low > b->open ? "low above open" : "low above close";
+        else if (b->high < b->open || b->high < b->close)
+            why = b->high < b->open ? "high below open" : "high below close";
+        if (why) {
+            fa_err_set("%s: impossible bar: %s (open %g, high %g, low %g, close %g)", where, why,
+                       b->open, b->high, b->low, b->close);
+            return -1;
+        }
+    }
+    if (b->has_volume && (!isfinite(b->volume) || b->volume < 0 || b->volume >= 1e18)) {
+        fa_err_set("%s: %s volume %g", where, b->volume < 0 ? "negative" : "absurd", b->volume);
         return -1;
     }
     return 0;
@@ -350,6 +369,7 @@ int fa_provider_csv_prices(const char *path, struct fa_provider_data *d)
                                                     "close", "adj_close", "volume"};
     struct fa_csv *c = fa_csv_open(path);
     int idx[FA_CSV_NCOLS], rc, last = -1;
+    unsigned long hdr;
     int ret = -1;
 
     if (!c)
@@ -361,6 +381,7 @@ int fa_provider_csv_prices(const char *path, struct fa_provider_data *d)
     }
     if (rc != FA_CSV_ROW || fa_csv_price_header(c, idx) != 0)
         goto out;
+    hdr = fa_csv_line(c);
     while ((rc = fa_csv_next(c)) == FA_CSV_ROW) {
         struct fa_provider_bar bar = {0};
         double *dst[FA_CSV_NCOLS] = {NULL,       &bar.open,      &bar.high,  &bar.low,
@@ -400,7 +421,9 @@ int fa_provider_csv_prices(const char *path, struct fa_provider_data *d)
             goto out;
         last = bar.day;
     }
-    if (rc == FA_CSV_EOF)
+    if (rc == FA_CSV_EOF && last < 0)
+        fa_err_set("%s:%lu: no price rows after the header", path, hdr);
+    else if (rc == FA_CSV_EOF)
         ret = 0;
 out:
     fa_csv_close(c);
