@@ -438,9 +438,17 @@ static int open_in(struct fa_store *s, const char *name, int flags)
         fa_err_set("store '%s': out of memory", s->dir);
         return -1;
     }
-    int fd = open(p, flags | O_CLOEXEC, 0644);
+    int fd = open(p, flags | O_CLOEXEC | O_NONBLOCK, 0644);
+    struct stat st;
     if (fd < 0)
         fa_err_sys("store '%s': cannot open %s", s->dir, name);
+    else if (fstat(fd, &st) < 0 || !S_ISREG(st.st_mode)) {
+        /* a store's files are regular files (a symbolic link to one is
+         * followed); never append to a device or a FIFO */
+        fa_err_set("store '%s': %s is not a regular file", s->dir, name);
+        close(fd);
+        fd = -1;
+    }
     free(p);
     return fd;
 }
