@@ -791,13 +791,26 @@ struct json_object *fa_store_record(struct fa_store *s, size_t r)
     }
     if (read_entry(s, r, &off, &len, NULL, NULL) < 0)
         return NULL;
+    /* rows.idx may be damaged: say what it claims, against the file */
+    struct stat st;
+    if (fstat(s->nfd, &st) < 0) {
+        fa_err_sys("store '%s': cannot read records.ndjson", s->dir);
+        return NULL;
+    }
+    if (off > (uint64_t)st.st_size || len > (uint64_t)st.st_size - off) {
+        fa_err_set("store '%s': row %zu: rows.idx points at bytes %llu..%llu of records.ndjson, "
+                   "past its end (%lld bytes)",
+                   s->dir, r, (unsigned long long)off, (unsigned long long)off + len,
+                   (long long)st.st_size);
+        return NULL;
+    }
     char *buf = malloc((size_t)len + 1);
     if (!buf) {
         fa_err_set("store '%s': out of memory", s->dir);
         return NULL;
     }
     if (pread_all(s->nfd, buf, len, (off_t)off) < 0) {
-        fa_err_sys("store '%s': cannot read records.ndjson", s->dir);
+        fa_err_sys("store '%s': row %zu: cannot read records.ndjson", s->dir, r);
         free(buf);
         return NULL;
     }
@@ -806,7 +819,9 @@ struct json_object *fa_store_record(struct fa_store *s, size_t r)
     free(buf);
     if (!o || !json_object_is_type(o, json_type_object)) {
         json_object_put(o);
-        fa_err_set("store '%s': records.ndjson: row %zu is not a JSON object", s->dir, r);
+        fa_err_set("store '%s': row %zu: rows.idx points at bytes %llu..%llu of records.ndjson, "
+                   "which are not a JSON object",
+                   s->dir, r, (unsigned long long)off, (unsigned long long)off + len);
         return NULL;
     }
     return o;
