@@ -430,6 +430,9 @@ int main(int argc, char **argv)
             fa_die(strstr(fa_err_get(), "holds") ? FA_EXIT_USAGE : FA_EXIT_FAIL, "%s",
                    fa_err_get());
         }
+        if (fa_store_compact_problem(mems[i].s))
+            fa_warn("store '%s': compact copy not used (%s): searching the float32 rows",
+                    mems[i].dir, fa_store_compact_problem(mems[i].s));
         if (fa_store_count(mems[i].s) == 0) {
             fa_store_close(mems[i].s);
             mems[i].s = NULL;
