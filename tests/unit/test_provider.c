@@ -199,9 +199,14 @@ int main(void)
        "Yahoo CSV with BOM, CRLF and quotes");
     ok(load_csv("date,open,high,low,close\n2024-01-05,1,2,1,1\n2024-01-04,1,2,1,1\n") == -1,
        "date out of order refused");
-    ok(strstr(fa_err_get(), "p.csv:3: date out of order") != NULL, "%s", fa_err_get());
-    ok(load_csv("date,open,high,low,close\n2024-01-05,1,2,1,1\n2024-01-05,1,2,1,1\n") == -1,
+    ok(strstr(fa_err_get(), "p.csv:3: price 2024-01-04 is out of order") != NULL, "%s",
+       fa_err_get());
+    ok(load_csv("date,open,high,low,close\n2024-01-05,1,2,1,1\n2024-01-05,1,2,1,1.5\n") == -1,
        "repeated date refused");
+    ok(strstr(fa_err_get(), "p.csv:3: price 2024-01-05 is repeated with other values") != NULL,
+       "%s", fa_err_get());
+    ok(load_csv("date,open,high,low,close\n2024-01-05,1,2,1,1\n2024-01-05,1,2,1,1\n") == 0,
+       "the same bar again is read once");
     ok(load_csv("date,open,high,low,close\n2024-01-04,1,2,1,-1\n") == -1 &&
            strstr(fa_err_get(), "p.csv:2: non-positive price: close -1"),
        "negative close: %s", fa_err_get());
