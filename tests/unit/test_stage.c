@@ -269,7 +269,12 @@ int main(void)
        "same day replaces");
     json_object_put(r);
     r = fa_record_new("price", "X", "2023-06-01");
-    ok(fa_stage_hist_add(h, r) == -1 && strstr(fa_err_get(), "open"), "missing field refused");
+    ok(fa_stage_hist_add(h, r) == -1 && strstr(fa_err_get(), "'close'"),
+       "missing field refused (no close: not even a close-only bar)");
+    fa_record_set_num(r, "open", 10);
+    fa_record_set_num(r, "close", 10);
+    ok(fa_stage_hist_add(h, r) == -1 && strstr(fa_err_get(), "'high'"),
+       "an open without high and low refused");
     json_object_put(r);
     ok(fa_stage_hist_bars(h, "Y", &b) == 0 && b == NULL, "unknown symbol: none");
     n = fa_stage_hist_bars(h, "X", &b);
