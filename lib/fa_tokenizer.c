@@ -913,6 +913,10 @@ static int bpe(struct enc *e, const uint8_t *w, size_t m)
 {
     const struct fa_tok *t = e->t;
 
+    if (m > INT32_MAX / 4) {
+        fa_err_set("%s: a pre-token of %zu bytes is too long", t->name, m);
+        return -1;
+    }
     scratch(e, 2 * m + 1);
     for (size_t k = 0; k < m; k++) {
         e->sym[k] = t->byte_id[w[k]];
@@ -1240,6 +1244,10 @@ struct fa_tok *fa_tok_open(const char *path)
     char *buf = NULL;
     size_t len;
 
+    if (!path || !*path) {
+        fa_err_set("tokenizer: no path given");
+        return NULL;
+    }
     if (stat(path, &st) == 0 && S_ISDIR(st.st_mode)) {
         fa_str_add(&file, path);
         fa_str_add(&file, "/tokenizer.json");

@@ -46,8 +46,14 @@ char *fa_tok_decode(const struct fa_tok *t, const int32_t *ids, size_t n);
 /* A chat prompt in the model's template (system may be NULL): ChatML
  * "<|im_start|>system\n...<|im_end|>\n<|im_start|>user\n...<|im_end|>\n"
  * then "<|im_start|>assistant\n" when gen is true; role markers taken
- * from the tokenizer. Returns 0 with malloc'd *ids and *n, or -1 with
- * fa_err set (also when the tokenizer has no chat markers it recognises). */
+ * from the tokenizer. The ids are those of encoding that text (the markers
+ * are added tokens), as transformers' apply_chat_template gives them. With
+ * system NULL, the template's own default system message is used when it
+ * has one (SmolLM2's: "You are a helpful AI assistant named SmolLM, trained
+ * by Hugging Face"), else there is no system turn. Returns 0 with malloc'd
+ * *ids and *n, or -1 with fa_err set (also when the tokenizer has no
+ * <|im_start|>/<|im_end|> tokens, or tokenizer_config.json's chat_template
+ * is not ChatML). */
 int fa_tok_chat(const struct fa_tok *t, const char *system, const char *user, bool gen,
                 int32_t **ids, size_t *n);
 
