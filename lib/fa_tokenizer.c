@@ -549,6 +549,12 @@ static int parse_model(struct fa_tok *t, json_object *root, size_t *maxid)
     return 0;
 }
 
+/* Added tokens get their ids as the tokenizers library gives them when it
+ * loads a file (the "id" members only have to be integers): the id of the
+ * same content when it is already an added token (its flags are then
+ * replaced) or in the model's vocabulary; otherwise the next free id, from
+ * the vocabulary's size or past the highest added id. A file the library
+ * wrote always agrees with its own ids. Empty contents are skipped. */
 static int parse_added(struct fa_tok *t, json_object *root, size_t *maxid)
 {
     json_object *list = member(root, "added_tokens");
@@ -565,38 +571,58 @@ static int parse_added(struct fa_tok *t, json_object *root, size_t *maxid)
     for (size_t i = 0; i < n; i++) {
         json_object *e = json_object_array_get_idx(list, i), *id, *content;
         char where[48];
-        struct added *a = &t->add[t->nadd];
-        int64_t v;
-        size_t len;
+        const char *cs;
+        struct added *a = NULL;
+        int64_t v, maxadd = -1;
+        size_t len, nmodel = t->nmodel;
+        bool norm;
 
         snprintf(where, sizeof where, "added_tokens[%zu]", i);
         if (!json_object_is_type(e, json_type_object) || !json_object_object_get_ex(e, "id", &id) ||
-            !json_object_is_type(id, json_type_int) ||
+            !json_object_is_type(id, json_type_int) || json_object_get_int64(id) < 0 ||
             !json_object_object_get_ex(e, "content", &content) ||
             !json_object_is_type(content, json_type_string)) {
             fa_err_set("%s: %s: needs an integer id and a string content", t->name, where);
             return -1;
         }
-        v = json_object_get_int64(id);
-        len = (size_t)json_object_get_string_len(content);
-        if (v < 0 || v >= MAX_ID || len == 0) {
-            fa_err_set("%s: %s: id out of range or empty content", t->name, where);
-            return -1;
-        }
         if (want_bool(t, e, where, "single_word", false) < 0 ||
             want_bool(t, e, where, "lstrip", false) < 0 ||
             want_bool(t, e, where, "rstrip", false) < 0 ||
-            get_bool(t, e, where, "normalized", true, &a->normalized) < 0)
+            get_bool(t, e, where, "normalized", true, &norm) < 0)
             return -1;
+        cs = json_object_get_string(content);
+        len = (size_t)json_object_get_string_len(content);
+        if (len == 0)
+            continue;
+        for (size_t k = 0; k < t->nadd; k++) {
+            if (t->add[k].len == len && memcmp(t->add[k].s, cs, len) == 0)
+                a = &t->add[k];
+            if (t->add[k].id > maxadd)
+                maxadd = t->add[k].id;
+        }
+        if (a) {
+            a->normalized = norm;
+            continue;
+        }
+        if ((v = vocab_get(t, cs, len)) < 0)
+            v = maxadd < 0                                   ? (int64_t)nmodel
+                : (maxadd >= (int64_t)nmodel || nmodel == 0) ? maxadd + 1
+                                                             : (int64_t)nmodel;
+        if (v >= MAX_ID) {
+            fa_err_set("%s: %s: id %lld out of range", t->name, where, (long long)v);
+            return -1;
+        }
+        a = &t->add[t->nadd++];
         a->id = (int32_t)v;
+        a->normalized = norm;
         a->len = len;
         a->s = fa_str_nn(malloc(len + 1));
-        memcpy(a->s, json_object_get_string(content), len + 1);
-        t->first[a->normalized][(uint8_t)a->s[0]] = 1;
-        t->nadd++;
+        memcpy(a->s, cs, len + 1);
         if ((size_t)v + 1 > *maxid)
             *maxid = (size_t)v + 1;
     }
+    for (size_t k = 0; k < t->nadd; k++)
+        t->first[t->add[k].normalized][(uint8_t)t->add[k].s[0]] = 1;
     return 0;
 }
 
@@ -722,21 +748,18 @@ struct fa_tok *fa_tok_parse(const char *json, size_t len, const char *name)
         fa_err_set("%s: decoder: '%s' is not supported (only ByteLevel)", t->name, ty ? ty : "?");
         goto fail;
     }
-    if (parse_pretok(t, root) < 0 || parse_added(t, root, &maxid) < 0)
+    if (parse_pretok(t, root) < 0 || parse_model(t, root, &maxid) < 0)
         goto fail;
     {
-        size_t addmax = maxid;
-        maxid = 0;
-        if (parse_model(t, root, &maxid) < 0)
+        size_t mmax = maxid;
+        if (parse_added(t, root, &maxid) < 0)
             goto fail;
         /* The spelling arrays cover model ids; grow them to added ids. */
-        if (addmax > maxid) {
-            t->spell = fa_str_nn(realloc(t->spell, addmax * sizeof *t->spell));
-            t->spell_len = fa_str_nn(realloc(t->spell_len, addmax * sizeof *t->spell_len));
-            memset(t->spell + maxid, 0, (addmax - maxid) * sizeof *t->spell);
-            memset(t->spell_len + maxid, 0, (addmax - maxid) * sizeof *t->spell_len);
-            maxid = addmax;
-            t->nid = maxid;
+        if (maxid > mmax) {
+            t->spell = fa_str_nn(realloc(t->spell, maxid * sizeof *t->spell));
+            t->spell_len = fa_str_nn(realloc(t->spell_len, maxid * sizeof *t->spell_len));
+            memset(t->spell + mmax, 0, (maxid - mmax) * sizeof *t->spell);
+            memset(t->spell_len + mmax, 0, (maxid - mmax) * sizeof *t->spell_len);
         }
     }
     t->nid = maxid;

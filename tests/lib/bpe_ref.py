@@ -47,8 +47,25 @@ class Ref:
             a, b = m.split(" ") if isinstance(m, str) else m
             self.ranks[(a, b)] = i
         self.ignore_merges = bool(model.get("ignore_merges"))
-        self.added = [(t["content"], t["id"], bool(t.get("normalized", True)))
-                      for t in tj.get("added_tokens") or []]
+        # Added tokens' ids as the tokenizers library assigns them on load:
+        # an existing added token's or the vocabulary's id for the same
+        # content, else the next free one (the file's ids are not used).
+        ids, norm = {}, {}
+        for t in tj.get("added_tokens") or []:
+            c = t["content"]
+            if not c:
+                continue
+            norm[c] = bool(t.get("normalized", True))
+            if c in ids:
+                continue
+            if c in self.vocab:
+                ids[c] = self.vocab[c]
+            elif not ids:
+                ids[c] = len(self.vocab)
+            else:
+                top = max(ids.values())
+                ids[c] = top + 1 if top >= len(self.vocab) or not self.vocab else len(self.vocab)
+        self.added = [(c, ids[c], norm[c]) for c in ids]
         pre = tj["pre_tokenizer"]
         steps = pre["pretokenizers"] if pre["type"] == "Sequence" else [pre]
         self.digits = None

@@ -338,6 +338,26 @@ static void variant(const char *dir, const char *outdir, const char *what)
         json_object_object_add(d, "individual_digits", json_object_new_boolean(0));
     } else if (strcmp(what, "ignore") == 0) {
         json_object_object_add(model, "ignore_merges", json_object_new_boolean(1));
+    } else if (strcmp(what, "added") == 0) {
+        /* Overlapping added tokens, normalized ones (matched after the
+         * others, in what is left) and one across a digit boundary. */
+        static const struct {
+            const char *s;
+            int normalized;
+        } extra[] = {{" market", 1}, {"<|im", 0}, {"rose 1", 1}, {"|><", 1}, {"'s", 0}};
+        json_object *list;
+        json_object_object_get_ex(root, "added_tokens", &list);
+        for (int i = 0; i < 5; i++) {
+            json_object *a = json_object_new_object();
+            json_object_object_add(a, "id", json_object_new_int(600 + i));
+            json_object_object_add(a, "content", json_object_new_string(extra[i].s));
+            json_object_object_add(a, "single_word", json_object_new_boolean(0));
+            json_object_object_add(a, "lstrip", json_object_new_boolean(0));
+            json_object_object_add(a, "rstrip", json_object_new_boolean(0));
+            json_object_object_add(a, "normalized", json_object_new_boolean(extra[i].normalized));
+            json_object_object_add(a, "special", json_object_new_boolean(i % 2));
+            json_object_array_add(list, a);
+        }
     }
     snprintf(cmd, sizeof cmd, "mkdir -p '%s'", outdir);
     run(cmd);
@@ -543,6 +563,9 @@ int main(void)
         snprintf(dv, sizeof dv, "%s/digits", dir);
         variant(d600, dv, "digits");
         compare("grouped digits", dv);
+        snprintf(dv, sizeof dv, "%s/added", dir);
+        variant(d600, dv, "added");
+        compare("more added tokens, normalized and overlapping", dv);
         snprintf(dv, sizeof dv, "%s/ignore", dir);
         variant(d300, dv, "ignore");
         compare("ignore_merges", dv);
