@@ -734,6 +734,11 @@ struct fa_tok *fa_tok_parse(const char *json, size_t len, const char *name)
         fa_err_set("%s: not a JSON object", t->name);
         goto fail;
     }
+    if (member(root, "truncation") || member(root, "padding")) {
+        fa_err_set("%s: %s: not supported (only null: fa does not cut or pad encodings)", t->name,
+                   member(root, "truncation") ? "truncation" : "padding");
+        goto fail;
+    }
     if (member(root, "normalizer")) {
         ty = type_of(member(root, "normalizer"));
         fa_err_set("%s: normalizer: '%s' is not supported (only null)", t->name, ty ? ty : "?");

@@ -2,12 +2,16 @@
  * encoder and decoder, as GPT-2 style models (SmolLM2) use.
  *
  * Supported: model.type "BPE" (vocab, merges as "a b" strings or [a, b]
- * pairs), added_tokens (matched in the input text before anything else and
- * emitted as their ids), normalizer null, pre_tokenizer ByteLevel or
+ * pairs, ignore_merges), added_tokens (matched in the input text before
+ * anything else and emitted as their ids, with the ids the tokenizers
+ * library gives them), normalizer null, pre_tokenizer ByteLevel or
  * Sequence[Digits, ByteLevel] (the GPT-2 split regex by hand, with Unicode
- * letter and number tables), post_processor null or ByteLevel, decoder
- * ByteLevel. Anything else the file asks for is refused with an error
- * naming the file and the member, never a silently different tokenisation.
+ * 16.0 letter, number and white-space tables, as the library has them),
+ * post_processor null or ByteLevel, decoder ByteLevel (or none: decoded as
+ * ByteLevel too), truncation and padding null. Anything else the file asks
+ * for is refused with an error naming the file and the member, never a
+ * silently different tokenisation. Encodings equal the library's
+ * encode(text, add_special_tokens=False) id for id.
  * A handle is read-only after open: concurrent encode/decode calls on one
  * handle from several threads are safe. */
 #ifndef FA_TOKENIZER_H

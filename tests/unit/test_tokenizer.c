@@ -430,6 +430,10 @@ static void test_errors(const char *dir)
          "\"vocab\": {}, \"dropout\": 0.1}}",
          "dropout"},
         {"{\"model\": {\"type\": \"BPE\", \"vocab\": {}}}", "pre_tokenizer: missing"},
+        {"{\"truncation\": {\"max_length\": 512}, \"model\": {\"type\": \"BPE\"}}",
+         "truncation: not supported"},
+        {"{\"decoder\": {\"type\": \"WordPiece\"}, \"model\": {\"type\": \"BPE\"}}",
+         "decoder: 'WordPiece' is not supported"},
     };
 
     for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
