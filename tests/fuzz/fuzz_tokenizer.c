@@ -89,7 +89,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     for (size_t i = 0; i < sizeof texts / sizeof texts[0]; i++) {
         size_t len = strlen(texts[i]);
         if (fa_tok_encode(t, texts[i], len, &ids, &n) == 0) {
-            char *s = fa_tok_decode(t, ids, n);
+            s = fa_tok_decode(t, ids, n);
             /* Ids from encode always decode; the bytes come back unless the
              * file asks for a prefix space or spells tokens oddly. */
             if (!s)
@@ -99,7 +99,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         free(ids);
     }
     if (fa_tok_chat(t, NULL, "hello", true, &ids, &n) == 0) {
-        char *s = fa_tok_decode(t, ids, n);
+        s = fa_tok_decode(t, ids, n);
         if (!s)
             abort();
         free(s);
