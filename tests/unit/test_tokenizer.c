@@ -220,8 +220,11 @@ static int run(const char *cmd)
     return rc == 0 ? 0 : -1;
 }
 
-/* Runs the Python reference on texts (+ extra) and returns its lines. */
-static char **reference(const char *tokjson, const char *dir, size_t n)
+static int have_hf; /* node and the npm package "tokenizers" are there */
+
+/* Runs a reference on the texts and returns its lines: bpe_ref.py, or with
+ * hf the Hugging Face library itself through tests/lib/hf_ref.js. */
+static char **reference(const char *tokjson, const char *dir, size_t n, int hf)
 {
     char in[512], out[512], cmd[2048], line[65536];
     char **res = calloc(n, sizeof *res);
@@ -237,8 +240,12 @@ static char **reference(const char *tokjson, const char *dir, size_t n)
         fputc('\n', f);
     }
     fclose(f);
-    snprintf(cmd, sizeof cmd, PY " '%s/tests/lib/bpe_ref.py' '%s' < '%s' > '%s'", root(), tokjson,
-             in, out);
+    if (hf)
+        snprintf(cmd, sizeof cmd, "node '%s/tests/lib/hf_ref.js' '%s' < '%s' > '%s'", root(),
+                 tokjson, in, out);
+    else
+        snprintf(cmd, sizeof cmd, PY " '%s/tests/lib/bpe_ref.py' '%s' < '%s' > '%s'", root(),
+                 tokjson, in, out);
     if (run(cmd) < 0) {
         free(res);
         return NULL;
@@ -277,7 +284,7 @@ static void compare(const char *label, const char *dir)
         printf("#   %s\n", fa_err_get());
         return;
     }
-    ref = reference(path, dir, ntexts);
+    ref = reference(path, dir, ntexts, 0);
     if (!ok(ref != NULL, "%s: the Python reference runs", label))
         goto out;
     for (size_t i = 0; i < ntexts; i++) {
@@ -303,6 +310,31 @@ static void compare(const char *label, const char *dir)
         free(ids);
     }
     ok(bad == 0, "%s: %zu texts id for id as the reference (%zu differ)", label, ntexts, bad);
+    if (have_hf) {
+        char **hf = reference(path, dir, ntexts, 1);
+        size_t same = 0, diff = 0;
+        for (size_t i = 0; hf && i < ntexts; i++) {
+            int32_t *ids;
+            size_t n;
+            char *got;
+            if (!hf[i] || strcmp(hf[i], "SKIP") == 0 ||
+                fa_tok_encode(t, texts[i].s, texts[i].n, &ids, &n) < 0)
+                continue;
+            got = ids_str(ids, n);
+            if (strcmp(got, hf[i]) == 0)
+                same++;
+            else if (diff++ < 3)
+                printf("#   text %zu: fa '%s'\n#   hf '%s'\n", i, got, hf[i]);
+            free(got);
+            free(ids);
+        }
+        ok(hf && diff == 0 && same > 0,
+           "%s: the tokenizers library agrees on all %zu valid UTF-8 texts (%zu differ)", label,
+           same + diff, diff);
+        for (size_t i = 0; hf && i < ntexts; i++)
+            free(hf[i]);
+        free(hf);
+    }
     if (strstr(label, "prefix"))
         ok(1, "%s: round trip not expected with add_prefix_space", label);
     else
@@ -558,6 +590,11 @@ int main(void)
     if (!ok(run(cmd) == 0, "make_tiny_tokenizer.py writes two tokenizers"))
         return tap_done();
     have_py = system(PY " -c 'import regex' 2>/dev/null") == 0;
+    /* The Hugging Face library is no dependency: used when someone has it
+     * (npm install tokenizers; NODE_PATH naming its node_modules). */
+    have_hf = system("node -e \"require('tokenizers')\" >/dev/null 2>&1") == 0;
+    if (!have_hf)
+        ok(1, "# SKIP no node module 'tokenizers': not compared with the library itself");
     if (have_py) {
         compare("vocab 300", d300);
         compare("vocab 600, [a, b] merges", d600);
