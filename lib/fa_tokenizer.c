@@ -63,6 +63,11 @@ struct fa_tok {
     int32_t byte_id[256];
     struct merge *merges;
     size_t mcap;
+    /* A Bloom filter of the merge pairs (two bits of 8 per pair, 64 KB for
+     * SmolLM2): most pairs have no merge, and this answers those from
+     * cache where the table (16 bytes a slot) would miss. */
+    uint64_t *bloom;
+    size_t bmask; /* bits - 1 */
     struct added *add;
     size_t nadd;
     uint8_t first[2][256]; /* first bytes of added tokens, per pass */
@@ -234,6 +239,11 @@ static const struct merge *merge_get(const struct fa_tok *t, int32_t a, int32_t 
 {
     uint64_t key = ((uint64_t)(uint32_t)a << 32 | (uint32_t)b) + 1;
     size_t mask = t->mcap - 1;
+    uint64_t h = hash_u64(key ^ 0x9e3779b97f4a7c15ULL);
+    size_t b1 = h & t->bmask, b2 = (h >> 32) & t->bmask;
+
+    if (!(t->bloom[b1 >> 6] >> (b1 & 63) & 1) || !(t->bloom[b2 >> 6] >> (b2 & 63) & 1))
+        return NULL;
 
     for (size_t i = hash_u64(key) & mask;; i = (i + 1) & mask) {
         if (t->merges[i].key == key)
@@ -251,6 +261,11 @@ static void merge_put(struct fa_tok *t, int32_t a, int32_t b, uint32_t rank, int
     size_t mask = t->mcap - 1;
     size_t i = hash_u64(key) & mask;
 
+    uint64_t h = hash_u64(key ^ 0x9e3779b97f4a7c15ULL);
+    size_t b1 = h & t->bmask, b2 = (h >> 32) & t->bmask;
+
+    t->bloom[b1 >> 6] |= 1ULL << (b1 & 63);
+    t->bloom[b2 >> 6] |= 1ULL << (b2 & 63);
     while (t->merges[i].key && t->merges[i].key != key)
         i = (i + 1) & mask;
     t->merges[i].key = key;
@@ -283,6 +298,7 @@ void fa_tok_free(struct fa_tok *t)
     free(t->doff);
     free(t->known);
     free(t->merges);
+    free(t->bloom);
     for (size_t i = 0; i < t->nadd; i++)
         free(t->add[i].s);
     free(t->add);
@@ -540,6 +556,8 @@ static int parse_model(struct fa_tok *t, json_object *root, size_t *maxid)
     nm = merges ? json_object_array_length(merges) : 0;
     t->mcap = pow2_above(nm);
     t->merges = fa_str_nn(calloc(t->mcap, sizeof *t->merges));
+    t->bmask = 8 * t->mcap / 2 - 1; /* mcap >= 2 * merges: >= 8 bits a pair */
+    t->bloom = fa_str_nn(calloc(t->mcap / 16, sizeof *t->bloom));
     for (size_t i = 0; i < nm; i++) {
         int32_t a, b, ab;
         if (merge_pair(t, json_object_array_get_idx(merges, i), i, &a, &b, &ab) < 0)
