@@ -15,6 +15,7 @@
 
 #include <errno.h>
 #include <limits.h>
+#include <malloc.h>
 #include <math.h>
 #include <pthread.h>
 #include <stdio.h>
@@ -45,6 +46,7 @@
 #define MC          72
 #define NC          512
 #define MAX_THREADS 64
+#define ATT_CHUNK   48
 #define PAR_FLOPS   ((double)(1 << 18)) /* below this many multiply-adds: one thread */
 
 /* C(i,j) (+)= sum_p A(i,p) B(p,j) with A(i,p) = a[i*sam + p*sak],
@@ -154,17 +156,18 @@ static void pack_b(const struct gemm *g, int pc, int kc, int jc, int nc, float *
                 for (; j < NR; j++)
                     d[p * NR + j] = 0;
             }
+        } else if (w == NR) {
+            /* a weight (sbk == 1): NR rows read side by side */
+            const float *r[NR];
+            for (int j = 0; j < NR; j++)
+                r[j] = s + (ptrdiff_t)j * g->sbn;
+            for (int p = 0; p < kc; p++)
+                for (int j = 0; j < NR; j++)
+                    d[p * NR + j] = r[j][(ptrdiff_t)p * g->sbk];
         } else {
-            for (int j = 0; j < NR; j++) {
-                if (j >= w) {
-                    for (int p = 0; p < kc; p++)
-                        d[p * NR + j] = 0;
-                    continue;
-                }
-                const float *sj = s + (ptrdiff_t)j * g->sbn;
-                for (int p = 0; p < kc; p++)
-                    d[p * NR + j] = sj[(ptrdiff_t)p * g->sbk];
-            }
+            for (int p = 0; p < kc; p++)
+                for (int j = 0; j < NR; j++)
+                    d[p * NR + j] = j < w ? s[(ptrdiff_t)j * g->sbn + (ptrdiff_t)p * g->sbk] : 0.0f;
         }
     }
 }
@@ -176,15 +179,102 @@ static void pack_a(const struct gemm *g, int ic, int mc, int pc, int kc, float *
         int h = mc - q < MR ? mc - q : MR;
         float *d = dst + (size_t)q * kc;
         const float *s = g->a + (ptrdiff_t)(ic + q) * g->sam + (ptrdiff_t)pc * g->sak;
-        for (int i = 0; i < MR; i++) {
-            if (i >= h) {
-                for (int p = 0; p < kc; p++)
-                    d[p * MR + i] = 0;
-                continue;
-            }
-            const float *si = s + (ptrdiff_t)i * g->sam;
+        if (h == MR) {
+            const float *r[MR];
+            for (int i = 0; i < MR; i++)
+                r[i] = s + (ptrdiff_t)i * g->sam;
             for (int p = 0; p < kc; p++)
-                d[p * MR + i] = si[(ptrdiff_t)p * g->sak];
+                for (int i = 0; i < MR; i++)
+                    d[p * MR + i] = r[i][(ptrdiff_t)p * g->sak];
+        } else {
+            for (int p = 0; p < kc; p++)
+                for (int i = 0; i < MR; i++)
+                    d[p * MR + i] = i < h ? s[(ptrdiff_t)i * g->sam + (ptrdiff_t)p * g->sak] : 0.0f;
+        }
+    }
+}
+
+/* Few rows (the top layer's last token): no packing; dot products when
+ * B is a weight (sbk == 1), row updates when B rows are contiguous. */
+#define SMALL_M 4
+
+#if FA_LLAMA_X86
+AVX2 static float dot_avx2(const float *a, const float *b, int k)
+{
+    __m256 s0 = _mm256_setzero_ps(), s1 = s0;
+    int p = 0;
+    for (; p + 16 <= k; p += 16) {
+        s0 = _mm256_fmadd_ps(_mm256_loadu_ps(a + p), _mm256_loadu_ps(b + p), s0);
+        s1 = _mm256_fmadd_ps(_mm256_loadu_ps(a + p + 8), _mm256_loadu_ps(b + p + 8), s1);
+    }
+    s0 = _mm256_add_ps(s0, s1);
+    __m128 h = _mm_add_ps(_mm256_castps256_ps128(s0), _mm256_extractf128_ps(s0, 1));
+    h = _mm_add_ps(h, _mm_movehl_ps(h, h));
+    h = _mm_add_ss(h, _mm_movehdup_ps(h));
+    float r = _mm_cvtss_f32(h);
+    for (; p < k; p++)
+        r += a[p] * b[p];
+    return r;
+}
+
+AVX2 static void axpy_avx2(float *c, float a, const float *b, int n)
+{
+    __m256 av = _mm256_set1_ps(a);
+    int j = 0;
+    for (; j + 8 <= n; j += 8)
+        _mm256_storeu_ps(c + j,
+                         _mm256_fmadd_ps(av, _mm256_loadu_ps(b + j), _mm256_loadu_ps(c + j)));
+    for (; j < n; j++)
+        c[j] = fmaf(a, b[j], c[j]); /* fused like the vector lanes: bits independent of the split */
+}
+#endif
+
+static float dot_scalar(const float *a, const float *b, int k)
+{
+    float r = 0;
+    for (int p = 0; p < k; p++)
+        r += a[p] * b[p];
+    return r;
+}
+
+static void axpy_scalar(float *c, float a, const float *b, int n)
+{
+    for (int j = 0; j < n; j++)
+        c[j] += a * b[j];
+}
+
+static void gemm_small(const struct gemm *g, int i0, int i1, int j0, int j1)
+{
+    float (*dot)(const float *, const float *, int) = dot_scalar;
+    void (*axpy)(float *, float, const float *, int) = axpy_scalar;
+#if FA_LLAMA_X86
+    if (g->path == FA_SIMD_AVX2) {
+        dot = dot_avx2;
+        axpy = axpy_avx2;
+    }
+#endif
+    for (int i = i0; i < i1; i++) {
+        float *ci = g->c + (ptrdiff_t)i * g->ldc;
+        if (g->sak == 1 && g->sbk == 1) {
+            const float *ai = g->a + (ptrdiff_t)i * g->sam;
+            for (int j = j0; j < j1; j++) {
+                float v = dot(ai, g->b + (ptrdiff_t)j * g->sbn, g->k);
+                ci[j] = g->acc ? ci[j] + v : v;
+            }
+        } else if (g->sbn == 1) {
+            if (!g->acc)
+                memset(ci + j0, 0, sizeof(float) * (size_t)(j1 - j0));
+            for (int p = 0; p < g->k; p++)
+                axpy(ci + j0, g->a[(ptrdiff_t)i * g->sam + (ptrdiff_t)p * g->sak],
+                     g->b + (ptrdiff_t)p * g->sbk + j0, j1 - j0);
+        } else {
+            for (int j = j0; j < j1; j++) {
+                float v = 0;
+                for (int p = 0; p < g->k; p++)
+                    v += g->a[(ptrdiff_t)i * g->sam + (ptrdiff_t)p * g->sak] *
+                         g->b[(ptrdiff_t)p * g->sbk + (ptrdiff_t)j * g->sbn];
+                ci[j] = g->acc ? ci[j] + v : v;
+            }
         }
     }
 }
@@ -193,11 +283,18 @@ static void *gemm_run(void *arg)
 {
     struct gemm_job *jb = arg;
     const struct gemm *g = jb->g;
-    float *pb = aligned_alloc(64, sizeof(float) * KC * NC);
-    float *pa = aligned_alloc(64, sizeof(float) * KC * MC);
+    /* each thread keeps its packing buffers for its lifetime */
+    static _Thread_local float *pb, *pa;
+    if (g->m <= SMALL_M) {
+        gemm_small(g, jb->i0, jb->i1, jb->j0, jb->j1);
+        jb->rc = 0;
+        return NULL;
+    }
+    if (!pb)
+        pb = aligned_alloc(64, sizeof(float) * KC * NC);
+    if (!pa)
+        pa = aligned_alloc(64, sizeof(float) * KC * MC);
     if (!pb || !pa) {
-        free(pb);
-        free(pa);
         jb->rc = -1;
         return NULL;
     }
@@ -226,10 +323,91 @@ static void *gemm_run(void *arg)
             }
         }
     }
-    free(pb);
-    free(pa);
     jb->rc = 0;
     return NULL;
+}
+
+/* A pool of worker threads, started on first use and kept: a forward
+ * pass makes hundreds of products, too many to start threads for each.
+ * One product uses the pool at a time; a product that finds it busy (a
+ * caller on another thread) runs on its caller's thread alone. */
+static struct {
+    pthread_mutex_t use; /* held by the product using the pool */
+    pthread_mutex_t mu;
+    pthread_cond_t go, done;
+    int nworkers, pending;
+    uint64_t gen;
+    struct gemm_job *jobs;
+    int njobs;
+    uint64_t born[MAX_THREADS];
+} pool = {.use = PTHREAD_MUTEX_INITIALIZER,
+          .mu = PTHREAD_MUTEX_INITIALIZER,
+          .go = PTHREAD_COND_INITIALIZER,
+          .done = PTHREAD_COND_INITIALIZER};
+
+static void *pool_worker(void *arg)
+{
+    int me = (int)(intptr_t)arg;
+    pthread_mutex_lock(&pool.mu);
+    uint64_t seen = pool.born[me]; /* the generation before the one it was started for */
+    for (;;) {
+        while (pool.gen == seen)
+            pthread_cond_wait(&pool.go, &pool.mu);
+        seen = pool.gen;
+        struct gemm_job *jb = me < pool.njobs ? &pool.jobs[me] : NULL;
+        pthread_mutex_unlock(&pool.mu);
+        if (jb)
+            gemm_run(jb);
+        pthread_mutex_lock(&pool.mu);
+        if (--pool.pending == 0)
+            pthread_cond_signal(&pool.done);
+    }
+    return NULL;
+}
+
+static void run_serial(struct gemm_job *jobs, int t)
+{
+    for (int i = 0; i < t; i++)
+        gemm_run(&jobs[i]);
+}
+
+static void pool_run(struct gemm_job *jobs, int t)
+{
+    if (t <= 1 || pthread_mutex_trylock(&pool.use) != 0) {
+        run_serial(jobs, t);
+        return;
+    }
+    pthread_mutex_lock(&pool.mu);
+    while (pool.nworkers < t - 1) {
+        pthread_t tid;
+        pthread_attr_t at;
+        pthread_attr_init(&at);
+        pthread_attr_setdetachstate(&at, PTHREAD_CREATE_DETACHED);
+        pool.born[pool.nworkers + 1] = pool.gen;
+        int rc = pthread_create(&tid, &at, pool_worker, (void *)(intptr_t)(pool.nworkers + 1));
+        pthread_attr_destroy(&at);
+        if (rc != 0)
+            break;
+        pool.nworkers++;
+    }
+    int use = t - 1 < pool.nworkers ? t - 1 : pool.nworkers;
+    /* jobs beyond the workers' reach run here, after job 0 */
+    pool.jobs = jobs;
+    pool.njobs = use + 1;
+    pool.pending = pool.nworkers;
+    pool.gen++;
+    pthread_cond_broadcast(&pool.go);
+    pthread_mutex_unlock(&pool.mu);
+    gemm_run(&jobs[0]);
+    for (int i = use + 1; i < t; i++)
+        gemm_run(&jobs[i]);
+    pthread_mutex_lock(&pool.mu);
+    while (pool.pending > 0)
+        pthread_cond_wait(&pool.done, &pool.mu);
+    pool.jobs = NULL;
+    pool.njobs = 0;
+    pthread_mutex_unlock(&pool.mu);
+    pthread_mutex_unlock(&pool.use);
 }
 
 static int env_threads(void)
@@ -256,10 +434,21 @@ static int env_threads(void)
     return cached;
 }
 
+/* fa_simd_resolve asks the CPU (cpuid, slow in a virtual machine), so
+ * each answer is remembered; FA_SIMD is read once. */
 static int resolve_path(int path)
 {
-    int p = fa_simd_resolve(path);
-    return p < 0 ? FA_SIMD_SCALAR : p;
+    static int known[3] = {-1, -1, -1};
+    if (path < 0 || path > 2)
+        path = FA_SIMD_AUTO;
+    int k = __atomic_load_n(&known[path], __ATOMIC_RELAXED);
+    if (k < 0) {
+        k = fa_simd_resolve(path);
+        if (k < 0)
+            k = FA_SIMD_SCALAR;
+        __atomic_store_n(&known[path], k, __ATOMIC_RELAXED);
+    }
+    return k;
 }
 
 /* Runs g on up to threads threads (0: automatic); aborts nothing: a
@@ -286,8 +475,6 @@ static void gemm_exec(struct gemm *g, int threads)
     if (t > blocks)
         t = blocks;
     struct gemm_job jobs[MAX_THREADS];
-    pthread_t tid[MAX_THREADS];
-    bool started[MAX_THREADS] = {false};
     for (int i = 0; i < t; i++) {
         int b0 = (int)((long)blocks * i / t), b1 = (int)((long)blocks * (i + 1) / t);
         jobs[i] = (struct gemm_job){.g = g, .i0 = 0, .i1 = g->m, .j0 = 0, .j1 = g->n};
@@ -299,15 +486,7 @@ static void gemm_exec(struct gemm *g, int threads)
             jobs[i].i1 = b1 * MR < g->m ? b1 * MR : g->m;
         }
     }
-    for (int i = 1; i < t; i++)
-        started[i] = pthread_create(&tid[i], NULL, gemm_run, &jobs[i]) == 0;
-    gemm_run(&jobs[0]);
-    for (int i = 1; i < t; i++) {
-        if (started[i])
-            pthread_join(tid[i], NULL);
-        else
-            gemm_run(&jobs[i]);
-    }
+    pool_run(jobs, t);
     /* out of memory in a worker: redo its share with the portable path */
     for (int i = 0; i < t; i++)
         if (jobs[i].rc < 0) {
@@ -675,6 +854,14 @@ static int make_hash(struct fa_llama *m, struct json_object *cfg)
 
 struct fa_llama *fa_llama_open(const char *dir)
 {
+    /* The passes allocate and free buffers of a few MB per layer; keep them
+     * in the heap instead of mmap/munmap (and page faults) every time. */
+    static int tuned;
+    if (!tuned) {
+        tuned = 1;
+        mallopt(M_MMAP_THRESHOLD, 64 << 20);
+        mallopt(M_TRIM_THRESHOLD, 256 << 20);
+    }
     if (sodium_init() < 0) {
         fa_err_set("libsodium failed to initialise");
         return NULL;
@@ -806,6 +993,16 @@ static void gemm_nt(const struct fa_llama *m, int rows, int out, int in, const f
     fa_llama_gemm(m->path, m->threads, rows, out, in, x, w, y, acc);
 }
 
+/* The kernel on strided operands (see struct gemm; same argument order),
+ * on m's path and threads. */
+static void gemm_s(const struct fa_llama *m, int M, int N, int K, const float *a, const float *b,
+                   ptrdiff_t sam, ptrdiff_t sak, ptrdiff_t sbk, ptrdiff_t sbn, ptrdiff_t ldc,
+                   float *c, bool acc)
+{
+    struct gemm g = {m->path, M, N, K, a, b, sam, sak, sbk, sbn, ldc, c, acc};
+    gemm_exec(&g, m->threads);
+}
+
 /* What a layer's backward needs (also the forward's scratch). */
 struct lact {
     int n, r0, nq;
@@ -922,6 +1119,8 @@ static int lin_fwd(const struct fa_llama *m, const struct lin *l, const float *x
     float *t = fl((size_t)rows * l->r);
     if (!t)
         return -1;
+    free(*xa);
+    *xa = NULL;
     gemm_nt(m, rows, l->r, l->in, x, l->A, t, false);
     for (size_t i = 0; i < (size_t)rows * l->r; i++)
         t[i] *= l->s;
@@ -957,15 +1156,13 @@ static int lin_bwd(const struct fa_llama *m, const struct lin *l, const float *x
 
 /* One layer over x (n x d): output rows r0..n-1 into y ((n-r0) x d).
  * *out receives the saved activations when out != NULL. */
-static int layer_fwd(const struct fa_llama *m, const struct layer *L, const float *x, int n, int r0,
-                     float *y, struct lact **out)
+static struct lact *lact_new(const struct fa_llama *m, int n, int r0)
 {
     const struct fa_llama_config *c = &m->cfg;
-    int d = c->hidden, I = c->intermediate, kvd = m->kvd, hd = m->hd, H = c->n_heads;
-    int grp = c->n_heads / c->n_kv_heads, nq = n - r0;
+    int d = c->hidden, I = c->intermediate, kvd = m->kvd, H = c->n_heads, nq = n - r0;
     struct lact *s = calloc(1, sizeof *s);
     if (!s)
-        goto oom;
+        return NULL;
     s->n = n;
     s->r0 = r0;
     s->nq = nq;
@@ -984,8 +1181,21 @@ static int layer_fwd(const struct fa_llama *m, const struct layer *L, const floa
     s->u = fl((size_t)nq * I);
     s->a = fl((size_t)nq * I);
     if (!s->x || !s->rstd1 || !s->xn1 || !s->q || !s->k || !s->v || !s->p || !s->att || !s->x2 ||
-        !s->rstd2 || !s->xn2 || !s->g || !s->u || !s->a)
-        goto oom;
+        !s->rstd2 || !s->xn2 || !s->g || !s->u || !s->a) {
+        lact_free(s);
+        return NULL;
+    }
+    return s;
+}
+
+/* One layer over x (n x d): output rows r0..n-1 into y ((n-r0) x d).
+ * s (from lact_new(m, n, r0)) receives what backward needs. */
+static int layer_fwd(const struct fa_llama *m, const struct layer *L, const float *x, int n, int r0,
+                     float *y, struct lact *s)
+{
+    const struct fa_llama_config *c = &m->cfg;
+    int d = c->hidden, I = c->intermediate, kvd = m->kvd, hd = m->hd, H = c->n_heads;
+    int grp = c->n_heads / c->n_kv_heads, nq = n - r0;
     memcpy(s->x, x, sizeof(float) * (size_t)n * d);
     rmsnorm(x, L->w_in, n, d, c->rms_eps, s->xn1, s->rstd1);
     const float *xq = s->xn1 + (size_t)r0 * d;
@@ -996,34 +1206,37 @@ static int layer_fwd(const struct fa_llama *m, const struct layer *L, const floa
     rope(m, s->q, nq, H, r0, false);
     rope(m, s->k, n, c->n_kv_heads, 0, false);
     float scale = 1.0f / sqrtf((float)hd);
+    /* causal attention in chunks of query rows: a chunk's keys stop at its
+     * last row, so the masked half is mostly never computed */
     for (int h = 0; h < H; h++) {
         int g = h / grp;
         float *P = s->p + (size_t)h * nq * n;
-        struct gemm gs = {m->path, nq,  n, hd, s->q + h * hd, s->k + g * hd, d, 1,
-                          1,       kvd, n, P,  false};
-        gemm_exec(&gs, m->threads);
-        for (int i = 0; i < nq; i++) {
-            float *pi = P + (size_t)i * n, mx = -INFINITY;
-            int last = r0 + i; /* causal: keys 0..last */
-            for (int j = 0; j <= last; j++) {
-                pi[j] *= scale;
-                if (pi[j] > mx)
-                    mx = pi[j];
+        for (int i0 = 0; i0 < nq; i0 += ATT_CHUNK) {
+            int i1 = nq - i0 < ATT_CHUNK ? nq : i0 + ATT_CHUNK, nk = r0 + i1;
+            gemm_s(m, i1 - i0, nk, hd, s->q + (size_t)i0 * d + h * hd, s->k + g * hd, d, 1, 1, kvd,
+                   n, P + (size_t)i0 * n, false);
+            for (int i = i0; i < i1; i++) {
+                float *pi = P + (size_t)i * n, mx = -INFINITY;
+                int last = r0 + i; /* causal: keys 0..last */
+                for (int j = 0; j <= last; j++) {
+                    pi[j] *= scale;
+                    if (pi[j] > mx)
+                        mx = pi[j];
+                }
+                float sum = 0;
+                for (int j = 0; j <= last; j++) {
+                    pi[j] = expf(pi[j] - mx);
+                    sum += pi[j];
+                }
+                float inv = 1.0f / sum;
+                for (int j = 0; j <= last; j++)
+                    pi[j] *= inv;
+                for (int j = last + 1; j < n; j++)
+                    pi[j] = 0;
             }
-            float sum = 0;
-            for (int j = 0; j <= last; j++) {
-                pi[j] = expf(pi[j] - mx);
-                sum += pi[j];
-            }
-            float inv = 1.0f / sum;
-            for (int j = 0; j <= last; j++)
-                pi[j] *= inv;
-            for (int j = last + 1; j < n; j++)
-                pi[j] = 0;
+            gemm_s(m, i1 - i0, hd, nk, P + (size_t)i0 * n, s->v + g * hd, n, 1, kvd, 1, d,
+                   s->att + (size_t)i0 * d + h * hd, false);
         }
-        struct gemm go = {m->path,         nq,   hd, n, P, s->v + g * hd, n, 1, kvd, 1, d,
-                          s->att + h * hd, false};
-        gemm_exec(&go, m->threads);
     }
     if (lin_fwd(m, &L->o, s->att, nq, s->x2, &s->xa[3]) < 0)
         goto oom;
@@ -1041,13 +1254,8 @@ static int layer_fwd(const struct fa_llama *m, const struct layer *L, const floa
         goto oom;
     for (size_t i = 0; i < (size_t)nq * d; i++)
         y[i] += s->x2[i];
-    if (out)
-        *out = s;
-    else
-        lact_free(s);
     return 0;
 oom:
-    lact_free(s);
     fa_err_set("out of memory");
     return -1;
 }
@@ -1089,12 +1297,9 @@ static int layer_bwd(const struct fa_llama *m, const struct layer *L, const stru
         int g = h / grp;
         const float *P = s->p + (size_t)h * nq * n;
         /* dP = datt_h v_g^T */
-        struct gemm g1 = {m->path, nq,  n, hd, datt + h * hd, s->v + g * hd, d, 1,
-                          1,       kvd, n, dP, false};
-        gemm_exec(&g1, m->threads);
+        gemm_s(m, nq, n, hd, datt + h * hd, s->v + g * hd, d, 1, 1, kvd, n, dP, false);
         /* dv_g += P^T datt_h */
-        struct gemm g2 = {m->path, n, hd, nq, P, datt + h * hd, 1, n, d, 1, kvd, dv + g * hd, true};
-        gemm_exec(&g2, m->threads);
+        gemm_s(m, n, hd, nq, P, datt + h * hd, 1, n, d, 1, kvd, dv + g * hd, true);
         for (int i = 0; i < nq; i++) {
             const float *pi = P + (size_t)i * n;
             float *dpi = dP + (size_t)i * n;
@@ -1108,12 +1313,8 @@ static int layer_bwd(const struct fa_llama *m, const struct layer *L, const stru
                 dpi[j] = 0;
         }
         /* dq_h = dS k_g; dk_g += dS^T q_h */
-        struct gemm g3 = {m->path, nq,  hd, n, dP,          s->k + g * hd, n,
-                          1,       kvd, 1,  d, dq + h * hd, false};
-        gemm_exec(&g3, m->threads);
-        struct gemm g4 = {m->path, n, hd, nq,  dP,          s->q + h * hd, 1,
-                          n,       d, 1,  kvd, dk + g * hd, true};
-        gemm_exec(&g4, m->threads);
+        gemm_s(m, nq, hd, n, dP, s->k + g * hd, n, 1, kvd, 1, d, dq + h * hd, false);
+        gemm_s(m, n, hd, nq, dP, s->q + h * hd, 1, n, d, 1, kvd, dk + g * hd, true);
     }
     rope(m, dq, nq, H, r0, true);
     rope(m, dk, n, c->n_kv_heads, 0, true);
@@ -1163,20 +1364,23 @@ static int run_layers(const struct fa_llama *m, const struct layer *layers, int 
                       float *h, int n)
 {
     size_t sz = (size_t)n * m->cfg.hidden;
+    if (l1 <= l0)
+        return 0;
     float *y = fl(sz);
-    if (!y) {
+    struct lact *ws = lact_new(m, n, 0); /* one workspace for every layer */
+    int rc = 0;
+    if (!y || !ws) {
         fa_err_set("out of memory");
-        return -1;
+        rc = -1;
     }
-    for (int l = l0; l < l1; l++) {
-        if (layer_fwd(m, &layers[l], h, n, 0, y, NULL) < 0) {
-            free(y);
-            return -1;
-        }
-        memcpy(h, y, sizeof(float) * sz);
+    for (int l = l0; l < l1 && rc == 0; l++) {
+        rc = layer_fwd(m, &layers[l], h, n, 0, y, ws);
+        if (rc == 0)
+            memcpy(h, y, sizeof(float) * sz);
     }
+    lact_free(ws);
     free(y);
-    return 0;
+    return rc;
 }
 
 static void embed(const struct fa_llama *m, const int32_t *ids, int n, float *h)
@@ -1469,7 +1673,11 @@ int fa_llama_top_forward(struct fa_llama_train *t, const float *h, int n, float 
     memcpy(x, h, sizeof(float) * (size_t)n * d);
     for (int l = 0; l < t->L; l++) {
         int r0 = l == t->L - 1 ? n - 1 : 0;
-        if (layer_fwd(m, &t->layers[l], x, n, r0, y, &a->la[l]) < 0)
+        if (!(a->la[l] = lact_new(m, n, r0))) {
+            fa_err_set("out of memory");
+            goto fail;
+        }
+        if (layer_fwd(m, &t->layers[l], x, n, r0, y, a->la[l]) < 0)
             goto fail;
         float *sw = x;
         x = y;
