@@ -12,7 +12,12 @@
 #   ratio: fa/torch llama-<model>-t<T>-forward|ppo X
 # Goal: fa >= 2x torch. Knobs: FA_BENCH_LLAMA_TOKENS (300),
 # FA_BENCH_LLAMA_PROMPTS (8), FA_BENCH_LLAMA_REPS (3), FA_BENCH_LLAMA_BIG=0
-# skips the 135M-shaped model. Needs Debian's python3-torch.
+# skips the 135M-shaped model. Needs Debian's python3-torch. Debian's torch
+# calls the system BLAS, by default the netlib reference one (about 1
+# GFLOP/s): when libopenblas0-pthread is installed its directory is put
+# first on LD_LIBRARY_PATH for the torch runs, so torch gets OpenBLAS
+# without changing the system's alternative; "bench: llama-torch-blas"
+# says which one torch used.
 set -u
 cd "$(dirname "$0")/.." || exit 2
 root=$PWD
@@ -40,6 +45,15 @@ cc -O2 -g -std=c11 -D_GNU_SOURCE -I"$root/lib" $(pkg-config --cflags json-c) \
 num() { awk -v k="$1" '$1 == k { print $2 }' "$2"; }
 calc() { awk "BEGIN { printf \"%.2f\", $1 }"; }
 
+blasdir=/usr/lib/x86_64-linux-gnu/openblas-pthread
+if [ -e "$blasdir/libblas.so.3" ]; then
+  torch_ld=$blasdir${LD_LIBRARY_PATH:+:$LD_LIBRARY_PATH}
+  echo "bench: llama-torch-blas openblas"
+else
+  torch_ld=${LD_LIBRARY_PATH:-}
+  echo "bench: llama-torch-blas system (netlib unless an optimised libblas.so.3 is selected)"
+fi
+
 models="tiny"
 $PY tests/lib/make_tiny_llama.py "$out/tiny" || exit 1
 if [ "${FA_BENCH_LLAMA_BIG:-1}" != 0 ]; then
@@ -57,7 +71,8 @@ for model in $models; do
       if [ $impl = fa ]; then
         FA_THREADS=$t "$out/llama-bench" "$out/$model" "$t" "$N" "$np" "$R" >"$f" || status=1
       else
-        OMP_NUM_THREADS=$t $PY bench/llama-torch.py "$out/$model" "$t" "$N" "$np" "$R" >"$f" ||
+        LD_LIBRARY_PATH=$torch_ld OMP_NUM_THREADS=$t OPENBLAS_NUM_THREADS=$t \
+          $PY bench/llama-torch.py "$out/$model" "$t" "$N" "$np" "$R" >"$f" ||
           status=1
       fi
       echo "bench: llama-$model-$impl-t$t-forward $(num forward_tps "$f") tokens/s"
