@@ -15,8 +15,10 @@
  *
  * Training (PPO) splits the model: the bottom n_layers - train_layers
  * layers are frozen and their output for a token sequence is computed once
- * and cached (in memory, an LRU keyed by the BLAKE2b of the ids and the
- * config hash, bounded by FA_LLAMA_CACHE_MB, default 256; and on disk
+ * and cached (in memory, an LRU keyed by the BLAKE2b of the ids, the
+ * frozen layer count and the weights' identity: the config hash and a
+ * sample of every tensor's bytes; bounded by FA_LLAMA_CACHE_MB, default
+ * 256; and on disk, one file per prompt,
  * under $FA_CACHE_DIR/llama/ when that is set); the top train_layers
  * layers and the final norm are trained, either in full (their weights
  * copied to f32) or through LoRA adapters of rank r on q,k,v,o,gate,up,
@@ -24,7 +26,13 @@
  * [-1/sqrt(in), 1/sqrt(in)) from the seed and B (out x r) zero, so the
  * initial model is the base model; alpha = FA_LLAMA_LORA_ALPHA = 16).
  * Backward starts from the gradient of the last token's final-normed
- * hidden state, which the policy and value heads read. */
+ * hidden state, which the policy and value heads read; so the top layer
+ * computes queries, attention output and MLP for the last row only (exact).
+ *
+ * Threads: the matrix products share one pool of FA_THREADS - 1 workers,
+ * started on first use; a product that finds the pool busy (a caller on
+ * another thread) runs on its caller's thread. A model or trainer object
+ * is used by one thread at a time. */
 #ifndef FA_LLAMA_H
 #define FA_LLAMA_H
 
