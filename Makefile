@@ -85,7 +85,7 @@ $(O)/t/%: $(O)/tests/unit/%.o $(LIBFA)
 # with apt-get when root, otherwise the exact command is printed (exit 2).
 DEB_BUILD = pkg-config libcurl4-openssl-dev libjson-c-dev libsodium-dev
 DEB_RUN   = gnuplot-nox jq parallel python3 curl
-DEB_TEST  = python3-regex
+DEB_TEST  = python3-regex python3-torch python3-numpy
 deps:
 	@missing=""; \
 	command -v pkg-config >/dev/null 2>&1 || missing="$$missing pkg-config"; \
@@ -100,6 +100,7 @@ deps:
 	command -v python3  >/dev/null 2>&1 || missing="$$missing python3"; \
 	command -v curl     >/dev/null 2>&1 || missing="$$missing curl"; \
 	/usr/bin/python3 -c 'import regex' >/dev/null 2>&1 || missing="$$missing python3-regex"; \
+	/usr/bin/python3 -c 'import torch, numpy' >/dev/null 2>&1 || missing="$$missing python3-torch python3-numpy"; \
 	[ -z "$$missing" ] && exit 0; \
 	if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then \
 	  echo "deps: installing$$missing"; \
