@@ -347,8 +347,11 @@ static void parse_opt(int c, const char *arg)
             tconf.env.reward = FA_POLICY_REWARD_SHARPE;
         else if (!strcmp(arg, "return"))
             tconf.env.reward = FA_POLICY_REWARD_RETURN;
+        else if (!strcmp(arg, "sharpe-change"))
+            tconf.env.reward = FA_POLICY_REWARD_SHARPE_CHANGE;
         else
-            fa_cli_usage_error("invalid --reward '%s' (want sharpe or return)", arg);
+            fa_cli_usage_error("invalid --reward '%s' (want sharpe, sharpe-change or return)",
+                               arg);
         train_only = true;
         break;
     case OPT_ROLLOUT:
@@ -496,12 +499,17 @@ static int progress(const struct fa_policy_progress *p, void *arg)
 {
     (void)arg;
     const struct fa_ppo_stats *s = &p->st;
-    if (fa_verbosity > 0)
+    if (fa_verbosity > 0) {
+        /* no episode ended in this rollout: no return to show */
+        char ret[32] = "-";
+        if (!isnan(p->ep_return))
+            snprintf(ret, sizeof ret, "%.4f", p->ep_return);
         fprintf(stderr,
-                "%s: update %ld/%ld steps %ld episodes %ld return %.4f pg %.4f value %.4f "
+                "%s: update %ld/%ld steps %ld episodes %ld return %s pg %.4f value %.4f "
                 "entropy %.4f kl %.5f clip %.3f lr %.3g\n",
-                fa_progname, p->update, p->updates, p->steps, p->episodes, p->ep_return, s->pg_loss,
+                fa_progname, p->update, p->updates, p->steps, p->episodes, ret, s->pg_loss,
                 s->v_loss, s->entropy, s->kl_ref, s->clipfrac, p->lr);
+    }
     if (log_file) {
         struct json_object *r = fa_record_new("ppo_update", log_symbol, NULL);
         fa_record_set_int(r, "update", p->update);
@@ -537,6 +545,13 @@ static int in_range(const char *date)
     if (!date || fa_date_parse(date, &d) < 0)
         return 1; /* left to the data reader to judge */
     return d >= from_day && d <= to_day;
+}
+
+static const char *reward_name(enum fa_policy_reward r)
+{
+    return r == FA_POLICY_REWARD_RETURN          ? "return"
+           : r == FA_POLICY_REWARD_SHARPE_CHANGE ? "sharpe-change"
+                                                 : "sharpe";
 }
 
 static void add_num(struct json_object *o, const char *k, double v)
@@ -596,7 +611,7 @@ static struct json_object *manifest_of(const struct fa_policy_data *d,
     struct json_object *e = json_object_new_object();
     json_object_object_add(
         e, "reward",
-        json_object_new_string(tconf.env.reward == FA_POLICY_REWARD_SHARPE ? "sharpe" : "return"));
+        json_object_new_string(reward_name(tconf.env.reward)));
     json_object_object_add(
         e, "fill",
         json_object_new_string(tconf.env.fill == FA_POLICY_FILL_CLOSE ? "close" : "next-close"));
@@ -830,7 +845,9 @@ static int cmd_act(void)
     struct json_object *e;
     if (json_object_object_get_ex(m, "env", &e)) {
         const char *s = fa_record_str(e, "reward");
-        ec.reward = s && !strcmp(s, "return") ? FA_POLICY_REWARD_RETURN : FA_POLICY_REWARD_SHARPE;
+        ec.reward = s && !strcmp(s, "return")          ? FA_POLICY_REWARD_RETURN
+                    : s && !strcmp(s, "sharpe-change") ? FA_POLICY_REWARD_SHARPE_CHANGE
+                                                       : FA_POLICY_REWARD_SHARPE;
         s = fa_record_str(e, "fill");
         ec.fill = s && !strcmp(s, "close") ? FA_POLICY_FILL_CLOSE : FA_POLICY_FILL_NEXT_CLOSE;
         fa_record_num(e, "cash", &ec.cash);

@@ -194,6 +194,7 @@ struct fa_policy_env {
     double peek_prev; /* V of day t before its fill (see observe) */
     long k;           /* P&L values seen in the episode */
     double sum, sumsq, sharpe;
+    double dsr_a, dsr_b; /* the DSR's moving first and second moments */
     struct fa_policy_obs o; /* history lives here */
     long illegal;
 };
@@ -248,6 +249,24 @@ int fa_policy_env_reset(struct fa_policy_env *e, int start)
     e->peek_prev = e->c.cash;
     e->k = 0;
     e->sum = e->sumsq = e->sharpe = 0;
+    /* The DSR's moments start at mean 0 and the second moment of a fully
+     * invested account's P&L: the cash times the sample sd of the asset's
+     * last 20 daily returns up to the start day (1% with fewer than 2). */
+    double m = 0, v = 0, sd = 0.01;
+    int n = 0;
+    for (int i = start; i >= 1 && n < 20; i--, n++)
+        m += e->d->days[i].bar.adj_close / e->d->days[i - 1].bar.adj_close - 1;
+    if (n >= 2) {
+        m /= n;
+        for (int i = start, k = 0; k < n; i--, k++) {
+            double r = e->d->days[i].bar.adj_close / e->d->days[i - 1].bar.adj_close - 1;
+            v += (r - m) * (r - m);
+        }
+        if (v > 0)
+            sd = sqrt(v / (n - 1));
+    }
+    e->dsr_a = 0;
+    e->dsr_b = (e->c.cash * sd) * (e->c.cash * sd);
     memset(&e->o, 0, sizeof e->o);
     return 0;
 }
@@ -289,6 +308,21 @@ int fa_policy_env_observe(struct fa_policy_env *e, int t, double *reward, struct
         double pnl = peek - e->peek_prev;
         if (e->c.reward == FA_POLICY_REWARD_RETURN) {
             r = e->peek_prev > 0 ? pnl / e->peek_prev : 0;
+        } else if (e->c.reward == FA_POLICY_REWARD_SHARPE) {
+            /* Moody and Saffell's differential Sharpe ratio: the first-
+             * order change of an exponentially weighted Sharpe ratio per
+             * unit of eta, so O(1) every day of the episode:
+             *   D = (B dA - A dB / 2) / (B - A^2)^(3/2)
+             * with dA = pnl - A, dB = pnl^2 - B before the update; then
+             * A += eta dA, B += eta dB. Clamped to [-10, 10]. */
+            double a = e->dsr_a, bm = e->dsr_b;
+            double da = pnl - a, db = pnl * pnl - bm, den = bm - a * a;
+            if (den > 1e-12 * e->c.cash * e->c.cash) {
+                r = (bm * da - 0.5 * a * db) / (den * sqrt(den));
+                r = r > 10 ? 10 : r < -10 ? -10 : r;
+            }
+            e->dsr_a = a + FA_POLICY_DSR_ETA * da;
+            e->dsr_b = bm + FA_POLICY_DSR_ETA * db;
         } else {
             /* running Sharpe of the episode's daily P&L so far: mean over
              * sample sd; 0 with fewer than 2 values or a zero sd */

@@ -72,9 +72,14 @@ void fa_policy_data_free(struct fa_policy_data *d);
 /* ---- environment ---- */
 
 enum fa_policy_reward {
-    FA_POLICY_REWARD_SHARPE = 0, /* change of the running Sharpe ratio */
-    FA_POLICY_REWARD_RETURN = 1, /* the day's return net of costs */
+    FA_POLICY_REWARD_SHARPE = 0,        /* differential Sharpe ratio (Moody and
+                                           Saffell) of the day's dollar P&L */
+    FA_POLICY_REWARD_RETURN = 1,        /* the day's return net of costs */
+    FA_POLICY_REWARD_SHARPE_CHANGE = 2, /* change of the episode's running
+                                           Sharpe ratio of the P&L */
 };
+/* The differential Sharpe ratio's moving-average rate eta. */
+#define FA_POLICY_DSR_ETA 0.05
 enum fa_policy_fill {
     FA_POLICY_FILL_NEXT_CLOSE = 0, /* order of day t fills at t+1's close */
     FA_POLICY_FILL_CLOSE = 1,      /* fills at day t's own close */

@@ -103,7 +103,7 @@ int main(void)
 
     /* Sharpe reward: running Sharpe of the daily P&L over the episode */
     ec.fill = FA_POLICY_FILL_CLOSE;
-    ec.reward = FA_POLICY_REWARD_SHARPE;
+    ec.reward = FA_POLICY_REWARD_SHARPE_CHANGE;
     e = fa_policy_env_new(&d, &ec);
     fa_policy_env_reset(e, 0);
     double pnl[8], sum = 0, got = 0;
