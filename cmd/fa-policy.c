@@ -48,6 +48,8 @@ static void usage(void)
            "      --pool HOW        text: sections (embed each paragraph, default) or whole\n"
            "      --hidden W[,W..]  trainable layer widths (default 64,64; 0: linear)\n"
            "      --activation F    tanh (default) or relu\n"
+           "      --preset flag     FLAG-Trader's Table 3 and environment exactly (then\n"
+           "                        the flags that follow override it)\n"
            "PPO (defaults: FLAG-Trader's Table 3):\n"
            "      --timesteps N     environment steps in all (13860)\n"
            "      --rollout N       steps per rollout and update (40)\n"
@@ -75,6 +77,8 @@ static void usage(void)
            "      --out CKPT        train: checkpoint directory to write\n"
            "      --ckpt CKPT       act: checkpoint directory to read\n"
            "      --log FILE        train: one NDJSON record per update\n"
+           "      --stop-after N    train: stop after N updates (the checkpoint can resume)\n"
+           "      --resume CKPT     train: continue CKPT's run (--out defaults to CKPT)\n"
            "      --sample          act: sample the action (default: most probable)\n"
            "      --print-state     act: add the state prompt to each decision\n"
            "  -q, --quiet           no progress lines\n"
@@ -111,13 +115,16 @@ enum {
     OPT_NO_NORM,
     OPT_OUT,
     OPT_POOL,
+    OPT_PRESET,
     OPT_PRINT_STATE,
+    OPT_RESUME,
     OPT_REWARD,
     OPT_ROLLOUT,
     OPT_SAMPLE,
     OPT_SEED,
     OPT_SLIPPAGE,
     OPT_SOURCE,
+    OPT_STOP_AFTER,
     OPT_STRICT,
     OPT_SYMBOL,
     OPT_TEMPLATE,
@@ -153,14 +160,17 @@ static const struct option opts[] = {
     {"no-norm-adv", no_argument, NULL, OPT_NO_NORM},
     {"out", required_argument, NULL, OPT_OUT},
     {"pool", required_argument, NULL, OPT_POOL},
+    {"preset", required_argument, NULL, OPT_PRESET},
     {"print-state", no_argument, NULL, OPT_PRINT_STATE},
     {"quiet", no_argument, NULL, 'q'},
+    {"resume", required_argument, NULL, OPT_RESUME},
     {"reward", required_argument, NULL, OPT_REWARD},
     {"rollout", required_argument, NULL, OPT_ROLLOUT},
     {"sample", no_argument, NULL, OPT_SAMPLE},
     {"seed", required_argument, NULL, OPT_SEED},
     {"slippage", required_argument, NULL, OPT_SLIPPAGE},
     {"source", required_argument, NULL, OPT_SOURCE},
+    {"stop-after", required_argument, NULL, OPT_STOP_AFTER},
     {"strict", no_argument, NULL, OPT_STRICT},
     {"symbol", required_argument, NULL, OPT_SYMBOL},
     {"template", required_argument, NULL, OPT_TEMPLATE},
@@ -175,13 +185,43 @@ static const struct option opts[] = {
 /* Options, as given (NULL: not given). */
 static const char *o_backbone, *o_ckpt, *o_embed_dim, *o_from, *o_to, *o_log, *o_out, *o_source,
     *o_symbol, *o_template, *o_seed;
+static const char *o_resume;
+static long stop_after; /* updates in this run, 0: to the end */
 static bool o_sample, o_print_state;
+static bool hp_given; /* a flag that sets the model or training was given */
 static enum fa_policy_pool o_pool = FA_POLICY_POOL_SECTIONS;
 static int from_day = INT32_MIN, to_day = INT32_MAX;
 static struct fa_policy_train_conf tconf;
 static bool train_only; /* a flag that only train takes was given */
 static FILE *log_file;
 static const char *log_symbol;
+
+/* FLAG-Trader's Table 3 and environment exactly (fa-policy(1), PRESETS). */
+static void preset_flag(struct fa_policy_train_conf *c)
+{
+    struct fa_ppo_conf *p = &c->ppo;
+    p->timesteps = 13860;
+    p->rollout = 40;
+    p->max_episode = 65;
+    p->lr = 5e-4;
+    p->anneal = true;
+    p->gamma = 0.95;
+    p->lambda = 0.98;
+    p->clip = 0.2;
+    p->epochs = 1;
+    p->minibatch = 32;
+    p->grad_accum = 8;
+    p->ent_coef = 0.05;
+    p->vf_coef = 0.5;
+    p->kl_coef = 0.05;
+    p->max_grad = 0.5;
+    p->norm_adv = true;
+    c->env.reward = FA_POLICY_REWARD_SHARPE;
+    c->env.fill = FA_POLICY_FILL_NEXT_CLOSE;
+    c->env.cash = 10000;
+    c->env.commission_bps = 0;
+    c->env.slippage_bps = 0;
+}
 
 static void need_num(int rc)
 {
@@ -218,6 +258,18 @@ static void parse_opt(int c, const char *arg)
     long l;
     double d;
     struct fa_ppo_conf *pc = &tconf.ppo;
+    switch (c) {
+    case OPT_ACTIVATION: case OPT_BACKBONE: case OPT_CASH: case OPT_CLIP: case OPT_COMMISSION:
+    case OPT_EMBED_DIM: case OPT_ENT: case OPT_EPOCHS: case OPT_FILL: case OPT_GAMMA:
+    case OPT_ACCUM: case OPT_HIDDEN: case OPT_KL: case OPT_LAMBDA: case OPT_LR: case OPT_MAXEP:
+    case OPT_MAXGRAD: case OPT_MINIBATCH: case OPT_NO_ANNEAL: case OPT_NO_NORM: case OPT_POOL:
+    case OPT_PRESET: case OPT_REWARD: case OPT_ROLLOUT: case OPT_SEED: case OPT_SLIPPAGE:
+    case OPT_TIMESTEPS: case OPT_VF:
+        hp_given = true;
+        break;
+    default:
+        break;
+    }
     switch (c) {
     case OPT_ACTIVATION: {
         int a = fa_nn_act_parse(arg);
@@ -339,6 +391,10 @@ static void parse_opt(int c, const char *arg)
             fa_cli_usage_error("invalid --pool '%s' (want sections or whole)", arg);
         train_only = true;
         break;
+    case OPT_PRESET:
+        /* applied before the other flags (see main) */
+        train_only = true;
+        break;
     case OPT_PRINT_STATE:
         o_print_state = true;
         break;
@@ -357,6 +413,14 @@ static void parse_opt(int c, const char *arg)
     case OPT_ROLLOUT:
         need_num(fa_cli_long("rollout", arg, 1, 1000000, &l));
         pc->rollout = (int)l;
+        train_only = true;
+        break;
+    case OPT_RESUME:
+        o_resume = arg;
+        train_only = true;
+        break;
+    case OPT_STOP_AFTER:
+        need_num(fa_cli_long("stop-after", arg, 1, 1000000000L, &stop_after));
         train_only = true;
         break;
     case OPT_SAMPLE:
@@ -547,6 +611,19 @@ static int in_range(const char *date)
     return d >= from_day && d <= to_day;
 }
 
+static void env_from_manifest(struct json_object *e, struct fa_policy_env_conf *ec)
+{
+    const char *s = fa_record_str(e, "reward");
+    ec->reward = s && !strcmp(s, "return")          ? FA_POLICY_REWARD_RETURN
+                 : s && !strcmp(s, "sharpe-change") ? FA_POLICY_REWARD_SHARPE_CHANGE
+                                                    : FA_POLICY_REWARD_SHARPE;
+    s = fa_record_str(e, "fill");
+    ec->fill = s && !strcmp(s, "close") ? FA_POLICY_FILL_CLOSE : FA_POLICY_FILL_NEXT_CLOSE;
+    fa_record_num(e, "cash", &ec->cash);
+    fa_record_num(e, "commission_bps", &ec->commission_bps);
+    fa_record_num(e, "slippage_bps", &ec->slippage_bps);
+}
+
 static const char *reward_name(enum fa_policy_reward r)
 {
     return r == FA_POLICY_REWARD_RETURN          ? "return"
@@ -646,29 +723,119 @@ static int read_days(FILE *in, const char *name, struct fa_policy_data *d, bool 
     return status;
 }
 
+/* The training configuration of a checkpoint's manifest into tconf (for
+ * --resume): the same fields manifest_of writes. */
+static void conf_from_manifest(struct json_object *m)
+{
+    struct json_object *p, *e, *h;
+    double x;
+    if (fa_record_num(m, "seed", &x) == 0)
+        tconf.seed = (uint64_t)x;
+    if (json_object_object_get_ex(m, "hidden", &h) && json_object_is_type(h, json_type_array)) {
+        size_t n = json_object_array_length(h);
+        tconf.nhidden = n > FA_NN_MAXLAYERS ? FA_NN_MAXLAYERS : (int)n;
+        for (int i = 0; i < tconf.nhidden; i++)
+            tconf.widths[i] = json_object_get_int(json_object_array_get_idx(h, (size_t)i));
+    }
+    const char *a = fa_record_str(m, "activation");
+    if (a && fa_nn_act_parse(a) >= 0)
+        tconf.act = (enum fa_nn_act)fa_nn_act_parse(a);
+    if (json_object_object_get_ex(m, "ppo", &p)) {
+        struct fa_ppo_conf *pc = &tconf.ppo;
+        struct json_object *b;
+        if (fa_record_num(p, "timesteps", &x) == 0)
+            pc->timesteps = (long)x;
+        if (fa_record_num(p, "rollout", &x) == 0)
+            pc->rollout = (int)x;
+        if (fa_record_num(p, "max_episode", &x) == 0)
+            pc->max_episode = (int)x;
+        fa_record_num(p, "lr", &pc->lr);
+        if (json_object_object_get_ex(p, "anneal", &b))
+            pc->anneal = json_object_get_boolean(b);
+        fa_record_num(p, "gamma", &pc->gamma);
+        fa_record_num(p, "lambda", &pc->lambda);
+        fa_record_num(p, "clip", &pc->clip);
+        if (fa_record_num(p, "epochs", &x) == 0)
+            pc->epochs = (int)x;
+        if (fa_record_num(p, "minibatch", &x) == 0)
+            pc->minibatch = (int)x;
+        if (fa_record_num(p, "grad_accum", &x) == 0)
+            pc->grad_accum = (int)x;
+        fa_record_num(p, "ent_coef", &pc->ent_coef);
+        fa_record_num(p, "vf_coef", &pc->vf_coef);
+        fa_record_num(p, "kl_coef", &pc->kl_coef);
+        fa_record_num(p, "max_grad_norm", &pc->max_grad);
+        if (json_object_object_get_ex(p, "norm_adv", &b))
+            pc->norm_adv = json_object_get_boolean(b);
+    }
+    if (json_object_object_get_ex(m, "env", &e))
+        env_from_manifest(e, &tconf.env);
+}
+
+/* The backbone a checkpoint was trained with (flags may not change it). */
+static struct fa_policy_backbone *backbone_of(struct json_object *m, const char **tmpl)
+{
+    const char *mb = fa_record_str(m, "backbone");
+    *tmpl = o_template ? o_template : fa_record_str(m, "template");
+    /* the checkpoint's local embedder unless flags or environment name one */
+    size_t edim = o_embed_dim ? (size_t)strtoul(o_embed_dim, NULL, 10) : 0;
+    const char *em = fa_record_str(m, "embed_model");
+    const char *env_dim = getenv("FA_EMBED_DIM"), *env_model = getenv("FA_EMBED_MODEL");
+    if (!edim && (!env_dim || !*env_dim) && (!env_model || !*env_model) && em &&
+        !strncmp(em, "fa-hash-", 8))
+        edim = (size_t)strtoul(em + 8, NULL, 10);
+    const char *pool = fa_record_str(m, "pool");
+    return fa_policy_backbone_open(o_backbone ? o_backbone : mb ? mb : "?", *tmpl, edim,
+                                   pool && !strcmp(pool, "whole") ? FA_POLICY_POOL_WHOLE
+                                                                  : FA_POLICY_POOL_SECTIONS);
+}
+
 static int cmd_train(void)
 {
     int status = FA_EXIT_OK;
     struct fa_policy_data d;
     struct fa_policy_backbone *bb = NULL;
-    struct fa_nn *nn = NULL;
-    struct json_object *m = NULL;
+    struct fa_policy_trainer *tr = NULL;
+    struct fa_nn *nn0 = NULL;
+    struct json_object *m = NULL, *m0 = NULL;
+    char *state = NULL;
+    size_t slen = 0;
     fa_policy_data_init(&d, o_symbol);
-    if (!o_out)
+    if (!o_out && !o_resume)
         fa_cli_usage_error("train needs --out CKPT");
     if (o_ckpt || o_sample || o_print_state)
         fa_cli_usage_error("--ckpt, --sample and --print-state go with act");
-    if (o_log) {
-        log_file = fopen(o_log, "w");
-        if (!log_file)
-            fa_die(FA_EXIT_FAIL, "cannot open '%s': %s", o_log, strerror(errno));
+    if (o_resume && hp_given)
+        fa_cli_usage_error("--resume continues a run with its checkpoint's settings: "
+                           "drop the training flags");
+    const char *outdir = o_out ? o_out : o_resume;
+    if (o_resume) {
+        nn0 = fa_policy_ckpt_read(o_resume, &m0);
+        if (!nn0 || fa_policy_ckpt_read_state(o_resume, m0, &state, &slen) < 0) {
+            fa_cli_error("checkpoint '%s': %s", o_resume, fa_err_get());
+            status = FA_EXIT_USAGE;
+            goto out;
+        }
+        conf_from_manifest(m0);
+        o_template = o_template ? o_template : fa_record_str(m0, "template");
+        const char *pool = fa_record_str(m0, "pool");
+        o_pool = pool && !strcmp(pool, "whole") ? FA_POLICY_POOL_WHOLE : FA_POLICY_POOL_SECTIONS;
+        const char *tmpl;
+        bb = backbone_of(m0, &tmpl);
+    } else {
+        bb = fa_policy_backbone_open(o_backbone ? o_backbone : "text", o_template,
+                                     o_embed_dim ? (size_t)strtoul(o_embed_dim, NULL, 10) : 0,
+                                     o_pool);
     }
-    bb = fa_policy_backbone_open(o_backbone ? o_backbone : "text", o_template,
-                                 o_embed_dim ? (size_t)strtoul(o_embed_dim, NULL, 10) : 0, o_pool);
     if (!bb) {
         fa_cli_error("%s", fa_err_get());
         status = FA_EXIT_USAGE;
         goto out;
+    }
+    if (o_log) {
+        log_file = fopen(o_log, o_resume ? "a" : "w");
+        if (!log_file)
+            fa_die(FA_EXIT_FAIL, "cannot open '%s': %s", o_log, strerror(errno));
     }
     FILE *in = o_source ? spawn_fetch() : stdin;
     int rc = read_days(in, o_source ? "fa-fetch" : "<stdin>", &d, false);
@@ -686,32 +853,63 @@ static int cmd_train(void)
         status = FA_EXIT_FAIL;
         goto out;
     }
+    if (m0) {
+        const char *h = fa_record_str(m0, "data_blake2b");
+        if (!h || strcmp(h, d.hash)) {
+            fa_cli_error("checkpoint '%s' was trained on other data (data_blake2b %.16s, "
+                         "these days %.16s)",
+                         o_resume, h ? h : "?", d.hash);
+            status = FA_EXIT_USAGE;
+            goto out;
+        }
+    }
     log_symbol = d.symbol;
     tconf.progress = progress;
     fa_info("training on %d days of %s (%s..%s), backbone %s (%s, %zu dims)", d.n, d.symbol,
             d.days[0].date, d.days[d.n - 1].date, bb->ops->name, bb->ops->model(bb),
             bb->ops->dim(bb));
-    nn = fa_policy_train(&d, bb, &tconf);
-    if (!nn) {
+    tr = fa_policy_trainer_new(&d, bb, &tconf);
+    if (tr && nn0 && fa_policy_trainer_restore(tr, nn0, state, slen) < 0) {
+        fa_cli_error("checkpoint '%s': %s", o_resume, fa_err_get());
+        status = FA_EXIT_USAGE;
+        goto out;
+    }
+    if (tr && nn0)
+        fa_info("resuming at update %ld of %ld", fa_policy_trainer_update(tr),
+                fa_policy_trainer_updates(tr));
+    rc = tr ? fa_policy_trainer_run(tr, stop_after) : -1;
+    if (rc < 0) {
         fa_cli_error("training failed: %s", fa_err_get());
         status = FA_EXIT_FAIL;
         goto out;
     }
+    free(state);
+    state = NULL;
+    const struct fa_nn *nn = fa_policy_trainer_net(tr);
     m = manifest_of(&d, bb, nn);
-    if (fa_policy_ckpt_write(o_out, nn, m) < 0) {
+    json_object_object_add(m, "updates_done", json_object_new_int64(fa_policy_trainer_update(tr)));
+    json_object_object_add(m, "complete", json_object_new_boolean(rc == 1));
+    if (fa_policy_trainer_state(tr, &state, &slen) < 0 ||
+        fa_policy_ckpt_write(outdir, nn, state, slen, m) < 0) {
         fa_cli_error("%s", fa_err_get());
         status = FA_EXIT_FAIL;
         goto out;
     }
-    fa_info("wrote checkpoint '%s' (%zu parameters, %ld state encodings, %ld cached)", o_out,
+    if (rc == 0)
+        fa_info("stopped after update %ld of %ld; continue with --resume %s",
+                fa_policy_trainer_update(tr), fa_policy_trainer_updates(tr), outdir);
+    fa_info("wrote checkpoint '%s' (%zu parameters, %ld state encodings, %ld cached)", outdir,
             fa_nn_nparams(nn), bb->encodes, bb->cache_hits);
 out:
     if (log_file && fclose(log_file) != 0 && status == FA_EXIT_OK) {
         fa_cli_error("write error '%s': %s", o_log, strerror(errno));
         status = FA_EXIT_FAIL;
     }
+    free(state);
     json_object_put(m);
-    fa_nn_free(nn);
+    json_object_put(m0);
+    fa_nn_free(nn0);
+    fa_policy_trainer_free(tr);
     fa_policy_backbone_free(bb);
     fa_policy_data_free(&d);
     return status;
@@ -843,17 +1041,8 @@ static int cmd_act(void)
     struct fa_policy_env_conf ec;
     fa_policy_env_conf_default(&ec);
     struct json_object *e;
-    if (json_object_object_get_ex(m, "env", &e)) {
-        const char *s = fa_record_str(e, "reward");
-        ec.reward = s && !strcmp(s, "return")          ? FA_POLICY_REWARD_RETURN
-                    : s && !strcmp(s, "sharpe-change") ? FA_POLICY_REWARD_SHARPE_CHANGE
-                                                       : FA_POLICY_REWARD_SHARPE;
-        s = fa_record_str(e, "fill");
-        ec.fill = s && !strcmp(s, "close") ? FA_POLICY_FILL_CLOSE : FA_POLICY_FILL_NEXT_CLOSE;
-        fa_record_num(e, "cash", &ec.cash);
-        fa_record_num(e, "commission_bps", &ec.commission_bps);
-        fa_record_num(e, "slippage_bps", &ec.slippage_bps);
-    }
+    if (json_object_object_get_ex(m, "env", &e))
+        env_from_manifest(e, &ec);
     A.env = fa_policy_env_new(&A.d, &ec);
     A.x = malloc(dim * sizeof *A.x);
     if (!A.env || !A.x) {
@@ -917,8 +1106,22 @@ int main(int argc, char **argv)
 {
     int c, status;
     fa_err_init(argv[0]);
+    /* --preset first, so that later flags override it */
+    const char *preset = NULL;
+    for (int i = 1; i < argc; i++) {
+        if (!strcmp(argv[i], "--"))
+            break;
+        if (!strcmp(argv[i], "--preset") && i + 1 < argc)
+            preset = argv[++i];
+        else if (!strncmp(argv[i], "--preset=", 9))
+            preset = argv[i] + 9;
+    }
+    if (preset && strcmp(preset, "flag") && strcmp(preset, "default"))
+        fa_cli_usage_error("invalid --preset '%s' (want flag or default)", preset);
     fa_ppo_conf_default(&tconf.ppo);
     fa_policy_env_conf_default(&tconf.env);
+    if (preset && !strcmp(preset, "flag"))
+        preset_flag(&tconf);
     tconf.seed = 1;
     tconf.nhidden = 2;
     tconf.widths[0] = tconf.widths[1] = 64;

@@ -914,8 +914,48 @@ static double mono_seconds(void)
     return (double)ts.tv_sec + (double)ts.tv_nsec * 1e-9;
 }
 
-struct fa_nn *fa_policy_train(const struct fa_policy_data *data, struct fa_policy_backbone *b,
-                              const struct fa_policy_train_conf *c)
+struct fa_policy_trainer {
+    const struct fa_policy_data *data;
+    struct fa_policy_backbone *b;
+    struct fa_policy_train_conf c;
+    size_t dim;
+    struct fa_nn *nn, *ref;
+    struct fa_policy_env *env;
+    int R, maxlen;
+    double *X, *xlast, *rew, *val, *adv, *ret;
+    struct fa_ppo_sample *buf;
+    unsigned char *done;
+    struct fa_rng rng_env, rng_mb; /* episodes and actions; minibatch order */
+    long update, updates, steps, episodes;
+    /* the episode under way: its first day, length, actions so far */
+    int need_reset, ep_start, ep_len, ep_t, t;
+    double ep_ret;
+    unsigned char *ep_actions; /* maxlen */
+    struct fa_policy_obs obs;
+};
+
+void fa_policy_trainer_free(struct fa_policy_trainer *tr)
+{
+    if (!tr)
+        return;
+    fa_nn_free(tr->nn);
+    fa_nn_free(tr->ref);
+    fa_policy_env_free(tr->env);
+    free(tr->X);
+    free(tr->xlast);
+    free(tr->buf);
+    free(tr->rew);
+    free(tr->val);
+    free(tr->adv);
+    free(tr->ret);
+    free(tr->done);
+    free(tr->ep_actions);
+    free(tr);
+}
+
+struct fa_policy_trainer *fa_policy_trainer_new(const struct fa_policy_data *data,
+                                                struct fa_policy_backbone *b,
+                                                const struct fa_policy_train_conf *c)
 {
     const struct fa_ppo_conf *pc = &c->ppo;
     if (data->n < 2) {
@@ -926,150 +966,367 @@ struct fa_nn *fa_policy_train(const struct fa_policy_data *data, struct fa_polic
         fa_err_set("rollout and episode length must be positive");
         return NULL;
     }
-    size_t dim = b->ops->dim(b);
-    struct fa_nn *nn = fa_nn_new((int)dim, c->nhidden, c->widths, c->act, c->seed);
-    if (!nn)
+    struct fa_policy_trainer *tr = calloc(1, sizeof *tr);
+    if (!tr) {
+        fa_err_set("out of memory");
         return NULL;
-    struct fa_nn *ref = fa_nn_clone(nn);
-    struct fa_policy_env *env = fa_policy_env_new(data, &c->env);
-    int R = pc->rollout;
-    double *X = malloc((size_t)R * dim * sizeof *X);
-    double *xlast = malloc(dim * sizeof *xlast);
-    struct fa_ppo_sample *buf = calloc((size_t)R, sizeof *buf);
-    double *rew = malloc((size_t)R * sizeof *rew), *val = malloc((size_t)R * sizeof *val);
-    double *adv = malloc((size_t)R * sizeof *adv), *ret = malloc((size_t)R * sizeof *ret);
-    unsigned char *done = malloc((size_t)R);
-    if (!ref || !env || !X || !xlast || !buf || !rew || !val || !adv || !ret || !done) {
-        if (ref && env)
+    }
+    tr->data = data;
+    tr->b = b;
+    tr->c = *c;
+    tr->dim = b->ops->dim(b);
+    size_t dim = tr->dim;
+    tr->nn = fa_nn_new((int)dim, c->nhidden, c->widths, c->act, c->seed);
+    if (!tr->nn)
+        goto fail;
+    tr->ref = fa_nn_clone(tr->nn);
+    tr->env = fa_policy_env_new(data, &c->env);
+    int R = tr->R = pc->rollout;
+    tr->maxlen = pc->max_episode < data->n - 1 ? pc->max_episode : data->n - 1;
+    tr->X = malloc((size_t)R * dim * sizeof *tr->X);
+    tr->xlast = malloc(dim * sizeof *tr->xlast);
+    tr->buf = calloc((size_t)R, sizeof *tr->buf);
+    tr->rew = malloc((size_t)R * sizeof *tr->rew);
+    tr->val = malloc((size_t)R * sizeof *tr->val);
+    tr->adv = malloc((size_t)R * sizeof *tr->adv);
+    tr->ret = malloc((size_t)R * sizeof *tr->ret);
+    tr->done = malloc((size_t)R);
+    tr->ep_actions = malloc((size_t)tr->maxlen);
+    if (!tr->ref || !tr->env || !tr->X || !tr->xlast || !tr->buf || !tr->rew || !tr->val ||
+        !tr->adv || !tr->ret || !tr->done || !tr->ep_actions) {
+        if (tr->ref && tr->env)
             fa_err_set("out of memory");
         goto fail;
     }
-    /* two PRNG streams: episodes and actions; minibatch order */
-    struct fa_rng rng_env, rng_mb;
-    fa_rng_seed(&rng_env, c->seed ^ 0x656e76ULL);
-    fa_rng_seed(&rng_mb, c->seed ^ 0x6d62ULL);
-    int maxlen = pc->max_episode < data->n - 1 ? pc->max_episode : data->n - 1;
-    long updates = pc->timesteps / R;
-    if (updates < 1)
-        updates = 1;
-    long steps = 0, episodes = 0;
-    int need_reset = 1, ep_len = 0, ep_t = 0, t = 0;
-    double ep_ret = 0;
-    struct fa_policy_obs obs;
-    for (long u = 1; u <= updates; u++) {
-        double t0 = mono_seconds();
-        double ret_sum = 0;
-        long ret_n = 0;
-        for (int i = 0; i < R; i++) {
-            if (need_reset) {
-                int span = data->n - 1 - maxlen; /* last start index */
-                int s = span > 0 ? (int)fa_rng_below(&rng_env, (uint64_t)span + 1) : 0;
-                if (fa_policy_env_reset(env, s) < 0 || fa_policy_env_observe(env, s, NULL, &obs))
-                    goto fail;
-                t = s;
-                ep_len = maxlen;
-                ep_t = 0;
-                ep_ret = 0;
-                need_reset = 0;
-            }
-            double *x = X + (size_t)i * dim;
-            if (b->ops->encode(b, &obs, x) < 0)
-                goto fail;
-            double z[3], v, p[3], lp[3], zr[3], vr, pr[3];
-            fa_nn_forward(nn, x, z, &v);
-            if (fa_nn_softmax(z, obs.mask, p, lp) < 0)
-                goto fail;
-            int a = fa_nn_sample(p, obs.mask, &rng_env);
-            fa_nn_forward(ref, x, zr, &vr);
-            struct fa_ppo_sample *sm = &buf[i];
-            fa_nn_softmax(zr, obs.mask, pr, sm->ref_logp);
-            sm->x = x;
-            sm->mask = obs.mask;
-            sm->action = a;
-            sm->old_logp = lp[a];
-            val[i] = v;
-            if (fa_policy_env_act(env, a) < 0)
-                goto fail;
-            t++;
-            double r;
-            if (fa_policy_env_observe(env, t, &r, &obs) < 0)
-                goto fail;
-            rew[i] = r;
-            ep_ret += r;
-            ep_t++;
-            steps++;
-            done[i] = ep_t >= ep_len;
-            if (done[i]) {
-                episodes++;
-                ret_sum += ep_ret;
-                ret_n++;
-                need_reset = 1;
-            }
-        }
-        double last_val = 0;
-        if (!done[R - 1]) {
-            double z[3];
-            if (b->ops->encode(b, &obs, xlast) < 0)
-                goto fail;
-            fa_nn_forward(nn, xlast, z, &last_val);
-        }
-        fa_ppo_gae(R, rew, val, done, last_val, pc->gamma, pc->lambda, adv, ret);
-        if (pc->norm_adv)
-            fa_ppo_normalise(R, adv);
-        for (int i = 0; i < R; i++) {
-            buf[i].adv = adv[i];
-            buf[i].ret = ret[i];
-        }
-        struct fa_policy_progress pr;
-        memset(&pr, 0, sizeof pr);
-        pr.lr = fa_ppo_lr(pc, u, updates);
-        double t1 = mono_seconds();
-        fa_ppo_update(nn, pc, buf, R, pr.lr, &rng_mb, &pr.st);
-        pr.rollout_seconds = t1 - t0;
-        pr.update_seconds = mono_seconds() - t1;
-        if (pr.st.n > 0) {
-            double k = (double)pr.st.n;
-            pr.st.loss /= k;
-            pr.st.pg_loss /= k;
-            pr.st.v_loss /= k;
-            pr.st.entropy /= k;
-            pr.st.kl_ref /= k;
-            pr.st.approx_kl /= k;
-            pr.st.clipfrac /= k;
-        }
-        pr.update = u;
-        pr.updates = updates;
-        pr.steps = steps;
-        pr.episodes = episodes;
-        pr.ep_return = ret_n ? ret_sum / (double)ret_n : NAN;
-        pr.illegal = fa_policy_env_illegal(env);
-        if (c->progress && c->progress(&pr, c->arg))
-            break;
-    }
-    fa_nn_free(ref);
-    fa_policy_env_free(env);
-    free(X);
-    free(xlast);
-    free(buf);
-    free(rew);
-    free(val);
-    free(adv);
-    free(ret);
-    free(done);
-    return nn;
+    fa_rng_seed(&tr->rng_env, c->seed ^ 0x656e76ULL);
+    fa_rng_seed(&tr->rng_mb, c->seed ^ 0x6d62ULL);
+    tr->updates = pc->timesteps / R;
+    if (tr->updates < 1)
+        tr->updates = 1;
+    tr->need_reset = 1;
+    return tr;
 fail:
-    fa_nn_free(nn);
-    fa_nn_free(ref);
-    fa_policy_env_free(env);
-    free(X);
-    free(xlast);
-    free(buf);
-    free(rew);
-    free(val);
-    free(adv);
-    free(ret);
-    free(done);
+    fa_policy_trainer_free(tr);
     return NULL;
+}
+
+const struct fa_nn *fa_policy_trainer_net(const struct fa_policy_trainer *tr)
+{
+    return tr->nn;
+}
+
+long fa_policy_trainer_update(const struct fa_policy_trainer *tr)
+{
+    return tr->update;
+}
+
+long fa_policy_trainer_updates(const struct fa_policy_trainer *tr)
+{
+    return tr->updates;
+}
+
+/* Starts the episode of day start; its observation goes to tr->obs. */
+static int episode_start(struct fa_policy_trainer *tr, int start)
+{
+    if (fa_policy_env_reset(tr->env, start) < 0 ||
+        fa_policy_env_observe(tr->env, start, NULL, &tr->obs) < 0)
+        return -1;
+    tr->t = tr->ep_start = start;
+    tr->ep_len = tr->maxlen;
+    tr->ep_t = 0;
+    tr->ep_ret = 0;
+    tr->need_reset = 0;
+    return 0;
+}
+
+/* One rollout of R steps and the PPO update on it. */
+static int train_update(struct fa_policy_trainer *tr, struct fa_policy_progress *pr)
+{
+    const struct fa_ppo_conf *pc = &tr->c.ppo;
+    struct fa_policy_backbone *b = tr->b;
+    const struct fa_policy_data *data = tr->data;
+    int R = tr->R;
+    size_t dim = tr->dim;
+    long u = tr->update + 1;
+    double t0 = mono_seconds();
+    double ret_sum = 0;
+    long ret_n = 0;
+    for (int i = 0; i < R; i++) {
+        if (tr->need_reset) {
+            int span = data->n - 1 - tr->maxlen; /* last start index */
+            int s = span > 0 ? (int)fa_rng_below(&tr->rng_env, (uint64_t)span + 1) : 0;
+            if (episode_start(tr, s) < 0)
+                return -1;
+        }
+        double *x = tr->X + (size_t)i * dim;
+        if (b->ops->encode(b, &tr->obs, x) < 0)
+            return -1;
+        double z[3], v, p[3], lp[3], zr[3], vr, prr[3];
+        fa_nn_forward(tr->nn, x, z, &v);
+        if (fa_nn_softmax(z, tr->obs.mask, p, lp) < 0)
+            return -1;
+        int a = fa_nn_sample(p, tr->obs.mask, &tr->rng_env);
+        fa_nn_forward(tr->ref, x, zr, &vr);
+        struct fa_ppo_sample *sm = &tr->buf[i];
+        fa_nn_softmax(zr, tr->obs.mask, prr, sm->ref_logp);
+        sm->x = x;
+        sm->mask = tr->obs.mask;
+        sm->action = a;
+        sm->old_logp = lp[a];
+        tr->val[i] = v;
+        if (fa_policy_env_act(tr->env, a) < 0)
+            return -1;
+        tr->ep_actions[tr->ep_t] = (unsigned char)a;
+        tr->t++;
+        double r;
+        if (fa_policy_env_observe(tr->env, tr->t, &r, &tr->obs) < 0)
+            return -1;
+        tr->rew[i] = r;
+        tr->ep_ret += r;
+        tr->ep_t++;
+        tr->steps++;
+        tr->done[i] = tr->ep_t >= tr->ep_len;
+        if (tr->done[i]) {
+            tr->episodes++;
+            ret_sum += tr->ep_ret;
+            ret_n++;
+            tr->need_reset = 1;
+        }
+    }
+    double last_val = 0;
+    if (!tr->done[R - 1]) {
+        double z[3];
+        if (b->ops->encode(b, &tr->obs, tr->xlast) < 0)
+            return -1;
+        fa_nn_forward(tr->nn, tr->xlast, z, &last_val);
+    }
+    fa_ppo_gae(R, tr->rew, tr->val, tr->done, last_val, pc->gamma, pc->lambda, tr->adv, tr->ret);
+    if (pc->norm_adv)
+        fa_ppo_normalise(R, tr->adv);
+    for (int i = 0; i < R; i++) {
+        tr->buf[i].adv = tr->adv[i];
+        tr->buf[i].ret = tr->ret[i];
+    }
+    memset(pr, 0, sizeof *pr);
+    pr->lr = fa_ppo_lr(pc, u, tr->updates);
+    double t1 = mono_seconds();
+    fa_ppo_update(tr->nn, pc, tr->buf, R, pr->lr, &tr->rng_mb, &pr->st);
+    pr->rollout_seconds = t1 - t0;
+    pr->update_seconds = mono_seconds() - t1;
+    if (pr->st.n > 0) {
+        double k = (double)pr->st.n;
+        pr->st.loss /= k;
+        pr->st.pg_loss /= k;
+        pr->st.v_loss /= k;
+        pr->st.entropy /= k;
+        pr->st.kl_ref /= k;
+        pr->st.approx_kl /= k;
+        pr->st.clipfrac /= k;
+    }
+    tr->update = u;
+    pr->update = u;
+    pr->updates = tr->updates;
+    pr->steps = tr->steps;
+    pr->episodes = tr->episodes;
+    pr->ep_return = ret_n ? ret_sum / (double)ret_n : NAN;
+    pr->illegal = fa_policy_env_illegal(tr->env);
+    return 0;
+}
+
+int fa_policy_trainer_run(struct fa_policy_trainer *tr, long max)
+{
+    long n = 0;
+    while (tr->update < tr->updates) {
+        if (max > 0 && n >= max)
+            return 0;
+        struct fa_policy_progress pr;
+        if (train_update(tr, &pr) < 0)
+            return -1;
+        n++;
+        if (tr->c.progress && tr->c.progress(&pr, tr->c.arg))
+            return tr->update < tr->updates ? 0 : 1;
+    }
+    return 1;
+}
+
+/* ---- the optimiser state (state.bin) ----
+ * "FAPST001", then little-endian u64s: update, updates, steps, episodes,
+ * rng_env[4], rng_mb[4], adam steps, nparams; nparams doubles of each
+ * Adam moment; need_reset, ep_start, ep_len, ep_t; the double ep_ret; the
+ * episode's ep_t actions, one byte each. */
+
+static const char state_magic[8] = {'F', 'A', 'P', 'S', 'T', '0', '0', '1'};
+
+static void put64(FILE *f, uint64_t v)
+{
+    unsigned char b[8];
+    for (int i = 0; i < 8; i++)
+        b[i] = (unsigned char)(v >> (8 * i));
+    fwrite(b, 1, 8, f);
+}
+
+static void putd(FILE *f, double d)
+{
+    uint64_t u;
+    memcpy(&u, &d, 8);
+    put64(f, u);
+}
+
+int fa_policy_trainer_state(struct fa_policy_trainer *tr, char **out, size_t *len)
+{
+    *out = NULL;
+    *len = 0;
+    FILE *f = open_memstream(out, len);
+    if (!f) {
+        fa_err_sys("open_memstream");
+        return -1;
+    }
+    fwrite(state_magic, 1, 8, f);
+    put64(f, (uint64_t)tr->update);
+    put64(f, (uint64_t)tr->updates);
+    put64(f, (uint64_t)tr->steps);
+    put64(f, (uint64_t)tr->episodes);
+    for (int i = 0; i < 4; i++)
+        put64(f, tr->rng_env.s[i]);
+    for (int i = 0; i < 4; i++)
+        put64(f, tr->rng_mb.s[i]);
+    size_t np = fa_nn_nparams(tr->nn);
+    put64(f, (uint64_t)fa_nn_adam_steps(tr->nn));
+    put64(f, (uint64_t)np);
+    const double *m = fa_nn_adam_m(tr->nn), *v = fa_nn_adam_v(tr->nn);
+    for (size_t i = 0; i < np; i++)
+        putd(f, m[i]);
+    for (size_t i = 0; i < np; i++)
+        putd(f, v[i]);
+    put64(f, (uint64_t)tr->need_reset);
+    put64(f, (uint64_t)tr->ep_start);
+    put64(f, (uint64_t)tr->ep_len);
+    put64(f, (uint64_t)tr->ep_t);
+    putd(f, tr->ep_ret);
+    if (tr->ep_t)
+        fwrite(tr->ep_actions, 1, (size_t)tr->ep_t, f);
+    if (ferror(f) || fclose(f) != 0) {
+        free(*out);
+        *out = NULL;
+        fa_err_set("out of memory writing the optimiser state");
+        return -1;
+    }
+    return 0;
+}
+
+struct reader {
+    const unsigned char *p;
+    size_t len, off;
+    int bad;
+};
+
+static uint64_t get64(struct reader *r)
+{
+    if (r->off + 8 > r->len) {
+        r->bad = 1;
+        return 0;
+    }
+    uint64_t v = 0;
+    for (int i = 0; i < 8; i++)
+        v |= (uint64_t)r->p[r->off + (size_t)i] << (8 * i);
+    r->off += 8;
+    return v;
+}
+
+static double getd(struct reader *r)
+{
+    uint64_t u = get64(r);
+    double d;
+    memcpy(&d, &u, 8);
+    return d;
+}
+
+int fa_policy_trainer_restore(struct fa_policy_trainer *tr, const struct fa_nn *net,
+                              const void *state, size_t len)
+{
+    size_t np = fa_nn_nparams(tr->nn);
+    if (fa_nn_nparams(net) != np || fa_nn_in_dim(net) != fa_nn_in_dim(tr->nn)) {
+        fa_err_set("the checkpoint's network does not have this run's shape");
+        return -1;
+    }
+    struct reader r = {state, len, 0, 0};
+    if (len < 8 || memcmp(state, state_magic, 8)) {
+        fa_err_set("state.bin: not an fa-policy optimiser state");
+        return -1;
+    }
+    r.off = 8;
+    long update = (long)get64(&r), updates = (long)get64(&r);
+    long steps = (long)get64(&r), episodes = (long)get64(&r);
+    struct fa_rng re, rm;
+    for (int i = 0; i < 4; i++)
+        re.s[i] = get64(&r);
+    for (int i = 0; i < 4; i++)
+        rm.s[i] = get64(&r);
+    long adam_t = (long)get64(&r);
+    if (r.bad || get64(&r) != (uint64_t)np) {
+        fa_err_set("state.bin: does not match the network");
+        return -1;
+    }
+    if (updates != tr->updates || update > updates) {
+        fa_err_set("state.bin: a run of %ld updates, this one has %ld", updates, tr->updates);
+        return -1;
+    }
+    double *m = fa_nn_adam_m(tr->nn), *v = fa_nn_adam_v(tr->nn);
+    for (size_t i = 0; i < np; i++)
+        m[i] = getd(&r);
+    for (size_t i = 0; i < np; i++)
+        v[i] = getd(&r);
+    int need_reset = (int)get64(&r), ep_start = (int)get64(&r);
+    int ep_len = (int)get64(&r), ep_t = (int)get64(&r);
+    double ep_ret = getd(&r);
+    if (r.bad || ep_t < 0 || ep_t > tr->maxlen || ep_len != tr->maxlen ||
+        r.off + (size_t)ep_t != len || (!need_reset && (ep_start < 0 || ep_start + ep_t >= tr->data->n))) {
+        fa_err_set("state.bin: truncated or inconsistent");
+        return -1;
+    }
+    memcpy(fa_nn_params(tr->nn), fa_nn_params((struct fa_nn *)(uintptr_t)net),
+           np * sizeof(double));
+    fa_nn_adam_set_steps(tr->nn, adam_t);
+    tr->update = update;
+    tr->steps = steps;
+    tr->episodes = episodes;
+    tr->rng_env = re;
+    tr->rng_mb = rm;
+    tr->need_reset = need_reset;
+    if (!need_reset) {
+        /* replay the episode's actions: the same account, history, reward
+         * state and observation as when the run stopped */
+        if (episode_start(tr, ep_start) < 0)
+            return -1;
+        for (int k = 0; k < ep_t; k++) {
+            int a = r.p[r.off + (size_t)k];
+            if (fa_policy_env_act(tr->env, a) < 0)
+                return -1;
+            tr->ep_actions[k] = (unsigned char)a;
+            tr->t++;
+            if (fa_policy_env_observe(tr->env, tr->t, NULL, &tr->obs) < 0)
+                return -1;
+        }
+        tr->ep_t = ep_t;
+        tr->ep_ret = ep_ret;
+    }
+    return 0;
+}
+
+struct fa_nn *fa_policy_train(const struct fa_policy_data *data, struct fa_policy_backbone *b,
+                              const struct fa_policy_train_conf *c)
+{
+    struct fa_policy_trainer *tr = fa_policy_trainer_new(data, b, c);
+    if (!tr)
+        return NULL;
+    if (fa_policy_trainer_run(tr, 0) < 0) {
+        fa_policy_trainer_free(tr);
+        return NULL;
+    }
+    struct fa_nn *nn = tr->nn;
+    tr->nn = NULL;
+    fa_policy_trainer_free(tr);
+    return nn;
 }
 
 /* ---- checkpoints ---- */
@@ -1121,7 +1378,16 @@ fail:
     return -1;
 }
 
-int fa_policy_ckpt_write(const char *dir, const struct fa_nn *net, struct json_object *manifest)
+static void hex_hash(const void *p, size_t n, char hex[65])
+{
+    unsigned char h[32];
+    crypto_generichash(h, 32, p, n, NULL, 0);
+    for (int i = 0; i < 32; i++)
+        snprintf(hex + 2 * i, 3, "%02x", h[i]);
+}
+
+int fa_policy_ckpt_write(const char *dir, const struct fa_nn *net, const void *state, size_t slen,
+                         struct json_object *manifest)
 {
     if (mkdir(dir, 0755) < 0 && errno != EEXIST) {
         fa_err_sys("cannot create '%s'", dir);
@@ -1151,6 +1417,13 @@ int fa_policy_ckpt_write(const char *dir, const struct fa_nn *net, struct json_o
     free(wbuf);
     if (rc < 0)
         return -1;
+    if (state) {
+        char shex[65];
+        hex_hash(state, slen, shex);
+        json_object_object_add(manifest, "state_blake2b", json_object_new_string(shex));
+        if (write_atomic(dir, "state.bin", state, slen) < 0)
+            return -1;
+    }
     const char *js =
         json_object_to_json_string_ext(manifest, JSON_C_TO_STRING_PRETTY | JSON_C_TO_STRING_SPACED |
                                                      JSON_C_TO_STRING_NOSLASHESCAPE);
@@ -1236,4 +1509,57 @@ struct fa_nn *fa_policy_ckpt_read(const char *dir, struct json_object **manifest
     }
     *manifest = m;
     return nn;
+}
+
+int fa_policy_ckpt_read_state(const char *dir, struct json_object *manifest, char **out,
+                              size_t *len)
+{
+    char path[4096];
+    *out = NULL;
+    *len = 0;
+    const char *want = fa_record_str(manifest, "state_blake2b");
+    if ((size_t)snprintf(path, sizeof path, "%s/state.bin", dir) >= sizeof path) {
+        fa_err_set("path too long '%s'", dir);
+        return -1;
+    }
+    if (!want) {
+        fa_err_set("'%s/manifest.json' has no optimiser state to resume from", dir);
+        return -1;
+    }
+    FILE *f = fopen(path, "rb");
+    if (!f) {
+        fa_err_sys("cannot open '%s'", path);
+        return -1;
+    }
+    char *buf = NULL;
+    size_t n = 0, cap = 0;
+    for (;;) {
+        if (n + 65536 > cap) {
+            cap = cap ? 2 * cap : 65536;
+            char *nb = realloc(buf, cap);
+            if (!nb) {
+                free(buf);
+                fclose(f);
+                fa_err_set("out of memory");
+                return -1;
+            }
+            buf = nb;
+        }
+        size_t k = fread(buf + n, 1, 65536, f);
+        n += k;
+        if (k < 65536)
+            break;
+    }
+    int err = ferror(f);
+    fclose(f);
+    char hex[65];
+    hex_hash(buf, n, hex);
+    if (err || strcmp(want, hex)) {
+        free(buf);
+        fa_err_set("'%s': %s", path, err ? "read error" : "does not match the manifest's hash");
+        return -1;
+    }
+    *out = buf;
+    *len = n;
+    return 0;
 }

@@ -210,13 +210,49 @@ struct fa_policy_train_conf {
 struct fa_nn *fa_policy_train(const struct fa_policy_data *data, struct fa_policy_backbone *b,
                               const struct fa_policy_train_conf *c);
 
-/* ---- checkpoints: DIR/weights.bin and DIR/manifest.json ---- */
+/* A training run as an object, so that it can stop and resume: a new run
+ * (the network seeded from c->seed); NULL with fa_err set (too few days,
+ * OOM). data and b must outlive it. */
+struct fa_policy_trainer;
+struct fa_policy_trainer *fa_policy_trainer_new(const struct fa_policy_data *data,
+                                                struct fa_policy_backbone *b,
+                                                const struct fa_policy_train_conf *c);
+void fa_policy_trainer_free(struct fa_policy_trainer *tr);
+/* Runs updates until the run is complete, or max (> 0) updates were made
+ * in this call, or the progress callback asks to stop. Returns 1 when the
+ * run is complete, 0 when it stopped before, -1 with fa_err set. */
+int fa_policy_trainer_run(struct fa_policy_trainer *tr, long max);
+/* The network being trained (owned by the trainer). */
+const struct fa_nn *fa_policy_trainer_net(const struct fa_policy_trainer *tr);
+/* Updates made so far, and in all. */
+long fa_policy_trainer_update(const struct fa_policy_trainer *tr);
+long fa_policy_trainer_updates(const struct fa_policy_trainer *tr);
+/* The optimiser state between two updates (Adam moments and step, the
+ * lr schedule's position, both PRNGs, the counters, the episode under
+ * way as its first day and actions) as bytes: *out malloc'd. 0 or -1. */
+int fa_policy_trainer_state(struct fa_policy_trainer *tr, char **out, size_t *len);
+/* Continues a run: the weights of net and the state bytes of an equal
+ * run (same data, backbone and configuration) stopped between updates;
+ * the episode under way is replayed to rebuild the account. Then
+ * fa_policy_trainer_run gives the bits of the run never stopped. 0, or
+ * -1 with fa_err set (shape or state mismatch, truncation). */
+int fa_policy_trainer_restore(struct fa_policy_trainer *tr, const struct fa_nn *net,
+                              const void *state, size_t len);
 
-/* Writes net and manifest (a JSON object: fa-policy adds every
- * hyperparameter; this adds "weights_blake2b") into dir, created if
- * needed, each file atomically (temp, fsync, rename), the manifest last.
+/* ---- checkpoints: DIR/weights.bin, DIR/state.bin, DIR/manifest.json ---- */
+
+/* Writes net, the optimiser state (state, len bytes; NULL: none) and
+ * manifest (a JSON object: fa-policy adds every hyperparameter; this adds
+ * "weights_blake2b" and "state_blake2b") into dir, created if needed,
+ * each file atomically (temp, fsync, rename), the manifest last.
  * Returns 0 or -1 with fa_err set. */
-int fa_policy_ckpt_write(const char *dir, const struct fa_nn *net, struct json_object *manifest);
+int fa_policy_ckpt_write(const char *dir, const struct fa_nn *net, const void *state, size_t len,
+                         struct json_object *manifest);
+/* The optimiser state of a checkpoint read with fa_policy_ckpt_read:
+ * *out malloc'd, checked against the manifest's state_blake2b. 0, or -1
+ * with fa_err set (absent, altered). */
+int fa_policy_ckpt_read_state(const char *dir, struct json_object *manifest, char **out,
+                              size_t *len);
 /* Reads a checkpoint: the manifest (caller puts it) and the weights,
  * checked against the manifest's hash. NULL with fa_err set. */
 struct fa_nn *fa_policy_ckpt_read(const char *dir, struct json_object **manifest);
