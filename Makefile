@@ -85,6 +85,7 @@ $(O)/t/%: $(O)/tests/unit/%.o $(LIBFA)
 # with apt-get when root, otherwise the exact command is printed (exit 2).
 DEB_BUILD = pkg-config libcurl4-openssl-dev libjson-c-dev libsodium-dev
 DEB_RUN   = gnuplot-nox jq parallel python3 curl
+DEB_TEST  = python3-regex
 deps:
 	@missing=""; \
 	command -v pkg-config >/dev/null 2>&1 || missing="$$missing pkg-config"; \
@@ -98,6 +99,7 @@ deps:
 	command -v parallel >/dev/null 2>&1 || missing="$$missing parallel"; \
 	command -v python3  >/dev/null 2>&1 || missing="$$missing python3"; \
 	command -v curl     >/dev/null 2>&1 || missing="$$missing curl"; \
+	/usr/bin/python3 -c 'import regex' >/dev/null 2>&1 || missing="$$missing python3-regex"; \
 	[ -z "$$missing" ] && exit 0; \
 	if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then \
 	  echo "deps: installing$$missing"; \
