@@ -46,16 +46,21 @@ static void usage(void)
            "                        (default: FA_EMBED_DIM / FA_EMBED_MODEL)\n"
            "      --template NAME   state prompt template (default policy-state)\n"
            "      --pool HOW        text: sections (embed each paragraph, default) or whole\n"
+           "      --backbone llm:DIR  FLAG-Trader's: the state prompt through the llama\n"
+           "                        model in DIR (config.json, model.safetensors,\n"
+           "                        tokenizer.json), its top layers trained\n"
+           "      --train-layers N  llm: top layers trained (2)\n"
+           "      --lora RANK       llm: LoRA adapters of RANK on them instead (0: full)\n"
            "      --hidden W[,W..]  trainable layer widths (default 64,64; 0: linear)\n"
            "      --activation F    tanh (default) or relu\n"
            "      --preset flag     FLAG-Trader's Table 3 and environment exactly (then\n"
            "                        the flags that follow override it)\n"
-           "PPO (defaults: FLAG-Trader's Table 3):\n"
+           "PPO (defaults: FLAG-Trader's Table 3 but gamma):\n"
            "      --timesteps N     environment steps in all (13860)\n"
            "      --rollout N       steps per rollout and update (40)\n"
            "      --max-episode N   steps per episode at most (65)\n"
            "      --lr X            Adam learning rate (5e-4), --no-anneal keeps it fixed\n"
-           "      --gamma X         discount (0.95)\n"
+           "      --gamma X         discount (0.5; Table 3: 0.95)\n"
            "      --lambda X        GAE lambda (0.98)\n"
            "      --clip X          surrogate clip (0.2)\n"
            "      --epochs N        update epochs (1)\n"
@@ -105,6 +110,7 @@ enum {
     OPT_ACCUM,
     OPT_HIDDEN,
     OPT_KL,
+    OPT_LORA,
     OPT_LAMBDA,
     OPT_LOG,
     OPT_LR,
@@ -129,6 +135,7 @@ enum {
     OPT_SYMBOL,
     OPT_TEMPLATE,
     OPT_TIMESTEPS,
+    OPT_TRAIN_LAYERS,
     OPT_TO,
     OPT_VF,
 };
@@ -150,6 +157,7 @@ static const struct option opts[] = {
     {"help", no_argument, NULL, 'h'},
     {"hidden", required_argument, NULL, OPT_HIDDEN},
     {"kl-coef", required_argument, NULL, OPT_KL},
+    {"lora", required_argument, NULL, OPT_LORA},
     {"lambda", required_argument, NULL, OPT_LAMBDA},
     {"log", required_argument, NULL, OPT_LOG},
     {"lr", required_argument, NULL, OPT_LR},
@@ -176,6 +184,7 @@ static const struct option opts[] = {
     {"template", required_argument, NULL, OPT_TEMPLATE},
     {"timesteps", required_argument, NULL, OPT_TIMESTEPS},
     {"to", required_argument, NULL, OPT_TO},
+    {"train-layers", required_argument, NULL, OPT_TRAIN_LAYERS},
     {"verbose", no_argument, NULL, 'v'},
     {"version", no_argument, NULL, 'V'},
     {"vf-coef", required_argument, NULL, OPT_VF},
@@ -186,6 +195,7 @@ static const struct option opts[] = {
 static const char *o_backbone, *o_ckpt, *o_embed_dim, *o_from, *o_to, *o_log, *o_out, *o_source,
     *o_symbol, *o_template, *o_seed;
 static const char *o_resume;
+static int o_train_layers = 2, o_lora; /* llm backbone */
 static long stop_after; /* updates in this run, 0: to the end */
 static bool o_sample, o_print_state;
 static bool hp_given; /* a flag that sets the model or training was given */
@@ -264,7 +274,7 @@ static void parse_opt(int c, const char *arg)
     case OPT_ACCUM: case OPT_HIDDEN: case OPT_KL: case OPT_LAMBDA: case OPT_LR: case OPT_MAXEP:
     case OPT_MAXGRAD: case OPT_MINIBATCH: case OPT_NO_ANNEAL: case OPT_NO_NORM: case OPT_POOL:
     case OPT_PRESET: case OPT_REWARD: case OPT_ROLLOUT: case OPT_SEED: case OPT_SLIPPAGE:
-    case OPT_TIMESTEPS: case OPT_VF:
+    case OPT_TIMESTEPS: case OPT_VF: case OPT_LORA: case OPT_TRAIN_LAYERS:
         hp_given = true;
         break;
     default:
@@ -280,9 +290,19 @@ static void parse_opt(int c, const char *arg)
         break;
     }
     case OPT_BACKBONE:
-        if (strcmp(arg, "text") && strcmp(arg, "numeric"))
-            fa_cli_usage_error("invalid --backbone '%s' (want text or numeric)", arg);
+        if (strcmp(arg, "text") && strcmp(arg, "numeric") && (strncmp(arg, "llm:", 4) || !arg[4]))
+            fa_cli_usage_error("invalid --backbone '%s' (want text, numeric or llm:DIR)", arg);
         o_backbone = arg;
+        break;
+    case OPT_LORA:
+        need_num(fa_cli_long("lora", arg, 0, 4096, &l));
+        o_lora = (int)l;
+        train_only = true;
+        break;
+    case OPT_TRAIN_LAYERS:
+        need_num(fa_cli_long("train-layers", arg, 1, 1000, &l));
+        o_train_layers = (int)l;
+        train_only = true;
         break;
     case OPT_CASH:
         need_num(fa_cli_double("cash", arg, 1, 1e15, &tconf.env.cash));
@@ -648,6 +668,21 @@ static struct json_object *manifest_of(const struct fa_policy_data *d,
     json_object_object_add(m, "to", json_object_new_string(d->days[d->n - 1].date));
     json_object_object_add(m, "days", json_object_new_int(d->n));
     json_object_object_add(m, "data_blake2b", json_object_new_string(d->hash));
+    if (tconf.llm) {
+        json_object_object_add(m, "backbone", json_object_new_string("llm"));
+        json_object_object_add(m, "llm_dir", json_object_new_string(o_backbone + 4));
+        json_object_object_add(m, "base_config_blake2b",
+                               json_object_new_string(fa_policy_llm_config_hash(tconf.llm)));
+        json_object_object_add(m, "train_layers", json_object_new_int(o_train_layers));
+        json_object_object_add(m, "lora", json_object_new_int(o_lora));
+        json_object_object_add(m, "hidden_size", json_object_new_int(fa_policy_llm_hidden(tconf.llm)));
+        json_object_object_add(m, "template",
+                               json_object_new_string(o_template ? o_template : "policy-state"));
+        json_object_object_add(m, "heads",
+                               json_object_new_string("policy 3 (SELL HOLD BUY), value 1"));
+        json_object_object_add(
+            m, "parameters", json_object_new_int64((int64_t)fa_policy_llm_nparams(tconf.llm)));
+    } else {
     json_object_object_add(m, "backbone", json_object_new_string(bb->ops->name));
     json_object_object_add(m, "embed_model", json_object_new_string(bb->ops->model(bb)));
     json_object_object_add(m, "input_dim", json_object_new_int64((int64_t)bb->ops->dim(bb)));
@@ -663,6 +698,7 @@ static struct json_object *manifest_of(const struct fa_policy_data *d,
                            json_object_new_string(fa_nn_act_name(fa_nn_activation(nn))));
     json_object_object_add(m, "heads", json_object_new_string("policy 3 (SELL HOLD BUY), value 1"));
     json_object_object_add(m, "parameters", json_object_new_int64((int64_t)fa_nn_nparams(nn)));
+    }
     json_object_object_add(m, "seed", json_object_new_int64((int64_t)tconf.seed));
     struct json_object *p = json_object_new_object();
     json_object_object_add(p, "timesteps", json_object_new_int64(pc->timesteps));
@@ -737,6 +773,10 @@ static void conf_from_manifest(struct json_object *m)
         for (int i = 0; i < tconf.nhidden; i++)
             tconf.widths[i] = json_object_get_int(json_object_array_get_idx(h, (size_t)i));
     }
+    if (fa_record_num(m, "train_layers", &x) == 0)
+        o_train_layers = (int)x;
+    if (fa_record_num(m, "lora", &x) == 0)
+        o_lora = (int)x;
     const char *a = fa_record_str(m, "activation");
     if (a && fa_nn_act_parse(a) >= 0)
         tconf.act = (enum fa_nn_act)fa_nn_act_parse(a);
@@ -790,6 +830,77 @@ static struct fa_policy_backbone *backbone_of(struct json_object *m, const char 
                                                                   : FA_POLICY_POOL_SECTIONS);
 }
 
+static const char *mstr(struct json_object *m, const char *k)
+{
+    const char *s = fa_record_str(m, k);
+    return s ? s : "?";
+}
+
+/* The llm policy's weights as bytes: "FALLMW01", u64 LE count, floats LE. */
+static char *llm_weights(const struct fa_policy_llm *l, size_t *len)
+{
+    size_t np = fa_policy_llm_nparams(l);
+    float *p = malloc(np * sizeof *p);
+    char *b = malloc(16 + 4 * np);
+    if (!p || !b) {
+        free(p);
+        free(b);
+        return NULL;
+    }
+    fa_policy_llm_get(l, p);
+    memcpy(b, "FALLMW01", 8);
+    for (int i = 0; i < 8; i++)
+        b[8 + i] = (char)((uint64_t)np >> (8 * i));
+    for (size_t i = 0; i < np; i++) {
+        uint32_t u;
+        memcpy(&u, &p[i], 4);
+        for (int k = 0; k < 4; k++)
+            b[16 + 4 * i + (size_t)k] = (char)(u >> (8 * k));
+    }
+    free(p);
+    *len = 16 + 4 * np;
+    return b;
+}
+
+static int llm_load_weights(struct fa_policy_llm *l, const char *b, size_t len)
+{
+    size_t np = fa_policy_llm_nparams(l);
+    uint64_t n = 0;
+    if (len >= 16)
+        for (int i = 0; i < 8; i++)
+            n |= (uint64_t)(unsigned char)b[8 + i] << (8 * i);
+    if (len < 16 || memcmp(b, "FALLMW01", 8) || n != np || len != 16 + 4 * np) {
+        fa_err_set("weights.bin: not the weights of this model's policy (%zu parameters)", np);
+        return -1;
+    }
+    float *p = malloc(np * sizeof *p);
+    if (!p) {
+        fa_err_set("out of memory");
+        return -1;
+    }
+    for (size_t i = 0; i < np; i++) {
+        uint32_t u = 0;
+        for (int k = 0; k < 4; k++)
+            u |= (uint32_t)(unsigned char)b[16 + 4 * i + (size_t)k] << (8 * k);
+        memcpy(&p[i], &u, 4);
+    }
+    fa_policy_llm_set(l, p);
+    free(p);
+    return 0;
+}
+
+/* Opens the llm policy of --backbone llm:DIR; exit 2 on failure. */
+static struct fa_policy_llm *llm_open_or_die(void)
+{
+    struct fa_policy_llm *l =
+        fa_policy_llm_open(o_backbone + 4, o_train_layers, o_lora, tconf.seed, o_template);
+    if (!l)
+        fa_die(FA_EXIT_USAGE, "%s", fa_err_get());
+    return l;
+}
+
+static char llm_arg[4200];
+
 static int cmd_train(void)
 {
     int status = FA_EXIT_OK;
@@ -809,19 +920,46 @@ static int cmd_train(void)
         fa_cli_usage_error("--resume continues a run with its checkpoint's settings: "
                            "drop the training flags");
     const char *outdir = o_out ? o_out : o_resume;
+    char *wraw = NULL;
+    size_t wlen = 0;
     if (o_resume) {
-        nn0 = fa_policy_ckpt_read(o_resume, &m0);
-        if (!nn0 || fa_policy_ckpt_read_state(o_resume, m0, &state, &slen) < 0) {
+        bool llm = false;
+        if (fa_policy_ckpt_read_raw(o_resume, &m0, &wraw, &wlen) == 0) {
+            const char *mb = fa_record_str(m0, "backbone");
+            llm = mb && !strcmp(mb, "llm");
+            if (!llm) {
+                json_object_put(m0);
+                nn0 = fa_policy_ckpt_read(o_resume, &m0);
+            }
+        }
+        if (!m0 || (!llm && !nn0) || fa_policy_ckpt_read_state(o_resume, m0, &state, &slen) < 0) {
             fa_cli_error("checkpoint '%s': %s", o_resume, fa_err_get());
             status = FA_EXIT_USAGE;
+            free(wraw);
             goto out;
         }
         conf_from_manifest(m0);
+        if (llm) {
+            snprintf(llm_arg, sizeof llm_arg, "llm:%s", mstr(m0, "llm_dir"));
+            o_backbone = llm_arg;
+            o_template = o_template ? o_template : fa_record_str(m0, "template");
+            tconf.llm = llm_open_or_die();
+            if (llm_load_weights(tconf.llm, wraw, wlen) < 0) {
+                fa_cli_error("checkpoint '%s': %s", o_resume, fa_err_get());
+                status = FA_EXIT_USAGE;
+                free(wraw);
+                goto out;
+            }
+        }
+        free(wraw);
         o_template = o_template ? o_template : fa_record_str(m0, "template");
         const char *pool = fa_record_str(m0, "pool");
         o_pool = pool && !strcmp(pool, "whole") ? FA_POLICY_POOL_WHOLE : FA_POLICY_POOL_SECTIONS;
         const char *tmpl;
-        bb = backbone_of(m0, &tmpl);
+        bb = tconf.llm ? fa_policy_backbone_numeric() : backbone_of(m0, &tmpl);
+    } else if (o_backbone && !strncmp(o_backbone, "llm:", 4)) {
+        tconf.llm = llm_open_or_die();
+        bb = fa_policy_backbone_numeric(); /* unused: counts the encodings */
     } else {
         bb = fa_policy_backbone_open(o_backbone ? o_backbone : "text", o_template,
                                      o_embed_dim ? (size_t)strtoul(o_embed_dim, NULL, 10) : 0,
@@ -865,16 +1003,22 @@ static int cmd_train(void)
     }
     log_symbol = d.symbol;
     tconf.progress = progress;
-    fa_info("training on %d days of %s (%s..%s), backbone %s (%s, %zu dims)", d.n, d.symbol,
-            d.days[0].date, d.days[d.n - 1].date, bb->ops->name, bb->ops->model(bb),
-            bb->ops->dim(bb));
+    if (tconf.llm)
+        fa_info("training on %d days of %s (%s..%s), backbone %s (%d layers trained, lora %d, "
+                "%zu parameters)",
+                d.n, d.symbol, d.days[0].date, d.days[d.n - 1].date, o_backbone, o_train_layers,
+                o_lora, fa_policy_llm_nparams(tconf.llm));
+    else
+        fa_info("training on %d days of %s (%s..%s), backbone %s (%s, %zu dims)", d.n, d.symbol,
+                d.days[0].date, d.days[d.n - 1].date, bb->ops->name, bb->ops->model(bb),
+                bb->ops->dim(bb));
     tr = fa_policy_trainer_new(&d, bb, &tconf);
-    if (tr && nn0 && fa_policy_trainer_restore(tr, nn0, state, slen) < 0) {
+    if (tr && m0 && fa_policy_trainer_restore(tr, nn0, state, slen) < 0) {
         fa_cli_error("checkpoint '%s': %s", o_resume, fa_err_get());
         status = FA_EXIT_USAGE;
         goto out;
     }
-    if (tr && nn0)
+    if (tr && m0)
         fa_info("resuming at update %ld of %ld", fa_policy_trainer_update(tr),
                 fa_policy_trainer_updates(tr));
     rc = tr ? fa_policy_trainer_run(tr, stop_after) : -1;
@@ -889,8 +1033,17 @@ static int cmd_train(void)
     m = manifest_of(&d, bb, nn);
     json_object_object_add(m, "updates_done", json_object_new_int64(fa_policy_trainer_update(tr)));
     json_object_object_add(m, "complete", json_object_new_boolean(rc == 1));
-    if (fa_policy_trainer_state(tr, &state, &slen) < 0 ||
-        fa_policy_ckpt_write(outdir, nn, state, slen, m) < 0) {
+    int wrc = fa_policy_trainer_state(tr, &state, &slen);
+    if (wrc == 0 && tconf.llm) {
+        char *wb = llm_weights(tconf.llm, &wlen);
+        wrc = wb ? fa_policy_ckpt_write_raw(outdir, wb, wlen, state, slen, m) : -1;
+        if (!wb)
+            fa_err_set("out of memory");
+        free(wb);
+    } else if (wrc == 0) {
+        wrc = fa_policy_ckpt_write(outdir, nn, state, slen, m);
+    }
+    if (wrc < 0) {
         fa_cli_error("%s", fa_err_get());
         status = FA_EXIT_FAIL;
         goto out;
@@ -899,7 +1052,8 @@ static int cmd_train(void)
         fa_info("stopped after update %ld of %ld; continue with --resume %s",
                 fa_policy_trainer_update(tr), fa_policy_trainer_updates(tr), outdir);
     fa_info("wrote checkpoint '%s' (%zu parameters, %ld state encodings, %ld cached)", outdir,
-            fa_nn_nparams(nn), bb->encodes, bb->cache_hits);
+            tconf.llm ? fa_policy_llm_nparams(tconf.llm) : fa_nn_nparams(nn), bb->encodes,
+            bb->cache_hits);
 out:
     if (log_file && fclose(log_file) != 0 && status == FA_EXIT_OK) {
         fa_cli_error("write error '%s': %s", o_log, strerror(errno));
@@ -910,6 +1064,7 @@ out:
     json_object_put(m0);
     fa_nn_free(nn0);
     fa_policy_trainer_free(tr);
+    fa_policy_llm_free(tconf.llm);
     fa_policy_backbone_free(bb);
     fa_policy_data_free(&d);
     return status;
@@ -922,6 +1077,7 @@ struct actor {
     struct fa_policy_env *env;
     struct fa_policy_backbone *bb;
     struct fa_nn *nn;
+    struct fa_policy_llm *llm; /* instead of bb and nn */
     const char *tmpl;
     char ckpt_id[17];
     struct fa_rng rng;
@@ -948,10 +1104,15 @@ static int decide_days(struct actor *A, bool all)
         }
         if (fa_policy_env_observe(A->env, t, NULL, &obs) < 0)
             return -1;
-        if (A->bb->ops->encode(A->bb, &obs, A->x) < 0)
-            return -1;
         double z[3], v, p[3], lp[3];
-        fa_nn_forward(A->nn, A->x, z, &v);
+        if (A->llm) {
+            if (fa_policy_llm_eval(A->llm, &obs, z, &v) < 0)
+                return -1;
+        } else {
+            if (A->bb->ops->encode(A->bb, &obs, A->x) < 0)
+                return -1;
+            fa_nn_forward(A->nn, A->x, z, &v);
+        }
         if (fa_nn_softmax(z, obs.mask, p, lp) < 0)
             return -1;
         int a = o_sample ? fa_nn_sample(p, obs.mask, &A->rng) : fa_nn_argmax(p, obs.mask);
@@ -985,11 +1146,6 @@ static int decide_days(struct actor *A, bool all)
     return 0;
 }
 
-static const char *mstr(struct json_object *m, const char *k)
-{
-    const char *s = fa_record_str(m, k);
-    return s ? s : "?";
-}
 
 static int cmd_act(void)
 {
@@ -1002,14 +1158,64 @@ static int cmd_act(void)
     if (train_only)
         fa_cli_usage_error("training flags go with train, not act (the checkpoint has them)");
     fa_policy_data_init(&A.d, o_symbol);
-    A.nn = fa_policy_ckpt_read(o_ckpt, &m);
-    if (!A.nn) {
+    char *wraw = NULL;
+    size_t wlen = 0;
+    if (fa_policy_ckpt_read_raw(o_ckpt, &m, &wraw, &wlen) < 0) {
         fa_cli_error("checkpoint '%s': %s", o_ckpt, fa_err_get());
         status = FA_EXIT_USAGE;
         goto out;
     }
     const char *mb = mstr(m, "backbone");
     A.tmpl = o_template ? o_template : fa_record_str(m, "template");
+    size_t dim = 1;
+    if (!strcmp(mb, "llm")) {
+        /* the checkpoint's base model, or the directory --backbone names:
+         * it must be the same model (config hash) */
+        if (o_backbone && strncmp(o_backbone, "llm:", 4))
+            fa_cli_usage_error("checkpoint '%s' was trained with backbone llm, not %s", o_ckpt,
+                               o_backbone);
+        if (!o_backbone) {
+            snprintf(llm_arg, sizeof llm_arg, "llm:%s", mstr(m, "llm_dir"));
+            o_backbone = llm_arg;
+        }
+        double x;
+        uint64_t act_seed = tconf.seed;
+        if (fa_record_num(m, "train_layers", &x) == 0)
+            o_train_layers = (int)x;
+        if (fa_record_num(m, "lora", &x) == 0)
+            o_lora = (int)x;
+        if (fa_record_num(m, "seed", &x) == 0)
+            tconf.seed = (uint64_t)x; /* the LoRA A and heads draw, overwritten */
+        o_template = A.tmpl;
+        A.llm = llm_open_or_die();
+        const char *want = mstr(m, "base_config_blake2b");
+        if (strcmp(want, fa_policy_llm_config_hash(A.llm))) {
+            fa_cli_error("checkpoint '%s' was trained on another base model (config %.16s), not "
+                         "'%s' (config %.16s)",
+                         o_ckpt, want, o_backbone + 4, fa_policy_llm_config_hash(A.llm));
+            free(wraw);
+            status = FA_EXIT_USAGE;
+            goto out;
+        }
+        if (llm_load_weights(A.llm, wraw, wlen) < 0) {
+            fa_cli_error("checkpoint '%s': %s", o_ckpt, fa_err_get());
+            free(wraw);
+            status = FA_EXIT_USAGE;
+            goto out;
+        }
+        free(wraw);
+        tconf.seed = act_seed; /* act --sample's draws */
+        goto env;
+    }
+    free(wraw);
+    json_object_put(m);
+    m = NULL;
+    A.nn = fa_policy_ckpt_read(o_ckpt, &m);
+    if (!A.nn) {
+        fa_cli_error("checkpoint '%s': %s", o_ckpt, fa_err_get());
+        status = FA_EXIT_USAGE;
+        goto out;
+    }
     /* the checkpoint's local embedder unless flags or environment name one */
     size_t edim = o_embed_dim ? (size_t)strtoul(o_embed_dim, NULL, 10) : 0;
     const char *em = mstr(m, "embed_model");
@@ -1028,7 +1234,7 @@ static int cmd_act(void)
     }
     double mdim = 0;
     fa_record_num(m, "input_dim", &mdim);
-    size_t dim = A.bb->ops->dim(A.bb);
+    dim = A.bb->ops->dim(A.bb);
     if (strcmp(mb, A.bb->ops->name) || strcmp(mstr(m, "embed_model"), A.bb->ops->model(A.bb)) ||
         (double)dim != mdim || (size_t)fa_nn_in_dim(A.nn) != dim) {
         fa_cli_error("checkpoint '%s' was trained with backbone %s (%s, %g dims), not %s (%s, %zu "
@@ -1038,6 +1244,7 @@ static int cmd_act(void)
         status = FA_EXIT_USAGE;
         goto out;
     }
+env:;
     struct fa_policy_env_conf ec;
     fa_policy_env_conf_default(&ec);
     struct json_object *e;
@@ -1098,6 +1305,7 @@ out:
     fa_policy_env_free(A.env);
     fa_policy_backbone_free(A.bb);
     fa_nn_free(A.nn);
+    fa_policy_llm_free(A.llm);
     fa_policy_data_free(&A.d);
     return status;
 }

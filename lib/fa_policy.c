@@ -18,6 +18,8 @@
 #include "fa_date.h"
 #include "fa_embedder.h"
 #include "fa_err.h"
+#include "fa_llama.h"
+#include "fa_tokenizer.h"
 #include "fa_prompt.h"
 #include "fa_record.h"
 #include "fa_banned.h"
@@ -905,6 +907,319 @@ void fa_policy_backbone_free(struct fa_policy_backbone *b)
     free(b);
 }
 
+/* ---- the language-model policy ---- */
+
+struct fa_policy_llm {
+    struct fa_llama *m;
+    struct fa_tok *tok;
+    struct fa_llama_train *t;
+    char *tmpl;
+    int H;
+    size_t nl, nh, np;     /* the model's trained parameters, the heads', all */
+    float *heads, *gheads; /* Wp (3 x H), bp (3), wv (H), bv */
+    float *init;           /* the initial parameters: the reference policy */
+    float *swap;
+    double *am, *av; /* Adam moments of all np */
+    long at;
+    float *last, *dlast;
+    struct fa_llama_act *act;
+    int32_t **ids; /* per rollout sample: the prompt's tokens */
+    int *nids, cap;
+    long last_tokens;
+};
+
+void fa_policy_llm_free(struct fa_policy_llm *l)
+{
+    if (!l)
+        return;
+    fa_llama_act_free(l->act);
+    fa_llama_train_free(l->t);
+    fa_llama_free(l->m);
+    fa_tok_free(l->tok);
+    for (int i = 0; i < l->cap; i++)
+        free(l->ids[i]);
+    free(l->ids);
+    free(l->nids);
+    free(l->tmpl);
+    free(l->heads);
+    free(l->gheads);
+    free(l->init);
+    free(l->swap);
+    free(l->am);
+    free(l->av);
+    free(l->last);
+    free(l->dlast);
+    free(l);
+}
+
+struct fa_policy_llm *fa_policy_llm_open(const char *dir, int train_layers, int lora,
+                                         uint64_t seed, const char *tmpl)
+{
+    struct fa_policy_llm *l = calloc(1, sizeof *l);
+    if (!l) {
+        fa_err_set("out of memory");
+        return NULL;
+    }
+    l->tmpl = strdup(tmpl ? tmpl : "policy-state");
+    l->m = fa_llama_open(dir);
+    if (!l->m)
+        goto fail;
+    l->tok = fa_tok_open(dir);
+    if (!l->tok)
+        goto fail;
+    const struct fa_llama_config *cf = fa_llama_config(l->m);
+    if (train_layers < 1 || train_layers > cf->n_layers) {
+        fa_err_set("'%s': --train-layers %d, the model has %d layers", dir, train_layers,
+                   cf->n_layers);
+        goto fail;
+    }
+    l->t = fa_llama_train_new(l->m, train_layers, lora, seed);
+    if (!l->t)
+        goto fail;
+    int H = l->H = cf->hidden;
+    l->nl = fa_llama_train_nparams(l->t);
+    l->nh = (size_t)FA_NN_ACTIONS * (size_t)H + FA_NN_ACTIONS + (size_t)H + 1;
+    l->np = l->nl + l->nh;
+    l->heads = calloc(l->nh, sizeof(float));
+    l->gheads = calloc(l->nh, sizeof(float));
+    l->init = malloc(l->np * sizeof(float));
+    l->swap = malloc(l->np * sizeof(float));
+    l->am = calloc(l->np, sizeof(double));
+    l->av = calloc(l->np, sizeof(double));
+    l->last = malloc((size_t)H * sizeof(float));
+    l->dlast = malloc((size_t)H * sizeof(float));
+    if (!l->tmpl || !l->heads || !l->gheads || !l->init || !l->swap || !l->am || !l->av ||
+        !l->last || !l->dlast) {
+        fa_err_set("out of memory for the policy of '%s'", dir);
+        goto fail;
+    }
+    struct fa_rng r;
+    fa_rng_seed(&r, seed ^ 0x6865616473ULL);
+    double sd = 1 / sqrt((double)H);
+    for (int i = 0; i < FA_NN_ACTIONS * H; i++)
+        l->heads[i] = (float)(0.01 * sd * fa_rng_normal(&r));
+    float *wv = l->heads + FA_NN_ACTIONS * H + FA_NN_ACTIONS;
+    for (int i = 0; i < H; i++)
+        wv[i] = (float)(sd * fa_rng_normal(&r));
+    fa_policy_llm_get(l, l->init);
+    return l;
+fail:
+    fa_policy_llm_free(l);
+    return NULL;
+}
+
+const char *fa_policy_llm_config_hash(const struct fa_policy_llm *l)
+{
+    return fa_llama_config_hash(l->m);
+}
+
+int fa_policy_llm_hidden(const struct fa_policy_llm *l)
+{
+    return l->H;
+}
+
+size_t fa_policy_llm_nparams(const struct fa_policy_llm *l)
+{
+    return l->np;
+}
+
+void fa_policy_llm_get(const struct fa_policy_llm *l, float *out)
+{
+    memcpy(out, fa_llama_train_params(l->t), l->nl * sizeof(float));
+    memcpy(out + l->nl, l->heads, l->nh * sizeof(float));
+}
+
+void fa_policy_llm_set(struct fa_policy_llm *l, const float *in)
+{
+    memcpy(fa_llama_train_params(l->t), in, l->nl * sizeof(float));
+    memcpy(l->heads, in + l->nl, l->nh * sizeof(float));
+}
+
+long fa_policy_llm_last_tokens(const struct fa_policy_llm *l)
+{
+    return l->last_tokens;
+}
+
+/* The prompt's tokens for obs: malloc'd *ids, *n. */
+static int llm_tokens(struct fa_policy_llm *l, const struct fa_policy_obs *obs, int32_t **ids,
+                      size_t *n)
+{
+    char *text = fa_policy_state_text(l->tmpl, obs);
+    if (!text)
+        return -1;
+    int rc = fa_tok_chat(l->tok, NULL, text, true, ids, n);
+    free(text);
+    return rc;
+}
+
+/* The heads over l->last. */
+static void llm_heads(const struct fa_policy_llm *l, double *z, double *v)
+{
+    int H = l->H;
+    const float *W = l->heads, *b = W + FA_NN_ACTIONS * H, *wv = b + FA_NN_ACTIONS;
+    for (int a = 0; a < FA_NN_ACTIONS; a++) {
+        double s = b[a];
+        for (int j = 0; j < H; j++)
+            s += (double)W[a * H + j] * l->last[j];
+        z[a] = s;
+    }
+    double s = wv[H];
+    for (int j = 0; j < H; j++)
+        s += (double)wv[j] * l->last[j];
+    *v = s;
+}
+
+/* Forward of a token sequence; keeps the activations when keep. */
+static int llm_forward_ids(struct fa_policy_llm *l, const int32_t *ids, int n, double *z,
+                           double *v, bool keep)
+{
+    const float *h;
+    fa_llama_act_free(l->act);
+    l->act = NULL;
+    if (fa_llama_frozen(l->t, ids, n, &h) < 0 ||
+        fa_llama_top_forward(l->t, h, n, l->last, keep ? &l->act : NULL) < 0)
+        return -1;
+    llm_heads(l, z, v);
+    return 0;
+}
+
+int fa_policy_llm_eval(struct fa_policy_llm *l, const struct fa_policy_obs *obs, double *z,
+                       double *v)
+{
+    int32_t *ids = NULL;
+    size_t n = 0;
+    if (llm_tokens(l, obs, &ids, &n) < 0)
+        return -1;
+    l->last_tokens = (long)n;
+    int rc = llm_forward_ids(l, ids, (int)n, z, v, false);
+    free(ids);
+    return rc;
+}
+
+/* fa_ppo_model over the rollout's stored prompts */
+static int llm_m_forward(void *self, const struct fa_ppo_sample *s, double *z, double *v)
+{
+    struct fa_policy_llm *l = self;
+    return llm_forward_ids(l, l->ids[s->idx], l->nids[s->idx], z, v, true);
+}
+
+static int llm_m_backward(void *self, const double *dz, double dv)
+{
+    struct fa_policy_llm *l = self;
+    int H = l->H;
+    float *W = l->heads, *b = W + FA_NN_ACTIONS * H, *wv = b + FA_NN_ACTIONS;
+    float *gW = l->gheads, *gb = gW + FA_NN_ACTIONS * H, *gwv = gb + FA_NN_ACTIONS;
+    for (int j = 0; j < H; j++) {
+        double d = dv * wv[j];
+        for (int a = 0; a < FA_NN_ACTIONS; a++) {
+            d += dz[a] * W[a * H + j];
+            gW[a * H + j] += (float)(dz[a] * l->last[j]);
+        }
+        gwv[j] += (float)(dv * l->last[j]);
+        l->dlast[j] = (float)d;
+    }
+    for (int a = 0; a < FA_NN_ACTIONS; a++)
+        gb[a] += (float)dz[a];
+    gwv[H] += (float)dv;
+    return fa_llama_top_backward(l->t, l->act, l->dlast);
+}
+
+static double llm_m_clip(void *self, double max_norm)
+{
+    struct fa_policy_llm *l = self;
+    float *g = fa_llama_train_grads(l->t);
+    double ss = 0;
+    for (size_t i = 0; i < l->nl; i++)
+        ss += (double)g[i] * g[i];
+    for (size_t i = 0; i < l->nh; i++)
+        ss += (double)l->gheads[i] * l->gheads[i];
+    double norm = sqrt(ss);
+    if (max_norm > 0 && norm > max_norm) {
+        float k = (float)(max_norm / (norm + 1e-6));
+        for (size_t i = 0; i < l->nl; i++)
+            g[i] *= k;
+        for (size_t i = 0; i < l->nh; i++)
+            l->gheads[i] *= k;
+    }
+    return norm;
+}
+
+static void adam_span(float *p, const float *g, double *m, double *v, size_t n, double lr,
+                      double c1, double c2)
+{
+    const double b1 = 0.9, b2 = 0.999, eps = 1e-5;
+    for (size_t i = 0; i < n; i++) {
+        double gi = g[i];
+        m[i] = b1 * m[i] + (1 - b1) * gi;
+        v[i] = b2 * v[i] + (1 - b2) * gi * gi;
+        p[i] -= (float)(lr * (m[i] / c1) / (sqrt(v[i] / c2) + eps));
+    }
+}
+
+static void llm_m_adam(void *self, double lr)
+{
+    struct fa_policy_llm *l = self;
+    l->at++;
+    double c1 = 1.0 - pow(0.9, (double)l->at), c2 = 1.0 - pow(0.999, (double)l->at);
+    adam_span(fa_llama_train_params(l->t), fa_llama_train_grads(l->t), l->am, l->av, l->nl, lr,
+              c1, c2);
+    adam_span(l->heads, l->gheads, l->am + l->nl, l->av + l->nl, l->nh, lr, c1, c2);
+}
+
+static void llm_m_zero(void *self)
+{
+    struct fa_policy_llm *l = self;
+    fa_llama_train_zero_grad(l->t);
+    memset(l->gheads, 0, l->nh * sizeof(float));
+}
+
+/* Room for n rollout prompts. */
+static int llm_reserve(struct fa_policy_llm *l, int n)
+{
+    if (n <= l->cap)
+        return 0;
+    int32_t **ids = realloc(l->ids, (size_t)n * sizeof *ids);
+    if (!ids)
+        return -1;
+    l->ids = ids;
+    int *nids = realloc(l->nids, (size_t)n * sizeof *nids);
+    if (!nids)
+        return -1;
+    l->nids = nids;
+    for (int i = l->cap; i < n; i++) {
+        l->ids[i] = NULL;
+        l->nids[i] = 0;
+    }
+    l->cap = n;
+    return 0;
+}
+
+/* Rollout step i: tokens of obs stored in slot i; logits and value; the
+ * reference (initial) policy's logits into zr when zr is not NULL. */
+static int llm_rollout(struct fa_policy_llm *l, int i, const struct fa_policy_obs *obs, double *z,
+                       double *v, double *zr)
+{
+    size_t n;
+    free(l->ids[i]);
+    l->ids[i] = NULL;
+    if (llm_tokens(l, obs, &l->ids[i], &n) < 0)
+        return -1;
+    l->nids[i] = (int)n;
+    l->last_tokens = (long)n;
+    if (llm_forward_ids(l, l->ids[i], (int)n, z, v, false) < 0)
+        return -1;
+    if (zr) {
+        double vr;
+        fa_policy_llm_get(l, l->swap);
+        fa_policy_llm_set(l, l->init);
+        int rc = llm_forward_ids(l, l->ids[i], (int)n, zr, &vr, false);
+        fa_policy_llm_set(l, l->swap);
+        if (rc < 0)
+            return -1;
+    }
+    return 0;
+}
+
 /* ---- training ---- */
 
 static double mono_seconds(void)
@@ -920,6 +1235,7 @@ struct fa_policy_trainer {
     struct fa_policy_train_conf c;
     size_t dim;
     struct fa_nn *nn, *ref;
+    struct fa_policy_llm *llm; /* instead of nn, ref and the backbone */
     struct fa_policy_env *env;
     int R, maxlen;
     double *X, *xlast, *rew, *val, *adv, *ret;
@@ -974,12 +1290,18 @@ struct fa_policy_trainer *fa_policy_trainer_new(const struct fa_policy_data *dat
     tr->data = data;
     tr->b = b;
     tr->c = *c;
-    tr->dim = b->ops->dim(b);
+    tr->llm = c->llm;
+    tr->dim = tr->llm ? 1 : b->ops->dim(b);
     size_t dim = tr->dim;
-    tr->nn = fa_nn_new((int)dim, c->nhidden, c->widths, c->act, c->seed);
-    if (!tr->nn)
-        goto fail;
-    tr->ref = fa_nn_clone(tr->nn);
+    if (tr->llm) {
+        if (llm_reserve(tr->llm, pc->rollout) < 0)
+            goto fail;
+    } else {
+        tr->nn = fa_nn_new((int)dim, c->nhidden, c->widths, c->act, c->seed);
+        if (!tr->nn)
+            goto fail;
+        tr->ref = fa_nn_clone(tr->nn);
+    }
     tr->env = fa_policy_env_new(data, &c->env);
     int R = tr->R = pc->rollout;
     tr->maxlen = pc->max_episode < data->n - 1 ? pc->max_episode : data->n - 1;
@@ -992,9 +1314,9 @@ struct fa_policy_trainer *fa_policy_trainer_new(const struct fa_policy_data *dat
     tr->ret = malloc((size_t)R * sizeof *tr->ret);
     tr->done = malloc((size_t)R);
     tr->ep_actions = malloc((size_t)tr->maxlen);
-    if (!tr->ref || !tr->env || !tr->X || !tr->xlast || !tr->buf || !tr->rew || !tr->val ||
+    if ((!tr->ref && !tr->llm) || !tr->env || !tr->X || !tr->xlast || !tr->buf || !tr->rew || !tr->val ||
         !tr->adv || !tr->ret || !tr->done || !tr->ep_actions) {
-        if (tr->ref && tr->env)
+        if ((tr->ref || tr->llm) && tr->env)
             fa_err_set("out of memory");
         goto fail;
     }
@@ -1059,17 +1381,28 @@ static int train_update(struct fa_policy_trainer *tr, struct fa_policy_progress 
                 return -1;
         }
         double *x = tr->X + (size_t)i * dim;
-        if (b->ops->encode(b, &tr->obs, x) < 0)
-            return -1;
         double z[3], v, p[3], lp[3], zr[3], vr, prr[3];
-        fa_nn_forward(tr->nn, x, z, &v);
+        bool kl = pc->kl_coef > 0;
+        if (tr->llm) {
+            if (llm_rollout(tr->llm, i, &tr->obs, z, &v, kl ? zr : NULL) < 0)
+                return -1;
+            b->encodes++;
+        } else {
+            if (b->ops->encode(b, &tr->obs, x) < 0)
+                return -1;
+            fa_nn_forward(tr->nn, x, z, &v);
+            fa_nn_forward(tr->ref, x, zr, &vr);
+        }
         if (fa_nn_softmax(z, tr->obs.mask, p, lp) < 0)
             return -1;
         int a = fa_nn_sample(p, tr->obs.mask, &tr->rng_env);
-        fa_nn_forward(tr->ref, x, zr, &vr);
         struct fa_ppo_sample *sm = &tr->buf[i];
-        fa_nn_softmax(zr, tr->obs.mask, prr, sm->ref_logp);
-        sm->x = x;
+        if (tr->llm && !kl)
+            memcpy(sm->ref_logp, lp, sizeof lp);
+        else
+            fa_nn_softmax(zr, tr->obs.mask, prr, sm->ref_logp);
+        sm->idx = i;
+        sm->x = tr->llm ? NULL : x;
         sm->mask = tr->obs.mask;
         sm->action = a;
         sm->old_logp = lp[a];
@@ -1096,9 +1429,14 @@ static int train_update(struct fa_policy_trainer *tr, struct fa_policy_progress 
     double last_val = 0;
     if (!tr->done[R - 1]) {
         double z[3];
-        if (b->ops->encode(b, &tr->obs, tr->xlast) < 0)
-            return -1;
-        fa_nn_forward(tr->nn, tr->xlast, z, &last_val);
+        if (tr->llm) {
+            if (fa_policy_llm_eval(tr->llm, &tr->obs, z, &last_val) < 0)
+                return -1;
+        } else {
+            if (b->ops->encode(b, &tr->obs, tr->xlast) < 0)
+                return -1;
+            fa_nn_forward(tr->nn, tr->xlast, z, &last_val);
+        }
     }
     fa_ppo_gae(R, tr->rew, tr->val, tr->done, last_val, pc->gamma, pc->lambda, tr->adv, tr->ret);
     if (pc->norm_adv)
@@ -1110,7 +1448,14 @@ static int train_update(struct fa_policy_trainer *tr, struct fa_policy_progress 
     memset(pr, 0, sizeof *pr);
     pr->lr = fa_ppo_lr(pc, u, tr->updates);
     double t1 = mono_seconds();
-    fa_ppo_update(tr->nn, pc, tr->buf, R, pr->lr, &tr->rng_mb, &pr->st);
+    if (tr->llm) {
+        struct fa_ppo_model md = {tr->llm,   llm_m_forward, llm_m_backward,
+                                  llm_m_clip, llm_m_adam,    llm_m_zero};
+        if (fa_ppo_update_model(&md, pc, tr->buf, R, pr->lr, &tr->rng_mb, &pr->st) < 0)
+            return -1;
+    } else {
+        fa_ppo_update(tr->nn, pc, tr->buf, R, pr->lr, &tr->rng_mb, &pr->st);
+    }
     pr->rollout_seconds = t1 - t0;
     pr->update_seconds = mono_seconds() - t1;
     if (pr->st.n > 0) {
@@ -1172,6 +1517,26 @@ static void putd(FILE *f, double d)
     put64(f, u);
 }
 
+/* The Adam state of the run: nparams, moments, steps (written through
+ * *at, or through fa_nn_adam_set_steps when at is NULL). */
+static void adam_of(struct fa_policy_trainer *tr, size_t *np, double **m, double **v, long **at,
+                    long *t)
+{
+    if (tr->llm) {
+        *np = tr->llm->np;
+        *m = tr->llm->am;
+        *v = tr->llm->av;
+        *at = &tr->llm->at;
+        *t = tr->llm->at;
+    } else {
+        *np = fa_nn_nparams(tr->nn);
+        *m = fa_nn_adam_m(tr->nn);
+        *v = fa_nn_adam_v(tr->nn);
+        *at = NULL;
+        *t = fa_nn_adam_steps(tr->nn);
+    }
+}
+
 int fa_policy_trainer_state(struct fa_policy_trainer *tr, char **out, size_t *len)
 {
     *out = NULL;
@@ -1190,10 +1555,12 @@ int fa_policy_trainer_state(struct fa_policy_trainer *tr, char **out, size_t *le
         put64(f, tr->rng_env.s[i]);
     for (int i = 0; i < 4; i++)
         put64(f, tr->rng_mb.s[i]);
-    size_t np = fa_nn_nparams(tr->nn);
-    put64(f, (uint64_t)fa_nn_adam_steps(tr->nn));
+    size_t np;
+    double *m, *v;
+    long *at, t;
+    adam_of(tr, &np, &m, &v, &at, &t);
+    put64(f, (uint64_t)t);
     put64(f, (uint64_t)np);
-    const double *m = fa_nn_adam_m(tr->nn), *v = fa_nn_adam_v(tr->nn);
     for (size_t i = 0; i < np; i++)
         putd(f, m[i]);
     for (size_t i = 0; i < np; i++)
@@ -1244,8 +1611,11 @@ static double getd(struct reader *r)
 int fa_policy_trainer_restore(struct fa_policy_trainer *tr, const struct fa_nn *net,
                               const void *state, size_t len)
 {
-    size_t np = fa_nn_nparams(tr->nn);
-    if (fa_nn_nparams(net) != np || fa_nn_in_dim(net) != fa_nn_in_dim(tr->nn)) {
+    size_t np;
+    double *m, *v;
+    long *at, t0;
+    adam_of(tr, &np, &m, &v, &at, &t0);
+    if (!tr->llm && (!net || fa_nn_nparams(net) != np || fa_nn_in_dim(net) != fa_nn_in_dim(tr->nn))) {
         fa_err_set("the checkpoint's network does not have this run's shape");
         return -1;
     }
@@ -1271,7 +1641,6 @@ int fa_policy_trainer_restore(struct fa_policy_trainer *tr, const struct fa_nn *
         fa_err_set("state.bin: a run of %ld updates, this one has %ld", updates, tr->updates);
         return -1;
     }
-    double *m = fa_nn_adam_m(tr->nn), *v = fa_nn_adam_v(tr->nn);
     for (size_t i = 0; i < np; i++)
         m[i] = getd(&r);
     for (size_t i = 0; i < np; i++)
@@ -1284,9 +1653,13 @@ int fa_policy_trainer_restore(struct fa_policy_trainer *tr, const struct fa_nn *
         fa_err_set("state.bin: truncated or inconsistent");
         return -1;
     }
-    memcpy(fa_nn_params(tr->nn), fa_nn_params((struct fa_nn *)(uintptr_t)net),
-           np * sizeof(double));
-    fa_nn_adam_set_steps(tr->nn, adam_t);
+    if (tr->llm) {
+        *at = adam_t;
+    } else {
+        memcpy(fa_nn_params(tr->nn), fa_nn_params((struct fa_nn *)(uintptr_t)net),
+               np * sizeof(double));
+        fa_nn_adam_set_steps(tr->nn, adam_t);
+    }
     tr->update = update;
     tr->steps = steps;
     tr->episodes = episodes;
@@ -1389,10 +1762,6 @@ static void hex_hash(const void *p, size_t n, char hex[65])
 int fa_policy_ckpt_write(const char *dir, const struct fa_nn *net, const void *state, size_t slen,
                          struct json_object *manifest)
 {
-    if (mkdir(dir, 0755) < 0 && errno != EEXIST) {
-        fa_err_sys("cannot create '%s'", dir);
-        return -1;
-    }
     char *wbuf = NULL;
     size_t wlen = 0;
     FILE *f = open_memstream(&wbuf, &wlen);
@@ -1407,6 +1776,19 @@ int fa_policy_ckpt_write(const char *dir, const struct fa_nn *net, const void *s
             fa_err_set("write error 'weights.bin'");
         return -1;
     }
+    rc = fa_policy_ckpt_write_raw(dir, wbuf, wlen, state, slen, manifest);
+    free(wbuf);
+    return rc;
+}
+
+int fa_policy_ckpt_write_raw(const char *dir, const void *wbuf, size_t wlen, const void *state,
+                             size_t slen, struct json_object *manifest)
+{
+    int rc;
+    if (mkdir(dir, 0755) < 0 && errno != EEXIST) {
+        fa_err_sys("cannot create '%s'", dir);
+        return -1;
+    }
     char hex[FA_ID_HEX * 2];
     unsigned char h[32];
     crypto_generichash(h, 32, (const unsigned char *)wbuf, wlen, NULL, 0);
@@ -1414,7 +1796,6 @@ int fa_policy_ckpt_write(const char *dir, const struct fa_nn *net, const void *s
         snprintf(hex + 2 * i, 3, "%02x", h[i]);
     json_object_object_add(manifest, "weights_blake2b", json_object_new_string(hex));
     rc = write_atomic(dir, "weights.bin", wbuf, wlen);
-    free(wbuf);
     if (rc < 0)
         return -1;
     if (state) {
@@ -1442,21 +1823,42 @@ int fa_policy_ckpt_write(const char *dir, const struct fa_nn *net, const void *s
 
 struct fa_nn *fa_policy_ckpt_read(const char *dir, struct json_object **manifest)
 {
+    char *wbuf;
+    size_t wlen;
+    char path[4096];
+    if (fa_policy_ckpt_read_raw(dir, manifest, &wbuf, &wlen) < 0)
+        return NULL;
+    snprintf(path, sizeof path, "%s/weights.bin", dir);
+    FILE *mf = fmemopen(wbuf, wlen ? wlen : 1, "rb");
+    struct fa_nn *nn = mf ? fa_nn_read(mf, path) : NULL;
+    if (mf)
+        fclose(mf);
+    free(wbuf);
+    if (!nn) {
+        json_object_put(*manifest);
+        *manifest = NULL;
+    }
+    return nn;
+}
+
+int fa_policy_ckpt_read_raw(const char *dir, struct json_object **manifest, char **wout,
+                            size_t *wlenp)
+{
     char path[4096];
     *manifest = NULL;
     if ((size_t)snprintf(path, sizeof path, "%s/manifest.json", dir) >= sizeof path) {
         fa_err_set("path too long '%s'", dir);
-        return NULL;
+        return -1;
     }
     char *ms = slurp(path);
     if (!ms)
-        return NULL;
+        return -1;
     struct json_object *m = json_tokener_parse(ms);
     free(ms);
     if (!m || !json_object_is_type(m, json_type_object)) {
         json_object_put(m);
         fa_err_set("'%s': not a JSON object", path);
-        return NULL;
+        return -1;
     }
     const char *want = fa_record_str(m, "weights_blake2b");
     snprintf(path, sizeof path, "%s/weights.bin", dir);
@@ -1464,7 +1866,7 @@ struct fa_nn *fa_policy_ckpt_read(const char *dir, struct json_object **manifest
     if (!f) {
         fa_err_sys("cannot open '%s'", path);
         json_object_put(m);
-        return NULL;
+        return -1;
     }
     char *wbuf = NULL;
     size_t wlen = 0, cap = 0;
@@ -1477,7 +1879,7 @@ struct fa_nn *fa_policy_ckpt_read(const char *dir, struct json_object **manifest
                 fclose(f);
                 json_object_put(m);
                 fa_err_set("out of memory");
-                return NULL;
+                return -1;
             }
             wbuf = nb;
         }
@@ -1496,19 +1898,12 @@ struct fa_nn *fa_policy_ckpt_read(const char *dir, struct json_object **manifest
         free(wbuf);
         json_object_put(m);
         fa_err_set("'%s': weights do not match the manifest's hash", path);
-        return NULL;
-    }
-    FILE *mf = fmemopen(wbuf, wlen ? wlen : 1, "rb");
-    struct fa_nn *nn = mf ? fa_nn_read(mf, path) : NULL;
-    if (mf)
-        fclose(mf);
-    free(wbuf);
-    if (!nn) {
-        json_object_put(m);
-        return NULL;
+        return -1;
     }
     *manifest = m;
-    return nn;
+    *wout = wbuf;
+    *wlenp = wlen;
+    return 0;
 }
 
 int fa_policy_ckpt_read_state(const char *dir, struct json_object *manifest, char **out,

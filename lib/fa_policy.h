@@ -190,8 +190,38 @@ struct fa_policy_progress {
                                                two phases (monotonic) */
 };
 
+/* ---- the language-model policy (--backbone llm:DIR) ----
+ * FLAG-Trader's policy: the state prompt (the template rendered, as the
+ * user turn of the model's chat template, assistant turn opened) through
+ * a llama model whose bottom layers are frozen (their output cached) and
+ * whose top train_layers layers (or LoRA adapters of rank lora on them)
+ * and final norm are trained, with a policy head (3 logits) and a value
+ * head (1 number) on the last token's normed hidden state. */
+struct fa_policy_llm;
+/* Opens dir (config.json, model.safetensors, tokenizer.json); the heads
+ * are drawn from seed (policy head N(0, 1/H) x 0.01, value head N(0,
+ * 1/H), biases 0). NULL with fa_err set naming the file at fault. */
+struct fa_policy_llm *fa_policy_llm_open(const char *dir, int train_layers, int lora,
+                                         uint64_t seed, const char *tmpl);
+void fa_policy_llm_free(struct fa_policy_llm *l);
+/* The base model's config hash (fa_llama_config_hash) and config. */
+const char *fa_policy_llm_config_hash(const struct fa_policy_llm *l);
+int fa_policy_llm_hidden(const struct fa_policy_llm *l);
+/* All trained parameters: the model's (fa_llama_train_params order),
+ * then the policy head W (3 x H), b (3), the value head w (H), b. */
+size_t fa_policy_llm_nparams(const struct fa_policy_llm *l);
+void fa_policy_llm_get(const struct fa_policy_llm *l, float *out);
+void fa_policy_llm_set(struct fa_policy_llm *l, const float *in);
+/* The logits and value of a state. 0 or -1 with fa_err set. */
+int fa_policy_llm_eval(struct fa_policy_llm *l, const struct fa_policy_obs *obs, double *logits,
+                       double *value);
+/* Prompt tokens of the last fa_policy_llm_eval (statistics). */
+long fa_policy_llm_last_tokens(const struct fa_policy_llm *l);
+
 struct fa_policy_train_conf {
     struct fa_ppo_conf ppo;
+    struct fa_policy_llm *llm; /* not NULL: train it (the backbone then
+                                  only names the run) instead of an fa_nn */
     struct fa_policy_env_conf env;
     uint64_t seed;
     int nhidden;
@@ -231,7 +261,8 @@ long fa_policy_trainer_updates(const struct fa_policy_trainer *tr);
  * lr schedule's position, both PRNGs, the counters, the episode under
  * way as its first day and actions) as bytes: *out malloc'd. 0 or -1. */
 int fa_policy_trainer_state(struct fa_policy_trainer *tr, char **out, size_t *len);
-/* Continues a run: the weights of net and the state bytes of an equal
+/* Continues a run: the weights of net (NULL for an llm run, whose
+ * weights the caller sets with fa_policy_llm_set) and the state bytes of an equal
  * run (same data, backbone and configuration) stopped between updates;
  * the episode under way is replayed to rebuild the account. Then
  * fa_policy_trainer_run gives the bits of the run never stopped. 0, or
@@ -248,6 +279,14 @@ int fa_policy_trainer_restore(struct fa_policy_trainer *tr, const struct fa_nn *
  * Returns 0 or -1 with fa_err set. */
 int fa_policy_ckpt_write(const char *dir, const struct fa_nn *net, const void *state, size_t len,
                          struct json_object *manifest);
+/* The same with the weights as bytes (the llm policy's: "FALLMW01", u64
+ * LE count, then that many IEEE-754 floats LE). */
+int fa_policy_ckpt_write_raw(const char *dir, const void *weights, size_t wlen, const void *state,
+                             size_t slen, struct json_object *manifest);
+/* Reads manifest and weights bytes (checked against weights_blake2b):
+ * *weights malloc'd. 0, or -1 with fa_err set. */
+int fa_policy_ckpt_read_raw(const char *dir, struct json_object **manifest, char **weights,
+                            size_t *wlen);
 /* The optimiser state of a checkpoint read with fa_policy_ckpt_read:
  * *out malloc'd, checked against the manifest's state_blake2b. 0, or -1
  * with fa_err set (absent, altered). */
