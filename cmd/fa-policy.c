@@ -670,7 +670,9 @@ static struct json_object *manifest_of(const struct fa_policy_data *d,
     json_object_object_add(m, "data_blake2b", json_object_new_string(d->hash));
     if (tconf.llm) {
         json_object_object_add(m, "backbone", json_object_new_string("llm"));
-        json_object_object_add(m, "llm_dir", json_object_new_string(o_backbone + 4));
+        char *abs = realpath(o_backbone + 4, NULL);
+        json_object_object_add(m, "llm_dir", json_object_new_string(abs ? abs : o_backbone + 4));
+        free(abs);
         json_object_object_add(m, "base_config_blake2b",
                                json_object_new_string(fa_policy_llm_config_hash(tconf.llm)));
         json_object_object_add(m, "train_layers", json_object_new_int(o_train_layers));
@@ -1216,6 +1218,8 @@ static int cmd_act(void)
         status = FA_EXIT_USAGE;
         goto out;
     }
+    mb = mstr(m, "backbone");
+    A.tmpl = o_template ? o_template : fa_record_str(m, "template");
     /* the checkpoint's local embedder unless flags or environment name one */
     size_t edim = o_embed_dim ? (size_t)strtoul(o_embed_dim, NULL, 10) : 0;
     const char *em = mstr(m, "embed_model");
