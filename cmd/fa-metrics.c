@@ -810,8 +810,7 @@ int main(int argc, char **argv)
     if (conv_flag)
         conv = FA_MARKET_REALISTIC;
     else if (fa_market_convention_parse(conv_name, &conv) < 0)
-        fa_cli_usage_error("unknown convention '%s' (want realistic, finagent or flag)",
-                           conv_name);
+        fa_cli_usage_error("unknown convention '%s' (want realistic, finagent or flag)", conv_name);
     if (conv_flag && (o_fee || o_comm || o_slip || o_short || o_fill))
         fa_cli_usage_error("--fee, --commission, --slippage, --fill and --short do not go with "
                            "--convention flag (no costs, next-close fills, long only)");

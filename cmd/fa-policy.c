@@ -196,7 +196,7 @@ static const char *o_backbone, *o_ckpt, *o_embed_dim, *o_from, *o_to, *o_log, *o
     *o_symbol, *o_template, *o_seed;
 static const char *o_resume;
 static int o_train_layers = 2, o_lora; /* llm backbone */
-static long stop_after; /* updates in this run, 0: to the end */
+static long stop_after;                /* updates in this run, 0: to the end */
 static bool o_sample, o_print_state;
 static bool hp_given; /* a flag that sets the model or training was given */
 static enum fa_policy_pool o_pool = FA_POLICY_POOL_SECTIONS;
@@ -268,18 +268,17 @@ static void parse_opt(int c, const char *arg)
     long l;
     double d;
     struct fa_ppo_conf *pc = &tconf.ppo;
-    switch (c) {
-    case OPT_ACTIVATION: case OPT_BACKBONE: case OPT_CASH: case OPT_CLIP: case OPT_COMMISSION:
-    case OPT_EMBED_DIM: case OPT_ENT: case OPT_EPOCHS: case OPT_FILL: case OPT_GAMMA:
-    case OPT_ACCUM: case OPT_HIDDEN: case OPT_KL: case OPT_LAMBDA: case OPT_LR: case OPT_MAXEP:
-    case OPT_MAXGRAD: case OPT_MINIBATCH: case OPT_NO_ANNEAL: case OPT_NO_NORM: case OPT_POOL:
-    case OPT_PRESET: case OPT_REWARD: case OPT_ROLLOUT: case OPT_SEED: case OPT_SLIPPAGE:
-    case OPT_TIMESTEPS: case OPT_VF: case OPT_LORA: case OPT_TRAIN_LAYERS:
-        hp_given = true;
-        break;
-    default:
-        break;
-    }
+    /* the flags that set the model or the training (not with --resume) */
+    static const int hp_opts[] = {
+        OPT_ACTIVATION, OPT_BACKBONE,  OPT_CASH,     OPT_CLIP,      OPT_COMMISSION,   OPT_EMBED_DIM,
+        OPT_ENT,        OPT_EPOCHS,    OPT_FILL,     OPT_GAMMA,     OPT_ACCUM,        OPT_HIDDEN,
+        OPT_KL,         OPT_LAMBDA,    OPT_LORA,     OPT_LR,        OPT_MAXEP,        OPT_MAXGRAD,
+        OPT_MINIBATCH,  OPT_NO_ANNEAL, OPT_NO_NORM,  OPT_POOL,      OPT_PRESET,       OPT_REWARD,
+        OPT_ROLLOUT,    OPT_SEED,      OPT_SLIPPAGE, OPT_TIMESTEPS, OPT_TRAIN_LAYERS, OPT_VF,
+    };
+    for (size_t i = 0; i < sizeof hp_opts / sizeof hp_opts[0]; i++)
+        if (c == hp_opts[i])
+            hp_given = true;
     switch (c) {
     case OPT_ACTIVATION: {
         int a = fa_nn_act_parse(arg);
@@ -426,8 +425,7 @@ static void parse_opt(int c, const char *arg)
         else if (!strcmp(arg, "sharpe-change"))
             tconf.env.reward = FA_POLICY_REWARD_SHARPE_CHANGE;
         else
-            fa_cli_usage_error("invalid --reward '%s' (want sharpe, sharpe-change or return)",
-                               arg);
+            fa_cli_usage_error("invalid --reward '%s' (want sharpe, sharpe-change or return)", arg);
         train_only = true;
         break;
     case OPT_ROLLOUT:
@@ -677,29 +675,32 @@ static struct json_object *manifest_of(const struct fa_policy_data *d,
                                json_object_new_string(fa_policy_llm_config_hash(tconf.llm)));
         json_object_object_add(m, "train_layers", json_object_new_int(o_train_layers));
         json_object_object_add(m, "lora", json_object_new_int(o_lora));
-        json_object_object_add(m, "hidden_size", json_object_new_int(fa_policy_llm_hidden(tconf.llm)));
+        json_object_object_add(m, "hidden_size",
+                               json_object_new_int(fa_policy_llm_hidden(tconf.llm)));
         json_object_object_add(m, "template",
                                json_object_new_string(o_template ? o_template : "policy-state"));
         json_object_object_add(m, "heads",
                                json_object_new_string("policy 3 (SELL HOLD BUY), value 1"));
-        json_object_object_add(
-            m, "parameters", json_object_new_int64((int64_t)fa_policy_llm_nparams(tconf.llm)));
+        json_object_object_add(m, "parameters",
+                               json_object_new_int64((int64_t)fa_policy_llm_nparams(tconf.llm)));
     } else {
-    json_object_object_add(m, "backbone", json_object_new_string(bb->ops->name));
-    json_object_object_add(m, "embed_model", json_object_new_string(bb->ops->model(bb)));
-    json_object_object_add(m, "input_dim", json_object_new_int64((int64_t)bb->ops->dim(bb)));
-    json_object_object_add(
-        m, "pool", json_object_new_string(o_pool == FA_POLICY_POOL_WHOLE ? "whole" : "sections"));
-    json_object_object_add(m, "template",
-                           json_object_new_string(o_template ? o_template : "policy-state"));
-    struct json_object *h = json_object_new_array();
-    for (int l = 0; l < fa_nn_nhidden(nn); l++)
-        json_object_array_add(h, json_object_new_int(fa_nn_width(nn, l)));
-    json_object_object_add(m, "hidden", h);
-    json_object_object_add(m, "activation",
-                           json_object_new_string(fa_nn_act_name(fa_nn_activation(nn))));
-    json_object_object_add(m, "heads", json_object_new_string("policy 3 (SELL HOLD BUY), value 1"));
-    json_object_object_add(m, "parameters", json_object_new_int64((int64_t)fa_nn_nparams(nn)));
+        json_object_object_add(m, "backbone", json_object_new_string(bb->ops->name));
+        json_object_object_add(m, "embed_model", json_object_new_string(bb->ops->model(bb)));
+        json_object_object_add(m, "input_dim", json_object_new_int64((int64_t)bb->ops->dim(bb)));
+        json_object_object_add(
+            m, "pool",
+            json_object_new_string(o_pool == FA_POLICY_POOL_WHOLE ? "whole" : "sections"));
+        json_object_object_add(m, "template",
+                               json_object_new_string(o_template ? o_template : "policy-state"));
+        struct json_object *h = json_object_new_array();
+        for (int l = 0; l < fa_nn_nhidden(nn); l++)
+            json_object_array_add(h, json_object_new_int(fa_nn_width(nn, l)));
+        json_object_object_add(m, "hidden", h);
+        json_object_object_add(m, "activation",
+                               json_object_new_string(fa_nn_act_name(fa_nn_activation(nn))));
+        json_object_object_add(m, "heads",
+                               json_object_new_string("policy 3 (SELL HOLD BUY), value 1"));
+        json_object_object_add(m, "parameters", json_object_new_int64((int64_t)fa_nn_nparams(nn)));
     }
     json_object_object_add(m, "seed", json_object_new_int64((int64_t)tconf.seed));
     struct json_object *p = json_object_new_object();
@@ -724,9 +725,7 @@ static struct json_object *manifest_of(const struct fa_policy_data *d,
     add_num(p, "adam_eps", 1e-5);
     json_object_object_add(m, "ppo", p);
     struct json_object *e = json_object_new_object();
-    json_object_object_add(
-        e, "reward",
-        json_object_new_string(reward_name(tconf.env.reward)));
+    json_object_object_add(e, "reward", json_object_new_string(reward_name(tconf.env.reward)));
     json_object_object_add(
         e, "fill",
         json_object_new_string(tconf.env.fill == FA_POLICY_FILL_CLOSE ? "close" : "next-close"));
@@ -827,7 +826,10 @@ static struct fa_policy_backbone *backbone_of(struct json_object *m, const char 
         !strncmp(em, "fa-hash-", 8))
         edim = (size_t)strtoul(em + 8, NULL, 10);
     const char *pool = fa_record_str(m, "pool");
-    return fa_policy_backbone_open(o_backbone ? o_backbone : mb ? mb : "?", *tmpl, edim,
+    return fa_policy_backbone_open(o_backbone ? o_backbone
+                                   : mb       ? mb
+                                              : "?",
+                                   *tmpl, edim,
                                    pool && !strcmp(pool, "whole") ? FA_POLICY_POOL_WHOLE
                                                                   : FA_POLICY_POOL_SECTIONS);
 }
@@ -1147,7 +1149,6 @@ static int decide_days(struct actor *A, bool all)
     }
     return 0;
 }
-
 
 static int cmd_act(void)
 {

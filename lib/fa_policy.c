@@ -196,7 +196,7 @@ struct fa_policy_env {
     double peek_prev; /* V of day t before its fill (see observe) */
     long k;           /* P&L values seen in the episode */
     double sum, sumsq, sharpe;
-    double dsr_a, dsr_b; /* the DSR's moving first and second moments */
+    double dsr_a, dsr_b;    /* the DSR's moving first and second moments */
     struct fa_policy_obs o; /* history lives here */
     long illegal;
 };
@@ -952,8 +952,8 @@ void fa_policy_llm_free(struct fa_policy_llm *l)
     free(l);
 }
 
-struct fa_policy_llm *fa_policy_llm_open(const char *dir, int train_layers, int lora,
-                                         uint64_t seed, const char *tmpl)
+struct fa_policy_llm *fa_policy_llm_open(const char *dir, int train_layers, int lora, uint64_t seed,
+                                         const char *tmpl)
 {
     struct fa_policy_llm *l = calloc(1, sizeof *l);
     if (!l) {
@@ -1070,8 +1070,8 @@ static void llm_heads(const struct fa_policy_llm *l, double *z, double *v)
 }
 
 /* Forward of a token sequence; keeps the activations when keep. */
-static int llm_forward_ids(struct fa_policy_llm *l, const int32_t *ids, int n, double *z,
-                           double *v, bool keep)
+static int llm_forward_ids(struct fa_policy_llm *l, const int32_t *ids, int n, double *z, double *v,
+                           bool keep)
 {
     const float *h;
     fa_llama_act_free(l->act);
@@ -1161,8 +1161,8 @@ static void llm_m_adam(void *self, double lr)
     struct fa_policy_llm *l = self;
     l->at++;
     double c1 = 1.0 - pow(0.9, (double)l->at), c2 = 1.0 - pow(0.999, (double)l->at);
-    adam_span(fa_llama_train_params(l->t), fa_llama_train_grads(l->t), l->am, l->av, l->nl, lr,
-              c1, c2);
+    adam_span(fa_llama_train_params(l->t), fa_llama_train_grads(l->t), l->am, l->av, l->nl, lr, c1,
+              c2);
     adam_span(l->heads, l->gheads, l->am + l->nl, l->av + l->nl, l->nh, lr, c1, c2);
 }
 
@@ -1314,8 +1314,8 @@ struct fa_policy_trainer *fa_policy_trainer_new(const struct fa_policy_data *dat
     tr->ret = malloc((size_t)R * sizeof *tr->ret);
     tr->done = malloc((size_t)R);
     tr->ep_actions = malloc((size_t)tr->maxlen);
-    if ((!tr->ref && !tr->llm) || !tr->env || !tr->X || !tr->xlast || !tr->buf || !tr->rew || !tr->val ||
-        !tr->adv || !tr->ret || !tr->done || !tr->ep_actions) {
+    if ((!tr->ref && !tr->llm) || !tr->env || !tr->X || !tr->xlast || !tr->buf || !tr->rew ||
+        !tr->val || !tr->adv || !tr->ret || !tr->done || !tr->ep_actions) {
         if ((tr->ref || tr->llm) && tr->env)
             fa_err_set("out of memory");
         goto fail;
@@ -1449,7 +1449,7 @@ static int train_update(struct fa_policy_trainer *tr, struct fa_policy_progress 
     pr->lr = fa_ppo_lr(pc, u, tr->updates);
     double t1 = mono_seconds();
     if (tr->llm) {
-        struct fa_ppo_model md = {tr->llm,   llm_m_forward, llm_m_backward,
+        struct fa_ppo_model md = {tr->llm,    llm_m_forward, llm_m_backward,
                                   llm_m_clip, llm_m_adam,    llm_m_zero};
         if (fa_ppo_update_model(&md, pc, tr->buf, R, pr->lr, &tr->rng_mb, &pr->st) < 0)
             return -1;
@@ -1615,7 +1615,8 @@ int fa_policy_trainer_restore(struct fa_policy_trainer *tr, const struct fa_nn *
     double *m, *v;
     long *at, t0;
     adam_of(tr, &np, &m, &v, &at, &t0);
-    if (!tr->llm && (!net || fa_nn_nparams(net) != np || fa_nn_in_dim(net) != fa_nn_in_dim(tr->nn))) {
+    if (!tr->llm &&
+        (!net || fa_nn_nparams(net) != np || fa_nn_in_dim(net) != fa_nn_in_dim(tr->nn))) {
         fa_err_set("the checkpoint's network does not have this run's shape");
         return -1;
     }
@@ -1649,7 +1650,8 @@ int fa_policy_trainer_restore(struct fa_policy_trainer *tr, const struct fa_nn *
     int ep_len = (int)get64(&r), ep_t = (int)get64(&r);
     double ep_ret = getd(&r);
     if (r.bad || ep_t < 0 || ep_t > tr->maxlen || ep_len != tr->maxlen ||
-        r.off + (size_t)ep_t != len || (!need_reset && (ep_start < 0 || ep_start + ep_t >= tr->data->n))) {
+        r.off + (size_t)ep_t != len ||
+        (!need_reset && (ep_start < 0 || ep_start + ep_t >= tr->data->n))) {
         fa_err_set("state.bin: truncated or inconsistent");
         return -1;
     }

@@ -201,8 +201,8 @@ struct fa_policy_llm;
 /* Opens dir (config.json, model.safetensors, tokenizer.json); the heads
  * are drawn from seed (policy head N(0, 1/H) x 0.01, value head N(0,
  * 1/H), biases 0). NULL with fa_err set naming the file at fault. */
-struct fa_policy_llm *fa_policy_llm_open(const char *dir, int train_layers, int lora,
-                                         uint64_t seed, const char *tmpl);
+struct fa_policy_llm *fa_policy_llm_open(const char *dir, int train_layers, int lora, uint64_t seed,
+                                         const char *tmpl);
 void fa_policy_llm_free(struct fa_policy_llm *l);
 /* The base model's config hash (fa_llama_config_hash) and config. */
 const char *fa_policy_llm_config_hash(const struct fa_policy_llm *l);
