@@ -64,13 +64,17 @@ static const char *opt_plot;
 static bool opt_table;
 static int opt_from = INT32_MIN, opt_to = INT32_MAX;
 static struct fa_market_params mparams;
+/* --convention flag: FLAG-Trader's account (fa-policy's environment: fills
+ * at the next day's close, no costs, long only) on the realistic model,
+ * the period's last day left out, and the paper's log-return metrics. */
+static bool conv_flag;
 
 static void usage(void)
 {
     printf("Usage: %s [OPTION]... [FILE]...\n"
            "Simulate the account of price and decision records; print account and metrics.\n"
            "\n"
-           "  -c, --convention C    realistic (default) or finagent\n"
+           "  -c, --convention C    realistic (default), finagent or flag\n"
            "      --cash X          initial cash (default 10000)\n"
            "      --fee F           finagent: fee per side as a fraction (default 0.001)\n"
            "      --commission BPS  realistic: commission per side, basis points (default 1)\n"
@@ -332,7 +336,7 @@ static void put_num(struct json_object *r, const char *k, double v)
 static void simulate(struct book *b)
 {
     char d[11], d2[11];
-    const char *conv = fa_market_convention_name(mparams.convention);
+    const char *conv = conv_flag ? "flag" : fa_market_convention_name(mparams.convention);
     const char *follow = opt_follow ? opt_follow : "decision";
 
     /* every decision must have a price for its day */
@@ -359,7 +363,9 @@ static void simulate(struct book *b)
     }
     /* finagent: D_0..D_K are the period's days; D_K is neither traded nor
      * valued */
-    size_t stop = mparams.convention == FA_MARKET_FINAGENT ? end - 1 : end;
+    size_t stop = mparams.convention == FA_MARKET_FINAGENT || conv_flag ? end - 1 : end;
+    double *vals = conv_flag ? xrealloc(NULL, (end - first) * sizeof *vals) : NULL;
+    size_t nvals = 0;
 
     struct fa_market *m = fa_market_new(&mparams);
     if (!m)
@@ -395,6 +401,8 @@ static void simulate(struct book *b)
         fa_record_set_id(r);
         if (opt_plot)
             curve_add(b->symbol, follow, conv, bar->day, st.value);
+        if (vals)
+            vals[nvals++] = st.value;
         fa_emit(r);
     }
 
@@ -409,11 +417,39 @@ static void simulate(struct book *b)
     fa_record_set_str(r, "from", fa_date_format(b->bars[first].day, d2));
     fa_record_set_str(r, "to", d);
     fa_record_set_int(r, "days", (int64_t)mm.days);
-    fa_record_set_int(r, "n", (int64_t)mm.n);
+    if (!conv_flag)
+        fa_record_set_int(r, "n", (int64_t)mm.n);
     put_num(r, "start_value", mm.start_value);
     put_num(r, "end_value", mm.end_value);
     put_num(r, "total_return", mm.total_return);
-    if (mparams.convention == FA_MARKET_FINAGENT) {
+    if (conv_flag) {
+        /* flag: over the values V_0..V_(K-1) of the stepped days, the log
+         * returns l_t = ln(V_t / V_(t-1)); cum_log_return = ln(V_last /
+         * V_0) (the paper's CR is 100 times it), Sharpe = mean(l) / sd(l)
+         * x sqrt(252) and annual_vol = sd(l) x sqrt(252) with the sample
+         * sd, MDD the largest fall of V from a running peak. */
+        double sum = 0, sq = 0, peak = nvals ? vals[0] : 0, mdd = 0;
+        size_t k = nvals > 1 ? nvals - 1 : 0;
+        for (size_t i = 0; i < nvals; i++) {
+            if (vals[i] > peak)
+                peak = vals[i];
+            if (peak > 0 && 1 - vals[i] / peak > mdd)
+                mdd = 1 - vals[i] / peak;
+            if (i > 0)
+                sum += log(vals[i] / vals[i - 1]);
+        }
+        double mean = k ? sum / (double)k : NAN;
+        for (size_t i = 1; i < nvals; i++) {
+            double l = log(vals[i] / vals[i - 1]) - mean;
+            sq += l * l;
+        }
+        double sd = k > 1 ? sqrt(sq / (double)(k - 1)) : NAN;
+        fa_record_set_int(r, "n", (int64_t)k);
+        put_num(r, "cum_log_return", nvals ? log(vals[nvals - 1] / vals[0]) : NAN);
+        put_num(r, "sharpe", sd > 0 ? mean / sd * sqrt(252.0) : NAN);
+        put_num(r, "annual_vol", sd * sqrt(252.0));
+        put_num(r, "mdd", mdd);
+    } else if (mparams.convention == FA_MARKET_FINAGENT) {
         put_num(r, "arr", mm.arr);
         put_num(r, "sr", mm.sr);
         put_num(r, "cr", mm.cr);
@@ -461,6 +497,7 @@ static void simulate(struct book *b)
     put_num(r, "cash", mparams.cash);
     fa_record_set_id(r);
     fa_emit(r);
+    free(vals);
 }
 
 /* ---- table ---- */
@@ -479,6 +516,7 @@ static const struct column columns[] = {
     {"to", "to", COL_STR},
     {"days", "days", COL_INT},
     {"total_return", "return", COL_PCT},
+    {"cum_log_return", "log ret", COL_PCT},
     {"arr", "ARR", COL_PCT},
     {"cagr", "CAGR", COL_PCT},
     {"sr", "SR", COL_RATIO},
@@ -787,9 +825,21 @@ int main(int argc, char **argv)
     }
 
     enum fa_market_convention conv;
-    if (fa_market_convention_parse(fa_cli_conf(o_conv, "FA_CONVENTION", "realistic"), &conv) < 0)
-        fa_cli_usage_error("%s", fa_err_get());
+    const char *conv_name = fa_cli_conf(o_conv, "FA_CONVENTION", "realistic");
+    conv_flag = strcmp(conv_name, "flag") == 0;
+    if (conv_flag)
+        conv = FA_MARKET_REALISTIC;
+    else if (fa_market_convention_parse(conv_name, &conv) < 0)
+        fa_cli_usage_error("unknown convention '%s' (want realistic, finagent or flag)", conv_name);
+    if (conv_flag && (o_fee || o_comm || o_slip || o_short || o_fill))
+        fa_cli_usage_error("--fee, --commission, --slippage, --fill and --short do not go with "
+                           "--convention flag (no costs, next-close fills, long only)");
     fa_market_params_default(&mparams, conv);
+    if (conv_flag) {
+        mparams.fill = FA_MARKET_FILL_NEXT_CLOSE;
+        mparams.commission_bps = 0;
+        mparams.slippage_bps = 0;
+    }
     if (o_cash && fa_cli_double("cash", o_cash, 0, 1e15, &mparams.cash) < 0)
         fa_cli_usage_error("%s", fa_err_get());
     if (conv == FA_MARKET_FINAGENT && (o_comm || o_slip || o_short || o_fill))

@@ -41,19 +41,26 @@ static void usage(void)
            "      --to DATE         last day used or decided\n"
            "Model:\n"
            "      --backbone NAME   text (state prompt through the frozen embedder,\n"
-           "                        default) or numeric (price features)\n"
+           "                        default), numeric (price features) or llm:DIR\n"
            "      --embed-dim N     text: local hashing embedder of N dimensions\n"
            "                        (default: FA_EMBED_DIM / FA_EMBED_MODEL)\n"
            "      --template NAME   state prompt template (default policy-state)\n"
            "      --pool HOW        text: sections (embed each paragraph, default) or whole\n"
+           "      --backbone llm:DIR  FLAG-Trader's: the state prompt through the llama\n"
+           "                        model in DIR (config.json, model.safetensors,\n"
+           "                        tokenizer.json), its top layers trained\n"
+           "      --train-layers N  llm: top layers trained (2)\n"
+           "      --lora RANK       llm: LoRA adapters of RANK on them instead (0: full)\n"
            "      --hidden W[,W..]  trainable layer widths (default 64,64; 0: linear)\n"
            "      --activation F    tanh (default) or relu\n"
-           "PPO (defaults: FLAG-Trader's Table 3):\n"
+           "      --preset flag     FLAG-Trader's Table 3 and environment exactly (then\n"
+           "                        the flags that follow override it)\n"
+           "PPO (defaults: FLAG-Trader's Table 3 but gamma):\n"
            "      --timesteps N     environment steps in all (13860)\n"
            "      --rollout N       steps per rollout and update (40)\n"
            "      --max-episode N   steps per episode at most (65)\n"
            "      --lr X            Adam learning rate (5e-4), --no-anneal keeps it fixed\n"
-           "      --gamma X         discount (0.95)\n"
+           "      --gamma X         discount (0.5; Table 3: 0.95)\n"
            "      --lambda X        GAE lambda (0.98)\n"
            "      --clip X          surrogate clip (0.2)\n"
            "      --epochs N        update epochs (1)\n"
@@ -66,7 +73,8 @@ static void usage(void)
            "      --no-norm-adv     do not normalise advantages\n"
            "      --seed N          seed of weights, episodes, actions, minibatches (1)\n"
            "Environment:\n"
-           "      --reward R        sharpe (change of the running Sharpe, default) or return\n"
+           "      --reward R        sharpe (differential Sharpe ratio of the P&L, default),\n"
+           "                        sharpe-change (of the running Sharpe) or return\n"
            "      --fill WHEN       next-close (default) or close\n"
            "      --cash X          initial cash (10000)\n"
            "      --commission BPS  per side (0)\n"
@@ -75,6 +83,8 @@ static void usage(void)
            "      --out CKPT        train: checkpoint directory to write\n"
            "      --ckpt CKPT       act: checkpoint directory to read\n"
            "      --log FILE        train: one NDJSON record per update\n"
+           "      --stop-after N    train: stop after N updates (the checkpoint can resume)\n"
+           "      --resume CKPT     train: continue CKPT's run (--out defaults to CKPT)\n"
            "      --sample          act: sample the action (default: most probable)\n"
            "      --print-state     act: add the state prompt to each decision\n"
            "  -q, --quiet           no progress lines\n"
@@ -101,6 +111,7 @@ enum {
     OPT_ACCUM,
     OPT_HIDDEN,
     OPT_KL,
+    OPT_LORA,
     OPT_LAMBDA,
     OPT_LOG,
     OPT_LR,
@@ -111,17 +122,21 @@ enum {
     OPT_NO_NORM,
     OPT_OUT,
     OPT_POOL,
+    OPT_PRESET,
     OPT_PRINT_STATE,
+    OPT_RESUME,
     OPT_REWARD,
     OPT_ROLLOUT,
     OPT_SAMPLE,
     OPT_SEED,
     OPT_SLIPPAGE,
     OPT_SOURCE,
+    OPT_STOP_AFTER,
     OPT_STRICT,
     OPT_SYMBOL,
     OPT_TEMPLATE,
     OPT_TIMESTEPS,
+    OPT_TRAIN_LAYERS,
     OPT_TO,
     OPT_VF,
 };
@@ -143,6 +158,7 @@ static const struct option opts[] = {
     {"help", no_argument, NULL, 'h'},
     {"hidden", required_argument, NULL, OPT_HIDDEN},
     {"kl-coef", required_argument, NULL, OPT_KL},
+    {"lora", required_argument, NULL, OPT_LORA},
     {"lambda", required_argument, NULL, OPT_LAMBDA},
     {"log", required_argument, NULL, OPT_LOG},
     {"lr", required_argument, NULL, OPT_LR},
@@ -153,19 +169,23 @@ static const struct option opts[] = {
     {"no-norm-adv", no_argument, NULL, OPT_NO_NORM},
     {"out", required_argument, NULL, OPT_OUT},
     {"pool", required_argument, NULL, OPT_POOL},
+    {"preset", required_argument, NULL, OPT_PRESET},
     {"print-state", no_argument, NULL, OPT_PRINT_STATE},
     {"quiet", no_argument, NULL, 'q'},
+    {"resume", required_argument, NULL, OPT_RESUME},
     {"reward", required_argument, NULL, OPT_REWARD},
     {"rollout", required_argument, NULL, OPT_ROLLOUT},
     {"sample", no_argument, NULL, OPT_SAMPLE},
     {"seed", required_argument, NULL, OPT_SEED},
     {"slippage", required_argument, NULL, OPT_SLIPPAGE},
     {"source", required_argument, NULL, OPT_SOURCE},
+    {"stop-after", required_argument, NULL, OPT_STOP_AFTER},
     {"strict", no_argument, NULL, OPT_STRICT},
     {"symbol", required_argument, NULL, OPT_SYMBOL},
     {"template", required_argument, NULL, OPT_TEMPLATE},
     {"timesteps", required_argument, NULL, OPT_TIMESTEPS},
     {"to", required_argument, NULL, OPT_TO},
+    {"train-layers", required_argument, NULL, OPT_TRAIN_LAYERS},
     {"verbose", no_argument, NULL, 'v'},
     {"version", no_argument, NULL, 'V'},
     {"vf-coef", required_argument, NULL, OPT_VF},
@@ -175,13 +195,44 @@ static const struct option opts[] = {
 /* Options, as given (NULL: not given). */
 static const char *o_backbone, *o_ckpt, *o_embed_dim, *o_from, *o_to, *o_log, *o_out, *o_source,
     *o_symbol, *o_template, *o_seed;
+static const char *o_resume;
+static int o_train_layers = 2, o_lora; /* llm backbone */
+static long stop_after;                /* updates in this run, 0: to the end */
 static bool o_sample, o_print_state;
+static bool hp_given; /* a flag that sets the model or training was given */
 static enum fa_policy_pool o_pool = FA_POLICY_POOL_SECTIONS;
 static int from_day = INT32_MIN, to_day = INT32_MAX;
 static struct fa_policy_train_conf tconf;
 static bool train_only; /* a flag that only train takes was given */
 static FILE *log_file;
 static const char *log_symbol;
+
+/* FLAG-Trader's Table 3 and environment exactly (fa-policy(1), PRESETS). */
+static void preset_flag(struct fa_policy_train_conf *c)
+{
+    struct fa_ppo_conf *p = &c->ppo;
+    p->timesteps = 13860;
+    p->rollout = 40;
+    p->max_episode = 65;
+    p->lr = 5e-4;
+    p->anneal = true;
+    p->gamma = 0.95;
+    p->lambda = 0.98;
+    p->clip = 0.2;
+    p->epochs = 1;
+    p->minibatch = 32;
+    p->grad_accum = 8;
+    p->ent_coef = 0.05;
+    p->vf_coef = 0.5;
+    p->kl_coef = 0.05;
+    p->max_grad = 0.5;
+    p->norm_adv = true;
+    c->env.reward = FA_POLICY_REWARD_SHARPE;
+    c->env.fill = FA_POLICY_FILL_NEXT_CLOSE;
+    c->env.cash = 10000;
+    c->env.commission_bps = 0;
+    c->env.slippage_bps = 0;
+}
 
 static void need_num(int rc)
 {
@@ -218,6 +269,17 @@ static void parse_opt(int c, const char *arg)
     long l;
     double d;
     struct fa_ppo_conf *pc = &tconf.ppo;
+    /* the flags that set the model or the training (not with --resume) */
+    static const int hp_opts[] = {
+        OPT_ACTIVATION, OPT_BACKBONE,  OPT_CASH,     OPT_CLIP,      OPT_COMMISSION,   OPT_EMBED_DIM,
+        OPT_ENT,        OPT_EPOCHS,    OPT_FILL,     OPT_GAMMA,     OPT_ACCUM,        OPT_HIDDEN,
+        OPT_KL,         OPT_LAMBDA,    OPT_LORA,     OPT_LR,        OPT_MAXEP,        OPT_MAXGRAD,
+        OPT_MINIBATCH,  OPT_NO_ANNEAL, OPT_NO_NORM,  OPT_POOL,      OPT_PRESET,       OPT_REWARD,
+        OPT_ROLLOUT,    OPT_SEED,      OPT_SLIPPAGE, OPT_TIMESTEPS, OPT_TRAIN_LAYERS, OPT_VF,
+    };
+    for (size_t i = 0; i < sizeof hp_opts / sizeof hp_opts[0]; i++)
+        if (c == hp_opts[i])
+            hp_given = true;
     switch (c) {
     case OPT_ACTIVATION: {
         int a = fa_nn_act_parse(arg);
@@ -228,9 +290,19 @@ static void parse_opt(int c, const char *arg)
         break;
     }
     case OPT_BACKBONE:
-        if (strcmp(arg, "text") && strcmp(arg, "numeric"))
-            fa_cli_usage_error("invalid --backbone '%s' (want text or numeric)", arg);
+        if (strcmp(arg, "text") && strcmp(arg, "numeric") && (strncmp(arg, "llm:", 4) || !arg[4]))
+            fa_cli_usage_error("invalid --backbone '%s' (want text, numeric or llm:DIR)", arg);
         o_backbone = arg;
+        break;
+    case OPT_LORA:
+        need_num(fa_cli_long("lora", arg, 0, 4096, &l));
+        o_lora = (int)l;
+        train_only = true;
+        break;
+    case OPT_TRAIN_LAYERS:
+        need_num(fa_cli_long("train-layers", arg, 1, 1000, &l));
+        o_train_layers = (int)l;
+        train_only = true;
         break;
     case OPT_CASH:
         need_num(fa_cli_double("cash", arg, 1, 1e15, &tconf.env.cash));
@@ -339,6 +411,10 @@ static void parse_opt(int c, const char *arg)
             fa_cli_usage_error("invalid --pool '%s' (want sections or whole)", arg);
         train_only = true;
         break;
+    case OPT_PRESET:
+        /* applied before the other flags (see main) */
+        train_only = true;
+        break;
     case OPT_PRINT_STATE:
         o_print_state = true;
         break;
@@ -347,13 +423,23 @@ static void parse_opt(int c, const char *arg)
             tconf.env.reward = FA_POLICY_REWARD_SHARPE;
         else if (!strcmp(arg, "return"))
             tconf.env.reward = FA_POLICY_REWARD_RETURN;
+        else if (!strcmp(arg, "sharpe-change"))
+            tconf.env.reward = FA_POLICY_REWARD_SHARPE_CHANGE;
         else
-            fa_cli_usage_error("invalid --reward '%s' (want sharpe or return)", arg);
+            fa_cli_usage_error("invalid --reward '%s' (want sharpe, sharpe-change or return)", arg);
         train_only = true;
         break;
     case OPT_ROLLOUT:
         need_num(fa_cli_long("rollout", arg, 1, 1000000, &l));
         pc->rollout = (int)l;
+        train_only = true;
+        break;
+    case OPT_RESUME:
+        o_resume = arg;
+        train_only = true;
+        break;
+    case OPT_STOP_AFTER:
+        need_num(fa_cli_long("stop-after", arg, 1, 1000000000L, &stop_after));
         train_only = true;
         break;
     case OPT_SAMPLE:
@@ -496,12 +582,17 @@ static int progress(const struct fa_policy_progress *p, void *arg)
 {
     (void)arg;
     const struct fa_ppo_stats *s = &p->st;
-    if (fa_verbosity > 0)
+    if (fa_verbosity > 0) {
+        /* no episode ended in this rollout: no return to show */
+        char ret[32] = "-";
+        if (!isnan(p->ep_return))
+            snprintf(ret, sizeof ret, "%.4f", p->ep_return);
         fprintf(stderr,
-                "%s: update %ld/%ld steps %ld episodes %ld return %.4f pg %.4f value %.4f "
+                "%s: update %ld/%ld steps %ld episodes %ld return %s pg %.4f value %.4f "
                 "entropy %.4f kl %.5f clip %.3f lr %.3g\n",
-                fa_progname, p->update, p->updates, p->steps, p->episodes, p->ep_return, s->pg_loss,
+                fa_progname, p->update, p->updates, p->steps, p->episodes, ret, s->pg_loss,
                 s->v_loss, s->entropy, s->kl_ref, s->clipfrac, p->lr);
+    }
     if (log_file) {
         struct json_object *r = fa_record_new("ppo_update", log_symbol, NULL);
         fa_record_set_int(r, "update", p->update);
@@ -539,6 +630,26 @@ static int in_range(const char *date)
     return d >= from_day && d <= to_day;
 }
 
+static void env_from_manifest(struct json_object *e, struct fa_policy_env_conf *ec)
+{
+    const char *s = fa_record_str(e, "reward");
+    ec->reward = s && !strcmp(s, "return")          ? FA_POLICY_REWARD_RETURN
+                 : s && !strcmp(s, "sharpe-change") ? FA_POLICY_REWARD_SHARPE_CHANGE
+                                                    : FA_POLICY_REWARD_SHARPE;
+    s = fa_record_str(e, "fill");
+    ec->fill = s && !strcmp(s, "close") ? FA_POLICY_FILL_CLOSE : FA_POLICY_FILL_NEXT_CLOSE;
+    fa_record_num(e, "cash", &ec->cash);
+    fa_record_num(e, "commission_bps", &ec->commission_bps);
+    fa_record_num(e, "slippage_bps", &ec->slippage_bps);
+}
+
+static const char *reward_name(enum fa_policy_reward r)
+{
+    return r == FA_POLICY_REWARD_RETURN          ? "return"
+           : r == FA_POLICY_REWARD_SHARPE_CHANGE ? "sharpe-change"
+                                                 : "sharpe";
+}
+
 static void add_num(struct json_object *o, const char *k, double v)
 {
     json_object_object_add(o, k, fa_json_num(v));
@@ -556,21 +667,42 @@ static struct json_object *manifest_of(const struct fa_policy_data *d,
     json_object_object_add(m, "to", json_object_new_string(d->days[d->n - 1].date));
     json_object_object_add(m, "days", json_object_new_int(d->n));
     json_object_object_add(m, "data_blake2b", json_object_new_string(d->hash));
-    json_object_object_add(m, "backbone", json_object_new_string(bb->ops->name));
-    json_object_object_add(m, "embed_model", json_object_new_string(bb->ops->model(bb)));
-    json_object_object_add(m, "input_dim", json_object_new_int64((int64_t)bb->ops->dim(bb)));
-    json_object_object_add(
-        m, "pool", json_object_new_string(o_pool == FA_POLICY_POOL_WHOLE ? "whole" : "sections"));
-    json_object_object_add(m, "template",
-                           json_object_new_string(o_template ? o_template : "policy-state"));
-    struct json_object *h = json_object_new_array();
-    for (int l = 0; l < fa_nn_nhidden(nn); l++)
-        json_object_array_add(h, json_object_new_int(fa_nn_width(nn, l)));
-    json_object_object_add(m, "hidden", h);
-    json_object_object_add(m, "activation",
-                           json_object_new_string(fa_nn_act_name(fa_nn_activation(nn))));
-    json_object_object_add(m, "heads", json_object_new_string("policy 3 (SELL HOLD BUY), value 1"));
-    json_object_object_add(m, "parameters", json_object_new_int64((int64_t)fa_nn_nparams(nn)));
+    if (tconf.llm) {
+        json_object_object_add(m, "backbone", json_object_new_string("llm"));
+        char *abs = realpath(o_backbone + 4, NULL);
+        json_object_object_add(m, "llm_dir", json_object_new_string(abs ? abs : o_backbone + 4));
+        free(abs);
+        json_object_object_add(m, "base_config_blake2b",
+                               json_object_new_string(fa_policy_llm_config_hash(tconf.llm)));
+        json_object_object_add(m, "train_layers", json_object_new_int(o_train_layers));
+        json_object_object_add(m, "lora", json_object_new_int(o_lora));
+        json_object_object_add(m, "hidden_size",
+                               json_object_new_int(fa_policy_llm_hidden(tconf.llm)));
+        json_object_object_add(m, "template",
+                               json_object_new_string(o_template ? o_template : "policy-state"));
+        json_object_object_add(m, "heads",
+                               json_object_new_string("policy 3 (SELL HOLD BUY), value 1"));
+        json_object_object_add(m, "parameters",
+                               json_object_new_int64((int64_t)fa_policy_llm_nparams(tconf.llm)));
+    } else {
+        json_object_object_add(m, "backbone", json_object_new_string(bb->ops->name));
+        json_object_object_add(m, "embed_model", json_object_new_string(bb->ops->model(bb)));
+        json_object_object_add(m, "input_dim", json_object_new_int64((int64_t)bb->ops->dim(bb)));
+        json_object_object_add(
+            m, "pool",
+            json_object_new_string(o_pool == FA_POLICY_POOL_WHOLE ? "whole" : "sections"));
+        json_object_object_add(m, "template",
+                               json_object_new_string(o_template ? o_template : "policy-state"));
+        struct json_object *h = json_object_new_array();
+        for (int l = 0; l < fa_nn_nhidden(nn); l++)
+            json_object_array_add(h, json_object_new_int(fa_nn_width(nn, l)));
+        json_object_object_add(m, "hidden", h);
+        json_object_object_add(m, "activation",
+                               json_object_new_string(fa_nn_act_name(fa_nn_activation(nn))));
+        json_object_object_add(m, "heads",
+                               json_object_new_string("policy 3 (SELL HOLD BUY), value 1"));
+        json_object_object_add(m, "parameters", json_object_new_int64((int64_t)fa_nn_nparams(nn)));
+    }
     json_object_object_add(m, "seed", json_object_new_int64((int64_t)tconf.seed));
     struct json_object *p = json_object_new_object();
     json_object_object_add(p, "timesteps", json_object_new_int64(pc->timesteps));
@@ -594,9 +726,7 @@ static struct json_object *manifest_of(const struct fa_policy_data *d,
     add_num(p, "adam_eps", 1e-5);
     json_object_object_add(m, "ppo", p);
     struct json_object *e = json_object_new_object();
-    json_object_object_add(
-        e, "reward",
-        json_object_new_string(tconf.env.reward == FA_POLICY_REWARD_SHARPE ? "sharpe" : "return"));
+    json_object_object_add(e, "reward", json_object_new_string(reward_name(tconf.env.reward)));
     json_object_object_add(
         e, "fill",
         json_object_new_string(tconf.env.fill == FA_POLICY_FILL_CLOSE ? "close" : "next-close"));
@@ -631,29 +761,224 @@ static int read_days(FILE *in, const char *name, struct fa_policy_data *d, bool 
     return status;
 }
 
+/* The training configuration of a checkpoint's manifest into tconf (for
+ * --resume): the same fields manifest_of writes. */
+static void conf_from_manifest(struct json_object *m)
+{
+    struct json_object *p, *e, *h;
+    double x;
+    if (fa_record_num(m, "seed", &x) == 0)
+        tconf.seed = (uint64_t)x;
+    if (json_object_object_get_ex(m, "hidden", &h) && json_object_is_type(h, json_type_array)) {
+        size_t n = json_object_array_length(h);
+        tconf.nhidden = n > FA_NN_MAXLAYERS ? FA_NN_MAXLAYERS : (int)n;
+        for (int i = 0; i < tconf.nhidden; i++)
+            tconf.widths[i] = json_object_get_int(json_object_array_get_idx(h, (size_t)i));
+    }
+    if (fa_record_num(m, "train_layers", &x) == 0)
+        o_train_layers = (int)x;
+    if (fa_record_num(m, "lora", &x) == 0)
+        o_lora = (int)x;
+    const char *a = fa_record_str(m, "activation");
+    if (a && fa_nn_act_parse(a) >= 0)
+        tconf.act = (enum fa_nn_act)fa_nn_act_parse(a);
+    if (json_object_object_get_ex(m, "ppo", &p)) {
+        struct fa_ppo_conf *pc = &tconf.ppo;
+        struct json_object *b;
+        if (fa_record_num(p, "timesteps", &x) == 0)
+            pc->timesteps = (long)x;
+        if (fa_record_num(p, "rollout", &x) == 0)
+            pc->rollout = (int)x;
+        if (fa_record_num(p, "max_episode", &x) == 0)
+            pc->max_episode = (int)x;
+        fa_record_num(p, "lr", &pc->lr);
+        if (json_object_object_get_ex(p, "anneal", &b))
+            pc->anneal = json_object_get_boolean(b);
+        fa_record_num(p, "gamma", &pc->gamma);
+        fa_record_num(p, "lambda", &pc->lambda);
+        fa_record_num(p, "clip", &pc->clip);
+        if (fa_record_num(p, "epochs", &x) == 0)
+            pc->epochs = (int)x;
+        if (fa_record_num(p, "minibatch", &x) == 0)
+            pc->minibatch = (int)x;
+        if (fa_record_num(p, "grad_accum", &x) == 0)
+            pc->grad_accum = (int)x;
+        fa_record_num(p, "ent_coef", &pc->ent_coef);
+        fa_record_num(p, "vf_coef", &pc->vf_coef);
+        fa_record_num(p, "kl_coef", &pc->kl_coef);
+        fa_record_num(p, "max_grad_norm", &pc->max_grad);
+        if (json_object_object_get_ex(p, "norm_adv", &b))
+            pc->norm_adv = json_object_get_boolean(b);
+    }
+    if (json_object_object_get_ex(m, "env", &e))
+        env_from_manifest(e, &tconf.env);
+}
+
+/* The backbone a checkpoint was trained with (flags may not change it). */
+static struct fa_policy_backbone *backbone_of(struct json_object *m, const char **tmpl)
+{
+    const char *mb = fa_record_str(m, "backbone");
+    *tmpl = o_template ? o_template : fa_record_str(m, "template");
+    /* the checkpoint's local embedder unless flags or environment name one */
+    size_t edim = o_embed_dim ? (size_t)strtoul(o_embed_dim, NULL, 10) : 0;
+    const char *em = fa_record_str(m, "embed_model");
+    const char *env_dim = getenv("FA_EMBED_DIM"), *env_model = getenv("FA_EMBED_MODEL");
+    if (!edim && (!env_dim || !*env_dim) && (!env_model || !*env_model) && em &&
+        !strncmp(em, "fa-hash-", 8))
+        edim = (size_t)strtoul(em + 8, NULL, 10);
+    const char *pool = fa_record_str(m, "pool");
+    return fa_policy_backbone_open(o_backbone ? o_backbone
+                                   : mb       ? mb
+                                              : "?",
+                                   *tmpl, edim,
+                                   pool && !strcmp(pool, "whole") ? FA_POLICY_POOL_WHOLE
+                                                                  : FA_POLICY_POOL_SECTIONS);
+}
+
+static const char *mstr(struct json_object *m, const char *k)
+{
+    const char *s = fa_record_str(m, k);
+    return s ? s : "?";
+}
+
+/* The llm policy's weights as bytes: "FALLMW01", u64 LE count, floats LE. */
+static char *llm_weights(const struct fa_policy_llm *l, size_t *len)
+{
+    size_t np = fa_policy_llm_nparams(l);
+    float *p = malloc(np * sizeof *p);
+    char *b = malloc(16 + 4 * np);
+    if (!p || !b) {
+        free(p);
+        free(b);
+        return NULL;
+    }
+    fa_policy_llm_get(l, p);
+    memcpy(b, "FALLMW01", 8);
+    for (int i = 0; i < 8; i++)
+        b[8 + i] = (char)((uint64_t)np >> (8 * i));
+    for (size_t i = 0; i < np; i++) {
+        uint32_t u;
+        memcpy(&u, &p[i], 4);
+        for (int k = 0; k < 4; k++)
+            b[16 + 4 * i + (size_t)k] = (char)(u >> (8 * k));
+    }
+    free(p);
+    *len = 16 + 4 * np;
+    return b;
+}
+
+static int llm_load_weights(struct fa_policy_llm *l, const char *b, size_t len)
+{
+    size_t np = fa_policy_llm_nparams(l);
+    uint64_t n = 0;
+    if (len >= 16)
+        for (int i = 0; i < 8; i++)
+            n |= (uint64_t)(unsigned char)b[8 + i] << (8 * i);
+    if (len < 16 || memcmp(b, "FALLMW01", 8) || n != np || len != 16 + 4 * np) {
+        fa_err_set("weights.bin: not the weights of this model's policy (%zu parameters)", np);
+        return -1;
+    }
+    float *p = malloc(np * sizeof *p);
+    if (!p) {
+        fa_err_set("out of memory");
+        return -1;
+    }
+    for (size_t i = 0; i < np; i++) {
+        uint32_t u = 0;
+        for (int k = 0; k < 4; k++)
+            u |= (uint32_t)(unsigned char)b[16 + 4 * i + (size_t)k] << (8 * k);
+        memcpy(&p[i], &u, 4);
+    }
+    fa_policy_llm_set(l, p);
+    free(p);
+    return 0;
+}
+
+/* Opens the llm policy of --backbone llm:DIR; exit 2 on failure. */
+static struct fa_policy_llm *llm_open_or_die(void)
+{
+    struct fa_policy_llm *l =
+        fa_policy_llm_open(o_backbone + 4, o_train_layers, o_lora, tconf.seed, o_template);
+    if (!l)
+        fa_die(FA_EXIT_USAGE, "%s", fa_err_get());
+    return l;
+}
+
+static char llm_arg[4200];
+
 static int cmd_train(void)
 {
     int status = FA_EXIT_OK;
     struct fa_policy_data d;
     struct fa_policy_backbone *bb = NULL;
-    struct fa_nn *nn = NULL;
-    struct json_object *m = NULL;
+    struct fa_policy_trainer *tr = NULL;
+    struct fa_nn *nn0 = NULL;
+    struct json_object *m = NULL, *m0 = NULL;
+    char *state = NULL;
+    size_t slen = 0;
     fa_policy_data_init(&d, o_symbol);
-    if (!o_out)
+    if (!o_out && !o_resume)
         fa_cli_usage_error("train needs --out CKPT");
     if (o_ckpt || o_sample || o_print_state)
         fa_cli_usage_error("--ckpt, --sample and --print-state go with act");
-    if (o_log) {
-        log_file = fopen(o_log, "w");
-        if (!log_file)
-            fa_die(FA_EXIT_FAIL, "cannot open '%s': %s", o_log, strerror(errno));
+    if (o_resume && hp_given)
+        fa_cli_usage_error("--resume continues a run with its checkpoint's settings: "
+                           "drop the training flags");
+    const char *outdir = o_out ? o_out : o_resume;
+    char *wraw = NULL;
+    size_t wlen = 0;
+    if (o_resume) {
+        bool llm = false;
+        if (fa_policy_ckpt_read_raw(o_resume, &m0, &wraw, &wlen) == 0) {
+            const char *mb = fa_record_str(m0, "backbone");
+            llm = mb && !strcmp(mb, "llm");
+            if (!llm) {
+                json_object_put(m0);
+                nn0 = fa_policy_ckpt_read(o_resume, &m0);
+            }
+        }
+        if (!m0 || (!llm && !nn0) || fa_policy_ckpt_read_state(o_resume, m0, &state, &slen) < 0) {
+            fa_cli_error("checkpoint '%s': %s", o_resume, fa_err_get());
+            status = FA_EXIT_USAGE;
+            free(wraw);
+            goto out;
+        }
+        conf_from_manifest(m0);
+        if (llm) {
+            snprintf(llm_arg, sizeof llm_arg, "llm:%s", mstr(m0, "llm_dir"));
+            o_backbone = llm_arg;
+            o_template = o_template ? o_template : fa_record_str(m0, "template");
+            tconf.llm = llm_open_or_die();
+            if (llm_load_weights(tconf.llm, wraw, wlen) < 0) {
+                fa_cli_error("checkpoint '%s': %s", o_resume, fa_err_get());
+                status = FA_EXIT_USAGE;
+                free(wraw);
+                goto out;
+            }
+        }
+        free(wraw);
+        o_template = o_template ? o_template : fa_record_str(m0, "template");
+        const char *pool = fa_record_str(m0, "pool");
+        o_pool = pool && !strcmp(pool, "whole") ? FA_POLICY_POOL_WHOLE : FA_POLICY_POOL_SECTIONS;
+        const char *tmpl;
+        bb = tconf.llm ? fa_policy_backbone_numeric() : backbone_of(m0, &tmpl);
+    } else if (o_backbone && !strncmp(o_backbone, "llm:", 4)) {
+        tconf.llm = llm_open_or_die();
+        bb = fa_policy_backbone_numeric(); /* unused: counts the encodings */
+    } else {
+        bb = fa_policy_backbone_open(o_backbone ? o_backbone : "text", o_template,
+                                     o_embed_dim ? (size_t)strtoul(o_embed_dim, NULL, 10) : 0,
+                                     o_pool);
     }
-    bb = fa_policy_backbone_open(o_backbone ? o_backbone : "text", o_template,
-                                 o_embed_dim ? (size_t)strtoul(o_embed_dim, NULL, 10) : 0, o_pool);
     if (!bb) {
         fa_cli_error("%s", fa_err_get());
         status = FA_EXIT_USAGE;
         goto out;
+    }
+    if (o_log) {
+        log_file = fopen(o_log, o_resume ? "a" : "w");
+        if (!log_file)
+            fa_die(FA_EXIT_FAIL, "cannot open '%s': %s", o_log, strerror(errno));
     }
     FILE *in = o_source ? spawn_fetch() : stdin;
     int rc = read_days(in, o_source ? "fa-fetch" : "<stdin>", &d, false);
@@ -671,32 +996,80 @@ static int cmd_train(void)
         status = FA_EXIT_FAIL;
         goto out;
     }
+    if (m0) {
+        const char *h = fa_record_str(m0, "data_blake2b");
+        if (!h || strcmp(h, d.hash)) {
+            fa_cli_error("checkpoint '%s' was trained on other data (data_blake2b %.16s, "
+                         "these days %.16s)",
+                         o_resume, h ? h : "?", d.hash);
+            status = FA_EXIT_USAGE;
+            goto out;
+        }
+    }
     log_symbol = d.symbol;
     tconf.progress = progress;
-    fa_info("training on %d days of %s (%s..%s), backbone %s (%s, %zu dims)", d.n, d.symbol,
-            d.days[0].date, d.days[d.n - 1].date, bb->ops->name, bb->ops->model(bb),
-            bb->ops->dim(bb));
-    nn = fa_policy_train(&d, bb, &tconf);
-    if (!nn) {
+    if (tconf.llm)
+        fa_info("training on %d days of %s (%s..%s), backbone %s (%d layers trained, lora %d, "
+                "%zu parameters)",
+                d.n, d.symbol, d.days[0].date, d.days[d.n - 1].date, o_backbone, o_train_layers,
+                o_lora, fa_policy_llm_nparams(tconf.llm));
+    else
+        fa_info("training on %d days of %s (%s..%s), backbone %s (%s, %zu dims)", d.n, d.symbol,
+                d.days[0].date, d.days[d.n - 1].date, bb->ops->name, bb->ops->model(bb),
+                bb->ops->dim(bb));
+    tr = fa_policy_trainer_new(&d, bb, &tconf);
+    if (tr && m0 && fa_policy_trainer_restore(tr, nn0, state, slen) < 0) {
+        fa_cli_error("checkpoint '%s': %s", o_resume, fa_err_get());
+        status = FA_EXIT_USAGE;
+        goto out;
+    }
+    if (tr && m0)
+        fa_info("resuming at update %ld of %ld", fa_policy_trainer_update(tr),
+                fa_policy_trainer_updates(tr));
+    rc = tr ? fa_policy_trainer_run(tr, stop_after) : -1;
+    if (rc < 0) {
         fa_cli_error("training failed: %s", fa_err_get());
         status = FA_EXIT_FAIL;
         goto out;
     }
+    free(state);
+    state = NULL;
+    const struct fa_nn *nn = fa_policy_trainer_net(tr);
     m = manifest_of(&d, bb, nn);
-    if (fa_policy_ckpt_write(o_out, nn, m) < 0) {
+    json_object_object_add(m, "updates_done", json_object_new_int64(fa_policy_trainer_update(tr)));
+    json_object_object_add(m, "complete", json_object_new_boolean(rc == 1));
+    int wrc = fa_policy_trainer_state(tr, &state, &slen);
+    if (wrc == 0 && tconf.llm) {
+        char *wb = llm_weights(tconf.llm, &wlen);
+        wrc = wb ? fa_policy_ckpt_write_raw(outdir, wb, wlen, state, slen, m) : -1;
+        if (!wb)
+            fa_err_set("out of memory");
+        free(wb);
+    } else if (wrc == 0) {
+        wrc = fa_policy_ckpt_write(outdir, nn, state, slen, m);
+    }
+    if (wrc < 0) {
         fa_cli_error("%s", fa_err_get());
         status = FA_EXIT_FAIL;
         goto out;
     }
-    fa_info("wrote checkpoint '%s' (%zu parameters, %ld state encodings, %ld cached)", o_out,
-            fa_nn_nparams(nn), bb->encodes, bb->cache_hits);
+    if (rc == 0)
+        fa_info("stopped after update %ld of %ld; continue with --resume %s",
+                fa_policy_trainer_update(tr), fa_policy_trainer_updates(tr), outdir);
+    fa_info("wrote checkpoint '%s' (%zu parameters, %ld state encodings, %ld cached)", outdir,
+            tconf.llm ? fa_policy_llm_nparams(tconf.llm) : fa_nn_nparams(nn), bb->encodes,
+            bb->cache_hits);
 out:
     if (log_file && fclose(log_file) != 0 && status == FA_EXIT_OK) {
         fa_cli_error("write error '%s': %s", o_log, strerror(errno));
         status = FA_EXIT_FAIL;
     }
+    free(state);
     json_object_put(m);
-    fa_nn_free(nn);
+    json_object_put(m0);
+    fa_nn_free(nn0);
+    fa_policy_trainer_free(tr);
+    fa_policy_llm_free(tconf.llm);
     fa_policy_backbone_free(bb);
     fa_policy_data_free(&d);
     return status;
@@ -709,6 +1082,7 @@ struct actor {
     struct fa_policy_env *env;
     struct fa_policy_backbone *bb;
     struct fa_nn *nn;
+    struct fa_policy_llm *llm; /* instead of bb and nn */
     const char *tmpl;
     char ckpt_id[17];
     struct fa_rng rng;
@@ -735,10 +1109,15 @@ static int decide_days(struct actor *A, bool all)
         }
         if (fa_policy_env_observe(A->env, t, NULL, &obs) < 0)
             return -1;
-        if (A->bb->ops->encode(A->bb, &obs, A->x) < 0)
-            return -1;
         double z[3], v, p[3], lp[3];
-        fa_nn_forward(A->nn, A->x, z, &v);
+        if (A->llm) {
+            if (fa_policy_llm_eval(A->llm, &obs, z, &v) < 0)
+                return -1;
+        } else {
+            if (A->bb->ops->encode(A->bb, &obs, A->x) < 0)
+                return -1;
+            fa_nn_forward(A->nn, A->x, z, &v);
+        }
         if (fa_nn_softmax(z, obs.mask, p, lp) < 0)
             return -1;
         int a = o_sample ? fa_nn_sample(p, obs.mask, &A->rng) : fa_nn_argmax(p, obs.mask);
@@ -772,12 +1151,6 @@ static int decide_days(struct actor *A, bool all)
     return 0;
 }
 
-static const char *mstr(struct json_object *m, const char *k)
-{
-    const char *s = fa_record_str(m, k);
-    return s ? s : "?";
-}
-
 static int cmd_act(void)
 {
     int status = FA_EXIT_OK;
@@ -789,13 +1162,65 @@ static int cmd_act(void)
     if (train_only)
         fa_cli_usage_error("training flags go with train, not act (the checkpoint has them)");
     fa_policy_data_init(&A.d, o_symbol);
+    char *wraw = NULL;
+    size_t wlen = 0;
+    if (fa_policy_ckpt_read_raw(o_ckpt, &m, &wraw, &wlen) < 0) {
+        fa_cli_error("checkpoint '%s': %s", o_ckpt, fa_err_get());
+        status = FA_EXIT_USAGE;
+        goto out;
+    }
+    const char *mb = mstr(m, "backbone");
+    A.tmpl = o_template ? o_template : fa_record_str(m, "template");
+    size_t dim = 1;
+    if (!strcmp(mb, "llm")) {
+        /* the checkpoint's base model, or the directory --backbone names:
+         * it must be the same model (config hash) */
+        if (o_backbone && strncmp(o_backbone, "llm:", 4))
+            fa_cli_usage_error("checkpoint '%s' was trained with backbone llm, not %s", o_ckpt,
+                               o_backbone);
+        if (!o_backbone) {
+            snprintf(llm_arg, sizeof llm_arg, "llm:%s", mstr(m, "llm_dir"));
+            o_backbone = llm_arg;
+        }
+        double x;
+        uint64_t act_seed = tconf.seed;
+        if (fa_record_num(m, "train_layers", &x) == 0)
+            o_train_layers = (int)x;
+        if (fa_record_num(m, "lora", &x) == 0)
+            o_lora = (int)x;
+        if (fa_record_num(m, "seed", &x) == 0)
+            tconf.seed = (uint64_t)x; /* the LoRA A and heads draw, overwritten */
+        o_template = A.tmpl;
+        A.llm = llm_open_or_die();
+        const char *want = mstr(m, "base_config_blake2b");
+        if (strcmp(want, fa_policy_llm_config_hash(A.llm))) {
+            fa_cli_error("checkpoint '%s' was trained on another base model (config %.16s), not "
+                         "'%s' (config %.16s)",
+                         o_ckpt, want, o_backbone + 4, fa_policy_llm_config_hash(A.llm));
+            free(wraw);
+            status = FA_EXIT_USAGE;
+            goto out;
+        }
+        if (llm_load_weights(A.llm, wraw, wlen) < 0) {
+            fa_cli_error("checkpoint '%s': %s", o_ckpt, fa_err_get());
+            free(wraw);
+            status = FA_EXIT_USAGE;
+            goto out;
+        }
+        free(wraw);
+        tconf.seed = act_seed; /* act --sample's draws */
+        goto env;
+    }
+    free(wraw);
+    json_object_put(m);
+    m = NULL;
     A.nn = fa_policy_ckpt_read(o_ckpt, &m);
     if (!A.nn) {
         fa_cli_error("checkpoint '%s': %s", o_ckpt, fa_err_get());
         status = FA_EXIT_USAGE;
         goto out;
     }
-    const char *mb = mstr(m, "backbone");
+    mb = mstr(m, "backbone");
     A.tmpl = o_template ? o_template : fa_record_str(m, "template");
     /* the checkpoint's local embedder unless flags or environment name one */
     size_t edim = o_embed_dim ? (size_t)strtoul(o_embed_dim, NULL, 10) : 0;
@@ -815,7 +1240,7 @@ static int cmd_act(void)
     }
     double mdim = 0;
     fa_record_num(m, "input_dim", &mdim);
-    size_t dim = A.bb->ops->dim(A.bb);
+    dim = A.bb->ops->dim(A.bb);
     if (strcmp(mb, A.bb->ops->name) || strcmp(mstr(m, "embed_model"), A.bb->ops->model(A.bb)) ||
         (double)dim != mdim || (size_t)fa_nn_in_dim(A.nn) != dim) {
         fa_cli_error("checkpoint '%s' was trained with backbone %s (%s, %g dims), not %s (%s, %zu "
@@ -825,18 +1250,12 @@ static int cmd_act(void)
         status = FA_EXIT_USAGE;
         goto out;
     }
+env:;
     struct fa_policy_env_conf ec;
     fa_policy_env_conf_default(&ec);
     struct json_object *e;
-    if (json_object_object_get_ex(m, "env", &e)) {
-        const char *s = fa_record_str(e, "reward");
-        ec.reward = s && !strcmp(s, "return") ? FA_POLICY_REWARD_RETURN : FA_POLICY_REWARD_SHARPE;
-        s = fa_record_str(e, "fill");
-        ec.fill = s && !strcmp(s, "close") ? FA_POLICY_FILL_CLOSE : FA_POLICY_FILL_NEXT_CLOSE;
-        fa_record_num(e, "cash", &ec.cash);
-        fa_record_num(e, "commission_bps", &ec.commission_bps);
-        fa_record_num(e, "slippage_bps", &ec.slippage_bps);
-    }
+    if (json_object_object_get_ex(m, "env", &e))
+        env_from_manifest(e, &ec);
     A.env = fa_policy_env_new(&A.d, &ec);
     A.x = malloc(dim * sizeof *A.x);
     if (!A.env || !A.x) {
@@ -892,6 +1311,7 @@ out:
     fa_policy_env_free(A.env);
     fa_policy_backbone_free(A.bb);
     fa_nn_free(A.nn);
+    fa_policy_llm_free(A.llm);
     fa_policy_data_free(&A.d);
     return status;
 }
@@ -900,8 +1320,22 @@ int main(int argc, char **argv)
 {
     int c, status;
     fa_err_init(argv[0]);
+    /* --preset first, so that later flags override it */
+    const char *preset = NULL;
+    for (int i = 1; i < argc; i++) {
+        if (!strcmp(argv[i], "--"))
+            break;
+        if (!strcmp(argv[i], "--preset") && i + 1 < argc)
+            preset = argv[++i];
+        else if (!strncmp(argv[i], "--preset=", 9))
+            preset = argv[i] + 9;
+    }
+    if (preset && strcmp(preset, "flag") && strcmp(preset, "default"))
+        fa_cli_usage_error("invalid --preset '%s' (want flag or default)", preset);
     fa_ppo_conf_default(&tconf.ppo);
     fa_policy_env_conf_default(&tconf.env);
+    if (preset && !strcmp(preset, "flag"))
+        preset_flag(&tconf);
     tconf.seed = 1;
     tconf.nhidden = 2;
     tconf.widths[0] = tconf.widths[1] = 64;

@@ -402,6 +402,26 @@ void fa_nn_adam_step(struct fa_nn *nn, double lr)
     }
 }
 
+double *fa_nn_adam_m(struct fa_nn *nn)
+{
+    return nn->m;
+}
+
+double *fa_nn_adam_v(struct fa_nn *nn)
+{
+    return nn->v;
+}
+
+long fa_nn_adam_steps(const struct fa_nn *nn)
+{
+    return nn->adam_t;
+}
+
+void fa_nn_adam_set_steps(struct fa_nn *nn, long t)
+{
+    nn->adam_t = t;
+}
+
 /* ---- masked softmax ---- */
 
 int fa_nn_softmax(const double *logits, unsigned mask, double *p, double *logp)

@@ -86,6 +86,13 @@ double fa_nn_clip_grad(struct fa_nn *nn, double max_norm);
  * of the current gradient with learning rate lr. */
 void fa_nn_adam_step(struct fa_nn *nn, double lr);
 
+/* The Adam state, to save and restore a run: the first and second
+ * moments (fa_nn_nparams each, writable) and the number of steps taken. */
+double *fa_nn_adam_m(struct fa_nn *nn);
+double *fa_nn_adam_v(struct fa_nn *nn);
+long fa_nn_adam_steps(const struct fa_nn *nn);
+void fa_nn_adam_set_steps(struct fa_nn *nn, long t);
+
 /* Masked softmax. mask bit a set = action a legal; at least one must be.
  * Writes p[a] (0 for illegal) and logp[a] (-INFINITY for illegal).
  * Returns 0, or -1 with fa_err set when no action is legal. */

@@ -20,6 +20,8 @@
 #include "fa_day.h"
 #include "fa_err.h"
 #include "fa_file.h"
+#include "fa_llama.h"
+#include "fa_tokenizer.h"
 #include "fa_prompt.h"
 #include "fa_record.h"
 #include "fa_banned.h"
@@ -207,6 +209,7 @@ struct fa_policy_env {
     double peek_prev; /* V of day t before its fill (see observe) */
     long k;           /* P&L values seen in the episode */
     double sum, sumsq, sharpe;
+    double dsr_a, dsr_b;    /* the DSR's moving first and second moments */
     struct fa_policy_obs o; /* history lives here */
     long illegal;
 };
@@ -261,6 +264,24 @@ int fa_policy_env_reset(struct fa_policy_env *e, int start)
     e->peek_prev = e->c.cash;
     e->k = 0;
     e->sum = e->sumsq = e->sharpe = 0;
+    /* The DSR's moments start at mean 0 and the second moment of a fully
+     * invested account's P&L: the cash times the sample sd of the asset's
+     * last 20 daily returns up to the start day (1% with fewer than 2). */
+    double m = 0, v = 0, sd = 0.01;
+    int n = 0;
+    for (int i = start; i >= 1 && n < 20; i--, n++)
+        m += e->d->days[i].bar.adj_close / e->d->days[i - 1].bar.adj_close - 1;
+    if (n >= 2) {
+        m /= n;
+        for (int i = start, k = 0; k < n; i--, k++) {
+            double r = e->d->days[i].bar.adj_close / e->d->days[i - 1].bar.adj_close - 1;
+            v += (r - m) * (r - m);
+        }
+        if (v > 0)
+            sd = sqrt(v / (n - 1));
+    }
+    e->dsr_a = 0;
+    e->dsr_b = (e->c.cash * sd) * (e->c.cash * sd);
     memset(&e->o, 0, sizeof e->o);
     return 0;
 }
@@ -302,6 +323,21 @@ int fa_policy_env_observe(struct fa_policy_env *e, int t, double *reward, struct
         double pnl = peek - e->peek_prev;
         if (e->c.reward == FA_POLICY_REWARD_RETURN) {
             r = e->peek_prev > 0 ? pnl / e->peek_prev : 0;
+        } else if (e->c.reward == FA_POLICY_REWARD_SHARPE) {
+            /* Moody and Saffell's differential Sharpe ratio: the first-
+             * order change of an exponentially weighted Sharpe ratio per
+             * unit of eta, so O(1) every day of the episode:
+             *   D = (B dA - A dB / 2) / (B - A^2)^(3/2)
+             * with dA = pnl - A, dB = pnl^2 - B before the update; then
+             * A += eta dA, B += eta dB. Clamped to [-10, 10]. */
+            double a = e->dsr_a, bm = e->dsr_b;
+            double da = pnl - a, db = pnl * pnl - bm, den = bm - a * a;
+            if (den > 1e-12 * e->c.cash * e->c.cash) {
+                r = (bm * da - 0.5 * a * db) / (den * sqrt(den));
+                r = r > 10 ? 10 : r < -10 ? -10 : r;
+            }
+            e->dsr_a = a + FA_POLICY_DSR_ETA * da;
+            e->dsr_b = bm + FA_POLICY_DSR_ETA * db;
         } else {
             /* running Sharpe of the episode's daily P&L so far: mean over
              * sample sd; 0 with fewer than 2 values or a zero sd */
@@ -887,6 +923,319 @@ void fa_policy_backbone_free(struct fa_policy_backbone *b)
     free(b);
 }
 
+/* ---- the language-model policy ---- */
+
+struct fa_policy_llm {
+    struct fa_llama *m;
+    struct fa_tok *tok;
+    struct fa_llama_train *t;
+    char *tmpl;
+    int H;
+    size_t nl, nh, np;     /* the model's trained parameters, the heads', all */
+    float *heads, *gheads; /* Wp (3 x H), bp (3), wv (H), bv */
+    float *init;           /* the initial parameters: the reference policy */
+    float *swap;
+    double *am, *av; /* Adam moments of all np */
+    long at;
+    float *last, *dlast;
+    struct fa_llama_act *act;
+    int32_t **ids; /* per rollout sample: the prompt's tokens */
+    int *nids, cap;
+    long last_tokens;
+};
+
+void fa_policy_llm_free(struct fa_policy_llm *l)
+{
+    if (!l)
+        return;
+    fa_llama_act_free(l->act);
+    fa_llama_train_free(l->t);
+    fa_llama_free(l->m);
+    fa_tok_free(l->tok);
+    for (int i = 0; i < l->cap; i++)
+        free(l->ids[i]);
+    free(l->ids);
+    free(l->nids);
+    free(l->tmpl);
+    free(l->heads);
+    free(l->gheads);
+    free(l->init);
+    free(l->swap);
+    free(l->am);
+    free(l->av);
+    free(l->last);
+    free(l->dlast);
+    free(l);
+}
+
+struct fa_policy_llm *fa_policy_llm_open(const char *dir, int train_layers, int lora, uint64_t seed,
+                                         const char *tmpl)
+{
+    struct fa_policy_llm *l = calloc(1, sizeof *l);
+    if (!l) {
+        fa_err_set("out of memory");
+        return NULL;
+    }
+    l->tmpl = strdup(tmpl ? tmpl : "policy-state");
+    l->m = fa_llama_open(dir);
+    if (!l->m)
+        goto fail;
+    l->tok = fa_tok_open(dir);
+    if (!l->tok)
+        goto fail;
+    const struct fa_llama_config *cf = fa_llama_config(l->m);
+    if (train_layers < 1 || train_layers > cf->n_layers) {
+        fa_err_set("'%s': --train-layers %d, the model has %d layers", dir, train_layers,
+                   cf->n_layers);
+        goto fail;
+    }
+    l->t = fa_llama_train_new(l->m, train_layers, lora, seed);
+    if (!l->t)
+        goto fail;
+    int H = l->H = cf->hidden;
+    l->nl = fa_llama_train_nparams(l->t);
+    l->nh = (size_t)FA_NN_ACTIONS * (size_t)H + FA_NN_ACTIONS + (size_t)H + 1;
+    l->np = l->nl + l->nh;
+    l->heads = calloc(l->nh, sizeof(float));
+    l->gheads = calloc(l->nh, sizeof(float));
+    l->init = malloc(l->np * sizeof(float));
+    l->swap = malloc(l->np * sizeof(float));
+    l->am = calloc(l->np, sizeof(double));
+    l->av = calloc(l->np, sizeof(double));
+    l->last = malloc((size_t)H * sizeof(float));
+    l->dlast = malloc((size_t)H * sizeof(float));
+    if (!l->tmpl || !l->heads || !l->gheads || !l->init || !l->swap || !l->am || !l->av ||
+        !l->last || !l->dlast) {
+        fa_err_set("out of memory for the policy of '%s'", dir);
+        goto fail;
+    }
+    struct fa_rng r;
+    fa_rng_seed(&r, seed ^ 0x6865616473ULL);
+    double sd = 1 / sqrt((double)H);
+    for (int i = 0; i < FA_NN_ACTIONS * H; i++)
+        l->heads[i] = (float)(0.01 * sd * fa_rng_normal(&r));
+    float *wv = l->heads + FA_NN_ACTIONS * H + FA_NN_ACTIONS;
+    for (int i = 0; i < H; i++)
+        wv[i] = (float)(sd * fa_rng_normal(&r));
+    fa_policy_llm_get(l, l->init);
+    return l;
+fail:
+    fa_policy_llm_free(l);
+    return NULL;
+}
+
+const char *fa_policy_llm_config_hash(const struct fa_policy_llm *l)
+{
+    return fa_llama_config_hash(l->m);
+}
+
+int fa_policy_llm_hidden(const struct fa_policy_llm *l)
+{
+    return l->H;
+}
+
+size_t fa_policy_llm_nparams(const struct fa_policy_llm *l)
+{
+    return l->np;
+}
+
+void fa_policy_llm_get(const struct fa_policy_llm *l, float *out)
+{
+    memcpy(out, fa_llama_train_params(l->t), l->nl * sizeof(float));
+    memcpy(out + l->nl, l->heads, l->nh * sizeof(float));
+}
+
+void fa_policy_llm_set(struct fa_policy_llm *l, const float *in)
+{
+    memcpy(fa_llama_train_params(l->t), in, l->nl * sizeof(float));
+    memcpy(l->heads, in + l->nl, l->nh * sizeof(float));
+}
+
+long fa_policy_llm_last_tokens(const struct fa_policy_llm *l)
+{
+    return l->last_tokens;
+}
+
+/* The prompt's tokens for obs: malloc'd *ids, *n. */
+static int llm_tokens(struct fa_policy_llm *l, const struct fa_policy_obs *obs, int32_t **ids,
+                      size_t *n)
+{
+    char *text = fa_policy_state_text(l->tmpl, obs);
+    if (!text)
+        return -1;
+    int rc = fa_tok_chat(l->tok, NULL, text, true, ids, n);
+    free(text);
+    return rc;
+}
+
+/* The heads over l->last. */
+static void llm_heads(const struct fa_policy_llm *l, double *z, double *v)
+{
+    int H = l->H;
+    const float *W = l->heads, *b = W + FA_NN_ACTIONS * H, *wv = b + FA_NN_ACTIONS;
+    for (int a = 0; a < FA_NN_ACTIONS; a++) {
+        double s = b[a];
+        for (int j = 0; j < H; j++)
+            s += (double)W[a * H + j] * l->last[j];
+        z[a] = s;
+    }
+    double s = wv[H];
+    for (int j = 0; j < H; j++)
+        s += (double)wv[j] * l->last[j];
+    *v = s;
+}
+
+/* Forward of a token sequence; keeps the activations when keep. */
+static int llm_forward_ids(struct fa_policy_llm *l, const int32_t *ids, int n, double *z, double *v,
+                           bool keep)
+{
+    const float *h;
+    fa_llama_act_free(l->act);
+    l->act = NULL;
+    if (fa_llama_frozen(l->t, ids, n, &h) < 0 ||
+        fa_llama_top_forward(l->t, h, n, l->last, keep ? &l->act : NULL) < 0)
+        return -1;
+    llm_heads(l, z, v);
+    return 0;
+}
+
+int fa_policy_llm_eval(struct fa_policy_llm *l, const struct fa_policy_obs *obs, double *z,
+                       double *v)
+{
+    int32_t *ids = NULL;
+    size_t n = 0;
+    if (llm_tokens(l, obs, &ids, &n) < 0)
+        return -1;
+    l->last_tokens = (long)n;
+    int rc = llm_forward_ids(l, ids, (int)n, z, v, false);
+    free(ids);
+    return rc;
+}
+
+/* fa_ppo_model over the rollout's stored prompts */
+static int llm_m_forward(void *self, const struct fa_ppo_sample *s, double *z, double *v)
+{
+    struct fa_policy_llm *l = self;
+    return llm_forward_ids(l, l->ids[s->idx], l->nids[s->idx], z, v, true);
+}
+
+static int llm_m_backward(void *self, const double *dz, double dv)
+{
+    struct fa_policy_llm *l = self;
+    int H = l->H;
+    float *W = l->heads, *b = W + FA_NN_ACTIONS * H, *wv = b + FA_NN_ACTIONS;
+    float *gW = l->gheads, *gb = gW + FA_NN_ACTIONS * H, *gwv = gb + FA_NN_ACTIONS;
+    for (int j = 0; j < H; j++) {
+        double d = dv * wv[j];
+        for (int a = 0; a < FA_NN_ACTIONS; a++) {
+            d += dz[a] * W[a * H + j];
+            gW[a * H + j] += (float)(dz[a] * l->last[j]);
+        }
+        gwv[j] += (float)(dv * l->last[j]);
+        l->dlast[j] = (float)d;
+    }
+    for (int a = 0; a < FA_NN_ACTIONS; a++)
+        gb[a] += (float)dz[a];
+    gwv[H] += (float)dv;
+    return fa_llama_top_backward(l->t, l->act, l->dlast);
+}
+
+static double llm_m_clip(void *self, double max_norm)
+{
+    struct fa_policy_llm *l = self;
+    float *g = fa_llama_train_grads(l->t);
+    double ss = 0;
+    for (size_t i = 0; i < l->nl; i++)
+        ss += (double)g[i] * g[i];
+    for (size_t i = 0; i < l->nh; i++)
+        ss += (double)l->gheads[i] * l->gheads[i];
+    double norm = sqrt(ss);
+    if (max_norm > 0 && norm > max_norm) {
+        float k = (float)(max_norm / (norm + 1e-6));
+        for (size_t i = 0; i < l->nl; i++)
+            g[i] *= k;
+        for (size_t i = 0; i < l->nh; i++)
+            l->gheads[i] *= k;
+    }
+    return norm;
+}
+
+static void adam_span(float *p, const float *g, double *m, double *v, size_t n, double lr,
+                      double c1, double c2)
+{
+    const double b1 = 0.9, b2 = 0.999, eps = 1e-5;
+    for (size_t i = 0; i < n; i++) {
+        double gi = g[i];
+        m[i] = b1 * m[i] + (1 - b1) * gi;
+        v[i] = b2 * v[i] + (1 - b2) * gi * gi;
+        p[i] -= (float)(lr * (m[i] / c1) / (sqrt(v[i] / c2) + eps));
+    }
+}
+
+static void llm_m_adam(void *self, double lr)
+{
+    struct fa_policy_llm *l = self;
+    l->at++;
+    double c1 = 1.0 - pow(0.9, (double)l->at), c2 = 1.0 - pow(0.999, (double)l->at);
+    adam_span(fa_llama_train_params(l->t), fa_llama_train_grads(l->t), l->am, l->av, l->nl, lr, c1,
+              c2);
+    adam_span(l->heads, l->gheads, l->am + l->nl, l->av + l->nl, l->nh, lr, c1, c2);
+}
+
+static void llm_m_zero(void *self)
+{
+    struct fa_policy_llm *l = self;
+    fa_llama_train_zero_grad(l->t);
+    memset(l->gheads, 0, l->nh * sizeof(float));
+}
+
+/* Room for n rollout prompts. */
+static int llm_reserve(struct fa_policy_llm *l, int n)
+{
+    if (n <= l->cap)
+        return 0;
+    int32_t **ids = realloc(l->ids, (size_t)n * sizeof *ids);
+    if (!ids)
+        return -1;
+    l->ids = ids;
+    int *nids = realloc(l->nids, (size_t)n * sizeof *nids);
+    if (!nids)
+        return -1;
+    l->nids = nids;
+    for (int i = l->cap; i < n; i++) {
+        l->ids[i] = NULL;
+        l->nids[i] = 0;
+    }
+    l->cap = n;
+    return 0;
+}
+
+/* Rollout step i: tokens of obs stored in slot i; logits and value; the
+ * reference (initial) policy's logits into zr when zr is not NULL. */
+static int llm_rollout(struct fa_policy_llm *l, int i, const struct fa_policy_obs *obs, double *z,
+                       double *v, double *zr)
+{
+    size_t n;
+    free(l->ids[i]);
+    l->ids[i] = NULL;
+    if (llm_tokens(l, obs, &l->ids[i], &n) < 0)
+        return -1;
+    l->nids[i] = (int)n;
+    l->last_tokens = (long)n;
+    if (llm_forward_ids(l, l->ids[i], (int)n, z, v, false) < 0)
+        return -1;
+    if (zr) {
+        double vr;
+        fa_policy_llm_get(l, l->swap);
+        fa_policy_llm_set(l, l->init);
+        int rc = llm_forward_ids(l, l->ids[i], (int)n, zr, &vr, false);
+        fa_policy_llm_set(l, l->swap);
+        if (rc < 0)
+            return -1;
+    }
+    return 0;
+}
+
 /* ---- training ---- */
 
 static double mono_seconds(void)
@@ -896,8 +1245,49 @@ static double mono_seconds(void)
     return (double)ts.tv_sec + (double)ts.tv_nsec * 1e-9;
 }
 
-struct fa_nn *fa_policy_train(const struct fa_policy_data *data, struct fa_policy_backbone *b,
-                              const struct fa_policy_train_conf *c)
+struct fa_policy_trainer {
+    const struct fa_policy_data *data;
+    struct fa_policy_backbone *b;
+    struct fa_policy_train_conf c;
+    size_t dim;
+    struct fa_nn *nn, *ref;
+    struct fa_policy_llm *llm; /* instead of nn, ref and the backbone */
+    struct fa_policy_env *env;
+    int R, maxlen;
+    double *X, *xlast, *rew, *val, *adv, *ret;
+    struct fa_ppo_sample *buf;
+    unsigned char *done;
+    struct fa_rng rng_env, rng_mb; /* episodes and actions; minibatch order */
+    long update, updates, steps, episodes;
+    /* the episode under way: its first day, length, actions so far */
+    int need_reset, ep_start, ep_len, ep_t, t;
+    double ep_ret;
+    unsigned char *ep_actions; /* maxlen */
+    struct fa_policy_obs obs;
+};
+
+void fa_policy_trainer_free(struct fa_policy_trainer *tr)
+{
+    if (!tr)
+        return;
+    fa_nn_free(tr->nn);
+    fa_nn_free(tr->ref);
+    fa_policy_env_free(tr->env);
+    free(tr->X);
+    free(tr->xlast);
+    free(tr->buf);
+    free(tr->rew);
+    free(tr->val);
+    free(tr->adv);
+    free(tr->ret);
+    free(tr->done);
+    free(tr->ep_actions);
+    free(tr);
+}
+
+struct fa_policy_trainer *fa_policy_trainer_new(const struct fa_policy_data *data,
+                                                struct fa_policy_backbone *b,
+                                                const struct fa_policy_train_conf *c)
 {
     const struct fa_ppo_conf *pc = &c->ppo;
     if (data->n < 2) {
@@ -908,150 +1298,426 @@ struct fa_nn *fa_policy_train(const struct fa_policy_data *data, struct fa_polic
         fa_err_set("rollout and episode length must be positive");
         return NULL;
     }
-    size_t dim = b->ops->dim(b);
-    struct fa_nn *nn = fa_nn_new((int)dim, c->nhidden, c->widths, c->act, c->seed);
-    if (!nn)
+    struct fa_policy_trainer *tr = calloc(1, sizeof *tr);
+    if (!tr) {
+        fa_err_set("out of memory");
         return NULL;
-    struct fa_nn *ref = fa_nn_clone(nn);
-    struct fa_policy_env *env = fa_policy_env_new(data, &c->env);
-    int R = pc->rollout;
-    double *X = malloc((size_t)R * dim * sizeof *X);
-    double *xlast = malloc(dim * sizeof *xlast);
-    struct fa_ppo_sample *buf = calloc((size_t)R, sizeof *buf);
-    double *rew = malloc((size_t)R * sizeof *rew), *val = malloc((size_t)R * sizeof *val);
-    double *adv = malloc((size_t)R * sizeof *adv), *ret = malloc((size_t)R * sizeof *ret);
-    unsigned char *done = malloc((size_t)R);
-    if (!ref || !env || !X || !xlast || !buf || !rew || !val || !adv || !ret || !done) {
-        if (ref && env)
+    }
+    tr->data = data;
+    tr->b = b;
+    tr->c = *c;
+    tr->llm = c->llm;
+    tr->dim = tr->llm ? 1 : b->ops->dim(b);
+    size_t dim = tr->dim;
+    if (tr->llm) {
+        if (llm_reserve(tr->llm, pc->rollout) < 0)
+            goto fail;
+    } else {
+        tr->nn = fa_nn_new((int)dim, c->nhidden, c->widths, c->act, c->seed);
+        if (!tr->nn)
+            goto fail;
+        tr->ref = fa_nn_clone(tr->nn);
+    }
+    tr->env = fa_policy_env_new(data, &c->env);
+    int R = tr->R = pc->rollout;
+    tr->maxlen = pc->max_episode < data->n - 1 ? pc->max_episode : data->n - 1;
+    tr->X = malloc((size_t)R * dim * sizeof *tr->X);
+    tr->xlast = malloc(dim * sizeof *tr->xlast);
+    tr->buf = calloc((size_t)R, sizeof *tr->buf);
+    tr->rew = malloc((size_t)R * sizeof *tr->rew);
+    tr->val = malloc((size_t)R * sizeof *tr->val);
+    tr->adv = malloc((size_t)R * sizeof *tr->adv);
+    tr->ret = malloc((size_t)R * sizeof *tr->ret);
+    tr->done = malloc((size_t)R);
+    tr->ep_actions = malloc((size_t)tr->maxlen);
+    if ((!tr->ref && !tr->llm) || !tr->env || !tr->X || !tr->xlast || !tr->buf || !tr->rew ||
+        !tr->val || !tr->adv || !tr->ret || !tr->done || !tr->ep_actions) {
+        if ((tr->ref || tr->llm) && tr->env)
             fa_err_set("out of memory");
         goto fail;
     }
-    /* two PRNG streams: episodes and actions; minibatch order */
-    struct fa_rng rng_env, rng_mb;
-    fa_rng_seed(&rng_env, c->seed ^ 0x656e76ULL);
-    fa_rng_seed(&rng_mb, c->seed ^ 0x6d62ULL);
-    int maxlen = pc->max_episode < data->n - 1 ? pc->max_episode : data->n - 1;
-    long updates = pc->timesteps / R;
-    if (updates < 1)
-        updates = 1;
-    long steps = 0, episodes = 0;
-    int need_reset = 1, ep_len = 0, ep_t = 0, t = 0;
-    double ep_ret = 0;
-    struct fa_policy_obs obs;
-    for (long u = 1; u <= updates; u++) {
-        double t0 = mono_seconds();
-        double ret_sum = 0;
-        long ret_n = 0;
-        for (int i = 0; i < R; i++) {
-            if (need_reset) {
-                int span = data->n - 1 - maxlen; /* last start index */
-                int s = span > 0 ? (int)fa_rng_below(&rng_env, (uint64_t)span + 1) : 0;
-                if (fa_policy_env_reset(env, s) < 0 || fa_policy_env_observe(env, s, NULL, &obs))
-                    goto fail;
-                t = s;
-                ep_len = maxlen;
-                ep_t = 0;
-                ep_ret = 0;
-                need_reset = 0;
-            }
-            double *x = X + (size_t)i * dim;
-            if (b->ops->encode(b, &obs, x) < 0)
-                goto fail;
-            double z[3], v, p[3], lp[3], zr[3], vr, pr[3];
-            fa_nn_forward(nn, x, z, &v);
-            if (fa_nn_softmax(z, obs.mask, p, lp) < 0)
-                goto fail;
-            int a = fa_nn_sample(p, obs.mask, &rng_env);
-            fa_nn_forward(ref, x, zr, &vr);
-            struct fa_ppo_sample *sm = &buf[i];
-            fa_nn_softmax(zr, obs.mask, pr, sm->ref_logp);
-            sm->x = x;
-            sm->mask = obs.mask;
-            sm->action = a;
-            sm->old_logp = lp[a];
-            val[i] = v;
-            if (fa_policy_env_act(env, a) < 0)
-                goto fail;
-            t++;
-            double r;
-            if (fa_policy_env_observe(env, t, &r, &obs) < 0)
-                goto fail;
-            rew[i] = r;
-            ep_ret += r;
-            ep_t++;
-            steps++;
-            done[i] = ep_t >= ep_len;
-            if (done[i]) {
-                episodes++;
-                ret_sum += ep_ret;
-                ret_n++;
-                need_reset = 1;
-            }
-        }
-        double last_val = 0;
-        if (!done[R - 1]) {
-            double z[3];
-            if (b->ops->encode(b, &obs, xlast) < 0)
-                goto fail;
-            fa_nn_forward(nn, xlast, z, &last_val);
-        }
-        fa_ppo_gae(R, rew, val, done, last_val, pc->gamma, pc->lambda, adv, ret);
-        if (pc->norm_adv)
-            fa_ppo_normalise(R, adv);
-        for (int i = 0; i < R; i++) {
-            buf[i].adv = adv[i];
-            buf[i].ret = ret[i];
-        }
-        struct fa_policy_progress pr;
-        memset(&pr, 0, sizeof pr);
-        pr.lr = fa_ppo_lr(pc, u, updates);
-        double t1 = mono_seconds();
-        fa_ppo_update(nn, pc, buf, R, pr.lr, &rng_mb, &pr.st);
-        pr.rollout_seconds = t1 - t0;
-        pr.update_seconds = mono_seconds() - t1;
-        if (pr.st.n > 0) {
-            double k = (double)pr.st.n;
-            pr.st.loss /= k;
-            pr.st.pg_loss /= k;
-            pr.st.v_loss /= k;
-            pr.st.entropy /= k;
-            pr.st.kl_ref /= k;
-            pr.st.approx_kl /= k;
-            pr.st.clipfrac /= k;
-        }
-        pr.update = u;
-        pr.updates = updates;
-        pr.steps = steps;
-        pr.episodes = episodes;
-        pr.ep_return = ret_n ? ret_sum / (double)ret_n : NAN;
-        pr.illegal = fa_policy_env_illegal(env);
-        if (c->progress && c->progress(&pr, c->arg))
-            break;
-    }
-    fa_nn_free(ref);
-    fa_policy_env_free(env);
-    free(X);
-    free(xlast);
-    free(buf);
-    free(rew);
-    free(val);
-    free(adv);
-    free(ret);
-    free(done);
-    return nn;
+    fa_rng_seed(&tr->rng_env, c->seed ^ 0x656e76ULL);
+    fa_rng_seed(&tr->rng_mb, c->seed ^ 0x6d62ULL);
+    tr->updates = pc->timesteps / R;
+    if (tr->updates < 1)
+        tr->updates = 1;
+    tr->need_reset = 1;
+    return tr;
 fail:
-    fa_nn_free(nn);
-    fa_nn_free(ref);
-    fa_policy_env_free(env);
-    free(X);
-    free(xlast);
-    free(buf);
-    free(rew);
-    free(val);
-    free(adv);
-    free(ret);
-    free(done);
+    fa_policy_trainer_free(tr);
     return NULL;
+}
+
+const struct fa_nn *fa_policy_trainer_net(const struct fa_policy_trainer *tr)
+{
+    return tr->nn;
+}
+
+long fa_policy_trainer_update(const struct fa_policy_trainer *tr)
+{
+    return tr->update;
+}
+
+long fa_policy_trainer_updates(const struct fa_policy_trainer *tr)
+{
+    return tr->updates;
+}
+
+/* Starts the episode of day start; its observation goes to tr->obs. */
+static int episode_start(struct fa_policy_trainer *tr, int start)
+{
+    if (fa_policy_env_reset(tr->env, start) < 0 ||
+        fa_policy_env_observe(tr->env, start, NULL, &tr->obs) < 0)
+        return -1;
+    tr->t = tr->ep_start = start;
+    tr->ep_len = tr->maxlen;
+    tr->ep_t = 0;
+    tr->ep_ret = 0;
+    tr->need_reset = 0;
+    return 0;
+}
+
+/* One rollout of R steps and the PPO update on it. */
+static int train_update(struct fa_policy_trainer *tr, struct fa_policy_progress *pr)
+{
+    const struct fa_ppo_conf *pc = &tr->c.ppo;
+    struct fa_policy_backbone *b = tr->b;
+    const struct fa_policy_data *data = tr->data;
+    int R = tr->R;
+    size_t dim = tr->dim;
+    long u = tr->update + 1;
+    double t0 = mono_seconds();
+    double ret_sum = 0;
+    long ret_n = 0;
+    for (int i = 0; i < R; i++) {
+        if (tr->need_reset) {
+            int span = data->n - 1 - tr->maxlen; /* last start index */
+            int s = span > 0 ? (int)fa_rng_below(&tr->rng_env, (uint64_t)span + 1) : 0;
+            if (episode_start(tr, s) < 0)
+                return -1;
+        }
+        double *x = tr->X + (size_t)i * dim;
+        double z[3], v, p[3], lp[3], zr[3], vr, prr[3];
+        bool kl = pc->kl_coef > 0;
+        if (tr->llm) {
+            if (llm_rollout(tr->llm, i, &tr->obs, z, &v, kl ? zr : NULL) < 0)
+                return -1;
+            b->encodes++;
+        } else {
+            if (b->ops->encode(b, &tr->obs, x) < 0)
+                return -1;
+            fa_nn_forward(tr->nn, x, z, &v);
+            fa_nn_forward(tr->ref, x, zr, &vr);
+        }
+        if (fa_nn_softmax(z, tr->obs.mask, p, lp) < 0)
+            return -1;
+        int a = fa_nn_sample(p, tr->obs.mask, &tr->rng_env);
+        struct fa_ppo_sample *sm = &tr->buf[i];
+        if (tr->llm && !kl)
+            memcpy(sm->ref_logp, lp, sizeof lp);
+        else
+            fa_nn_softmax(zr, tr->obs.mask, prr, sm->ref_logp);
+        sm->idx = i;
+        sm->x = tr->llm ? NULL : x;
+        sm->mask = tr->obs.mask;
+        sm->action = a;
+        sm->old_logp = lp[a];
+        tr->val[i] = v;
+        if (fa_policy_env_act(tr->env, a) < 0)
+            return -1;
+        tr->ep_actions[tr->ep_t] = (unsigned char)a;
+        tr->t++;
+        double r;
+        if (fa_policy_env_observe(tr->env, tr->t, &r, &tr->obs) < 0)
+            return -1;
+        tr->rew[i] = r;
+        tr->ep_ret += r;
+        tr->ep_t++;
+        tr->steps++;
+        tr->done[i] = tr->ep_t >= tr->ep_len;
+        if (tr->done[i]) {
+            tr->episodes++;
+            ret_sum += tr->ep_ret;
+            ret_n++;
+            tr->need_reset = 1;
+        }
+    }
+    double last_val = 0;
+    if (!tr->done[R - 1]) {
+        double z[3];
+        if (tr->llm) {
+            if (fa_policy_llm_eval(tr->llm, &tr->obs, z, &last_val) < 0)
+                return -1;
+        } else {
+            if (b->ops->encode(b, &tr->obs, tr->xlast) < 0)
+                return -1;
+            fa_nn_forward(tr->nn, tr->xlast, z, &last_val);
+        }
+    }
+    fa_ppo_gae(R, tr->rew, tr->val, tr->done, last_val, pc->gamma, pc->lambda, tr->adv, tr->ret);
+    if (pc->norm_adv)
+        fa_ppo_normalise(R, tr->adv);
+    for (int i = 0; i < R; i++) {
+        tr->buf[i].adv = tr->adv[i];
+        tr->buf[i].ret = tr->ret[i];
+    }
+    memset(pr, 0, sizeof *pr);
+    pr->lr = fa_ppo_lr(pc, u, tr->updates);
+    double t1 = mono_seconds();
+    if (tr->llm) {
+        struct fa_ppo_model md = {tr->llm,    llm_m_forward, llm_m_backward,
+                                  llm_m_clip, llm_m_adam,    llm_m_zero};
+        if (fa_ppo_update_model(&md, pc, tr->buf, R, pr->lr, &tr->rng_mb, &pr->st) < 0)
+            return -1;
+    } else {
+        fa_ppo_update(tr->nn, pc, tr->buf, R, pr->lr, &tr->rng_mb, &pr->st);
+    }
+    pr->rollout_seconds = t1 - t0;
+    pr->update_seconds = mono_seconds() - t1;
+    if (pr->st.n > 0) {
+        double k = (double)pr->st.n;
+        pr->st.loss /= k;
+        pr->st.pg_loss /= k;
+        pr->st.v_loss /= k;
+        pr->st.entropy /= k;
+        pr->st.kl_ref /= k;
+        pr->st.approx_kl /= k;
+        pr->st.clipfrac /= k;
+    }
+    tr->update = u;
+    pr->update = u;
+    pr->updates = tr->updates;
+    pr->steps = tr->steps;
+    pr->episodes = tr->episodes;
+    pr->ep_return = ret_n ? ret_sum / (double)ret_n : NAN;
+    pr->illegal = fa_policy_env_illegal(tr->env);
+    return 0;
+}
+
+int fa_policy_trainer_run(struct fa_policy_trainer *tr, long max)
+{
+    long n = 0;
+    while (tr->update < tr->updates) {
+        if (max > 0 && n >= max)
+            return 0;
+        struct fa_policy_progress pr;
+        if (train_update(tr, &pr) < 0)
+            return -1;
+        n++;
+        if (tr->c.progress && tr->c.progress(&pr, tr->c.arg))
+            return tr->update < tr->updates ? 0 : 1;
+    }
+    return 1;
+}
+
+/* ---- the optimiser state (state.bin) ----
+ * "FAPST001", then little-endian u64s: update, updates, steps, episodes,
+ * rng_env[4], rng_mb[4], adam steps, nparams; nparams doubles of each
+ * Adam moment; need_reset, ep_start, ep_len, ep_t; the double ep_ret; the
+ * episode's ep_t actions, one byte each. */
+
+static const char state_magic[8] = {'F', 'A', 'P', 'S', 'T', '0', '0', '1'};
+
+static void put64(FILE *f, uint64_t v)
+{
+    unsigned char b[8];
+    for (int i = 0; i < 8; i++)
+        b[i] = (unsigned char)(v >> (8 * i));
+    fwrite(b, 1, 8, f);
+}
+
+static void putd(FILE *f, double d)
+{
+    uint64_t u;
+    memcpy(&u, &d, 8);
+    put64(f, u);
+}
+
+/* The Adam state of the run: nparams, moments, steps (written through
+ * *at, or through fa_nn_adam_set_steps when at is NULL). */
+static void adam_of(struct fa_policy_trainer *tr, size_t *np, double **m, double **v, long **at,
+                    long *t)
+{
+    if (tr->llm) {
+        *np = tr->llm->np;
+        *m = tr->llm->am;
+        *v = tr->llm->av;
+        *at = &tr->llm->at;
+        *t = tr->llm->at;
+    } else {
+        *np = fa_nn_nparams(tr->nn);
+        *m = fa_nn_adam_m(tr->nn);
+        *v = fa_nn_adam_v(tr->nn);
+        *at = NULL;
+        *t = fa_nn_adam_steps(tr->nn);
+    }
+}
+
+int fa_policy_trainer_state(struct fa_policy_trainer *tr, char **out, size_t *len)
+{
+    *out = NULL;
+    *len = 0;
+    FILE *f = open_memstream(out, len);
+    if (!f) {
+        fa_err_sys("open_memstream");
+        return -1;
+    }
+    fwrite(state_magic, 1, 8, f);
+    put64(f, (uint64_t)tr->update);
+    put64(f, (uint64_t)tr->updates);
+    put64(f, (uint64_t)tr->steps);
+    put64(f, (uint64_t)tr->episodes);
+    for (int i = 0; i < 4; i++)
+        put64(f, tr->rng_env.s[i]);
+    for (int i = 0; i < 4; i++)
+        put64(f, tr->rng_mb.s[i]);
+    size_t np;
+    double *m, *v;
+    long *at, t;
+    adam_of(tr, &np, &m, &v, &at, &t);
+    put64(f, (uint64_t)t);
+    put64(f, (uint64_t)np);
+    for (size_t i = 0; i < np; i++)
+        putd(f, m[i]);
+    for (size_t i = 0; i < np; i++)
+        putd(f, v[i]);
+    put64(f, (uint64_t)tr->need_reset);
+    put64(f, (uint64_t)tr->ep_start);
+    put64(f, (uint64_t)tr->ep_len);
+    put64(f, (uint64_t)tr->ep_t);
+    putd(f, tr->ep_ret);
+    if (tr->ep_t)
+        fwrite(tr->ep_actions, 1, (size_t)tr->ep_t, f);
+    if (ferror(f) || fclose(f) != 0) {
+        free(*out);
+        *out = NULL;
+        fa_err_set("out of memory writing the optimiser state");
+        return -1;
+    }
+    return 0;
+}
+
+struct reader {
+    const unsigned char *p;
+    size_t len, off;
+    int bad;
+};
+
+static uint64_t get64(struct reader *r)
+{
+    if (r->off + 8 > r->len) {
+        r->bad = 1;
+        return 0;
+    }
+    uint64_t v = 0;
+    for (int i = 0; i < 8; i++)
+        v |= (uint64_t)r->p[r->off + (size_t)i] << (8 * i);
+    r->off += 8;
+    return v;
+}
+
+static double getd(struct reader *r)
+{
+    uint64_t u = get64(r);
+    double d;
+    memcpy(&d, &u, 8);
+    return d;
+}
+
+int fa_policy_trainer_restore(struct fa_policy_trainer *tr, const struct fa_nn *net,
+                              const void *state, size_t len)
+{
+    size_t np;
+    double *m, *v;
+    long *at, t0;
+    adam_of(tr, &np, &m, &v, &at, &t0);
+    if (!tr->llm &&
+        (!net || fa_nn_nparams(net) != np || fa_nn_in_dim(net) != fa_nn_in_dim(tr->nn))) {
+        fa_err_set("the checkpoint's network does not have this run's shape");
+        return -1;
+    }
+    struct reader r = {state, len, 0, 0};
+    if (len < 8 || memcmp(state, state_magic, 8)) {
+        fa_err_set("state.bin: not an fa-policy optimiser state");
+        return -1;
+    }
+    r.off = 8;
+    long update = (long)get64(&r), updates = (long)get64(&r);
+    long steps = (long)get64(&r), episodes = (long)get64(&r);
+    struct fa_rng re, rm;
+    for (int i = 0; i < 4; i++)
+        re.s[i] = get64(&r);
+    for (int i = 0; i < 4; i++)
+        rm.s[i] = get64(&r);
+    long adam_t = (long)get64(&r);
+    if (r.bad || get64(&r) != (uint64_t)np) {
+        fa_err_set("state.bin: does not match the network");
+        return -1;
+    }
+    if (updates != tr->updates || update > updates) {
+        fa_err_set("state.bin: a run of %ld updates, this one has %ld", updates, tr->updates);
+        return -1;
+    }
+    for (size_t i = 0; i < np; i++)
+        m[i] = getd(&r);
+    for (size_t i = 0; i < np; i++)
+        v[i] = getd(&r);
+    int need_reset = (int)get64(&r), ep_start = (int)get64(&r);
+    int ep_len = (int)get64(&r), ep_t = (int)get64(&r);
+    double ep_ret = getd(&r);
+    if (r.bad || ep_t < 0 || ep_t > tr->maxlen || ep_len != tr->maxlen ||
+        r.off + (size_t)ep_t != len ||
+        (!need_reset && (ep_start < 0 || ep_start + ep_t >= tr->data->n))) {
+        fa_err_set("state.bin: truncated or inconsistent");
+        return -1;
+    }
+    if (tr->llm) {
+        *at = adam_t;
+    } else {
+        memcpy(fa_nn_params(tr->nn), fa_nn_params((struct fa_nn *)(uintptr_t)net),
+               np * sizeof(double));
+        fa_nn_adam_set_steps(tr->nn, adam_t);
+    }
+    tr->update = update;
+    tr->steps = steps;
+    tr->episodes = episodes;
+    tr->rng_env = re;
+    tr->rng_mb = rm;
+    tr->need_reset = need_reset;
+    if (!need_reset) {
+        /* replay the episode's actions: the same account, history, reward
+         * state and observation as when the run stopped */
+        if (episode_start(tr, ep_start) < 0)
+            return -1;
+        for (int k = 0; k < ep_t; k++) {
+            int a = r.p[r.off + (size_t)k];
+            if (fa_policy_env_act(tr->env, a) < 0)
+                return -1;
+            tr->ep_actions[k] = (unsigned char)a;
+            tr->t++;
+            if (fa_policy_env_observe(tr->env, tr->t, NULL, &tr->obs) < 0)
+                return -1;
+        }
+        tr->ep_t = ep_t;
+        tr->ep_ret = ep_ret;
+    }
+    return 0;
+}
+
+struct fa_nn *fa_policy_train(const struct fa_policy_data *data, struct fa_policy_backbone *b,
+                              const struct fa_policy_train_conf *c)
+{
+    struct fa_policy_trainer *tr = fa_policy_trainer_new(data, b, c);
+    if (!tr)
+        return NULL;
+    if (fa_policy_trainer_run(tr, 0) < 0) {
+        fa_policy_trainer_free(tr);
+        return NULL;
+    }
+    struct fa_nn *nn = tr->nn;
+    tr->nn = NULL;
+    fa_policy_trainer_free(tr);
+    return nn;
 }
 
 /* ---- checkpoints ---- */
@@ -1066,12 +1732,17 @@ static int write_atomic(const char *dir, const char *name, const void *data, siz
     return fa_file_write_atomic(dst, data, len, 0644);
 }
 
-int fa_policy_ckpt_write(const char *dir, const struct fa_nn *net, struct json_object *manifest)
+static void hex_hash(const void *p, size_t n, char hex[65])
 {
-    if (mkdir(dir, 0755) < 0 && errno != EEXIST) {
-        fa_err_sys("cannot create '%s'", dir);
-        return -1;
-    }
+    unsigned char h[32];
+    crypto_generichash(h, 32, p, n, NULL, 0);
+    for (int i = 0; i < 32; i++)
+        snprintf(hex + 2 * i, 3, "%02x", h[i]);
+}
+
+int fa_policy_ckpt_write(const char *dir, const struct fa_nn *net, const void *state, size_t slen,
+                         struct json_object *manifest)
+{
     char *wbuf = NULL;
     size_t wlen = 0;
     FILE *f = open_memstream(&wbuf, &wlen);
@@ -1086,6 +1757,19 @@ int fa_policy_ckpt_write(const char *dir, const struct fa_nn *net, struct json_o
             fa_err_set("write error 'weights.bin'");
         return -1;
     }
+    rc = fa_policy_ckpt_write_raw(dir, wbuf, wlen, state, slen, manifest);
+    free(wbuf);
+    return rc;
+}
+
+int fa_policy_ckpt_write_raw(const char *dir, const void *wbuf, size_t wlen, const void *state,
+                             size_t slen, struct json_object *manifest)
+{
+    int rc;
+    if (mkdir(dir, 0755) < 0 && errno != EEXIST) {
+        fa_err_sys("cannot create '%s'", dir);
+        return -1;
+    }
     char hex[FA_ID_HEX * 2];
     unsigned char h[32];
     crypto_generichash(h, 32, (const unsigned char *)wbuf, wlen, NULL, 0);
@@ -1093,9 +1777,15 @@ int fa_policy_ckpt_write(const char *dir, const struct fa_nn *net, struct json_o
         snprintf(hex + 2 * i, 3, "%02x", h[i]);
     json_object_object_add(manifest, "weights_blake2b", json_object_new_string(hex));
     rc = write_atomic(dir, "weights.bin", wbuf, wlen);
-    free(wbuf);
     if (rc < 0)
         return -1;
+    if (state) {
+        char shex[65];
+        hex_hash(state, slen, shex);
+        json_object_object_add(manifest, "state_blake2b", json_object_new_string(shex));
+        if (write_atomic(dir, "state.bin", state, slen) < 0)
+            return -1;
+    }
     const char *js =
         json_object_to_json_string_ext(manifest, JSON_C_TO_STRING_PRETTY | JSON_C_TO_STRING_SPACED |
                                                      JSON_C_TO_STRING_NOSLASHESCAPE);
@@ -1114,21 +1804,42 @@ int fa_policy_ckpt_write(const char *dir, const struct fa_nn *net, struct json_o
 
 struct fa_nn *fa_policy_ckpt_read(const char *dir, struct json_object **manifest)
 {
+    char *wbuf;
+    size_t wlen;
+    char path[4096];
+    if (fa_policy_ckpt_read_raw(dir, manifest, &wbuf, &wlen) < 0)
+        return NULL;
+    snprintf(path, sizeof path, "%s/weights.bin", dir);
+    FILE *mf = fmemopen(wbuf, wlen ? wlen : 1, "rb");
+    struct fa_nn *nn = mf ? fa_nn_read(mf, path) : NULL;
+    if (mf)
+        fclose(mf);
+    free(wbuf);
+    if (!nn) {
+        json_object_put(*manifest);
+        *manifest = NULL;
+    }
+    return nn;
+}
+
+int fa_policy_ckpt_read_raw(const char *dir, struct json_object **manifest, char **wout,
+                            size_t *wlenp)
+{
     char path[4096];
     *manifest = NULL;
     if ((size_t)snprintf(path, sizeof path, "%s/manifest.json", dir) >= sizeof path) {
         fa_err_set("path too long '%s'", dir);
-        return NULL;
+        return -1;
     }
     char *ms = slurp(path);
     if (!ms)
-        return NULL;
+        return -1;
     struct json_object *m = json_tokener_parse(ms);
     free(ms);
     if (!m || !json_object_is_type(m, json_type_object)) {
         json_object_put(m);
         fa_err_set("'%s': not a JSON object", path);
-        return NULL;
+        return -1;
     }
     const char *want = fa_record_str(m, "weights_blake2b");
     snprintf(path, sizeof path, "%s/weights.bin", dir);
@@ -1136,7 +1847,7 @@ struct fa_nn *fa_policy_ckpt_read(const char *dir, struct json_object **manifest
     if (!f) {
         fa_err_sys("cannot open '%s'", path);
         json_object_put(m);
-        return NULL;
+        return -1;
     }
     char *wbuf = NULL;
     size_t wlen = 0, cap = 0;
@@ -1149,7 +1860,7 @@ struct fa_nn *fa_policy_ckpt_read(const char *dir, struct json_object **manifest
                 fclose(f);
                 json_object_put(m);
                 fa_err_set("out of memory");
-                return NULL;
+                return -1;
             }
             wbuf = nb;
         }
@@ -1168,17 +1879,63 @@ struct fa_nn *fa_policy_ckpt_read(const char *dir, struct json_object **manifest
         free(wbuf);
         json_object_put(m);
         fa_err_set("'%s': weights do not match the manifest's hash", path);
-        return NULL;
-    }
-    FILE *mf = fmemopen(wbuf, wlen ? wlen : 1, "rb");
-    struct fa_nn *nn = mf ? fa_nn_read(mf, path) : NULL;
-    if (mf)
-        fclose(mf);
-    free(wbuf);
-    if (!nn) {
-        json_object_put(m);
-        return NULL;
+        return -1;
     }
     *manifest = m;
-    return nn;
+    *wout = wbuf;
+    *wlenp = wlen;
+    return 0;
+}
+
+int fa_policy_ckpt_read_state(const char *dir, struct json_object *manifest, char **out,
+                              size_t *len)
+{
+    char path[4096];
+    *out = NULL;
+    *len = 0;
+    const char *want = fa_record_str(manifest, "state_blake2b");
+    if ((size_t)snprintf(path, sizeof path, "%s/state.bin", dir) >= sizeof path) {
+        fa_err_set("path too long '%s'", dir);
+        return -1;
+    }
+    if (!want) {
+        fa_err_set("'%s/manifest.json' has no optimiser state to resume from", dir);
+        return -1;
+    }
+    FILE *f = fopen(path, "rb");
+    if (!f) {
+        fa_err_sys("cannot open '%s'", path);
+        return -1;
+    }
+    char *buf = NULL;
+    size_t n = 0, cap = 0;
+    for (;;) {
+        if (n + 65536 > cap) {
+            cap = cap ? 2 * cap : 65536;
+            char *nb = realloc(buf, cap);
+            if (!nb) {
+                free(buf);
+                fclose(f);
+                fa_err_set("out of memory");
+                return -1;
+            }
+            buf = nb;
+        }
+        size_t k = fread(buf + n, 1, 65536, f);
+        n += k;
+        if (k < 65536)
+            break;
+    }
+    int err = ferror(f);
+    fclose(f);
+    char hex[65];
+    hex_hash(buf, n, hex);
+    if (err || strcmp(want, hex)) {
+        free(buf);
+        fa_err_set("'%s': %s", path, err ? "read error" : "does not match the manifest's hash");
+        return -1;
+    }
+    *out = buf;
+    *len = n;
+    return 0;
 }

@@ -74,9 +74,14 @@ void fa_policy_data_free(struct fa_policy_data *d);
 /* ---- environment ---- */
 
 enum fa_policy_reward {
-    FA_POLICY_REWARD_SHARPE = 0, /* change of the running Sharpe ratio */
-    FA_POLICY_REWARD_RETURN = 1, /* the day's return net of costs */
+    FA_POLICY_REWARD_SHARPE = 0,        /* differential Sharpe ratio (Moody and
+                                           Saffell) of the day's dollar P&L */
+    FA_POLICY_REWARD_RETURN = 1,        /* the day's return net of costs */
+    FA_POLICY_REWARD_SHARPE_CHANGE = 2, /* change of the episode's running
+                                           Sharpe ratio of the P&L */
 };
+/* The differential Sharpe ratio's moving-average rate eta. */
+#define FA_POLICY_DSR_ETA 0.05
 enum fa_policy_fill {
     FA_POLICY_FILL_NEXT_CLOSE = 0, /* order of day t fills at t+1's close */
     FA_POLICY_FILL_CLOSE = 1,      /* fills at day t's own close */
@@ -187,8 +192,38 @@ struct fa_policy_progress {
                                                two phases (monotonic) */
 };
 
+/* ---- the language-model policy (--backbone llm:DIR) ----
+ * FLAG-Trader's policy: the state prompt (the template rendered, as the
+ * user turn of the model's chat template, assistant turn opened) through
+ * a llama model whose bottom layers are frozen (their output cached) and
+ * whose top train_layers layers (or LoRA adapters of rank lora on them)
+ * and final norm are trained, with a policy head (3 logits) and a value
+ * head (1 number) on the last token's normed hidden state. */
+struct fa_policy_llm;
+/* Opens dir (config.json, model.safetensors, tokenizer.json); the heads
+ * are drawn from seed (policy head N(0, 1/H) x 0.01, value head N(0,
+ * 1/H), biases 0). NULL with fa_err set naming the file at fault. */
+struct fa_policy_llm *fa_policy_llm_open(const char *dir, int train_layers, int lora, uint64_t seed,
+                                         const char *tmpl);
+void fa_policy_llm_free(struct fa_policy_llm *l);
+/* The base model's config hash (fa_llama_config_hash) and config. */
+const char *fa_policy_llm_config_hash(const struct fa_policy_llm *l);
+int fa_policy_llm_hidden(const struct fa_policy_llm *l);
+/* All trained parameters: the model's (fa_llama_train_params order),
+ * then the policy head W (3 x H), b (3), the value head w (H), b. */
+size_t fa_policy_llm_nparams(const struct fa_policy_llm *l);
+void fa_policy_llm_get(const struct fa_policy_llm *l, float *out);
+void fa_policy_llm_set(struct fa_policy_llm *l, const float *in);
+/* The logits and value of a state. 0 or -1 with fa_err set. */
+int fa_policy_llm_eval(struct fa_policy_llm *l, const struct fa_policy_obs *obs, double *logits,
+                       double *value);
+/* Prompt tokens of the last fa_policy_llm_eval (statistics). */
+long fa_policy_llm_last_tokens(const struct fa_policy_llm *l);
+
 struct fa_policy_train_conf {
     struct fa_ppo_conf ppo;
+    struct fa_policy_llm *llm; /* not NULL: train it (the backbone then
+                                  only names the run) instead of an fa_nn */
     struct fa_policy_env_conf env;
     uint64_t seed;
     int nhidden;
@@ -207,13 +242,58 @@ struct fa_policy_train_conf {
 struct fa_nn *fa_policy_train(const struct fa_policy_data *data, struct fa_policy_backbone *b,
                               const struct fa_policy_train_conf *c);
 
-/* ---- checkpoints: DIR/weights.bin and DIR/manifest.json ---- */
+/* A training run as an object, so that it can stop and resume: a new run
+ * (the network seeded from c->seed); NULL with fa_err set (too few days,
+ * OOM). data and b must outlive it. */
+struct fa_policy_trainer;
+struct fa_policy_trainer *fa_policy_trainer_new(const struct fa_policy_data *data,
+                                                struct fa_policy_backbone *b,
+                                                const struct fa_policy_train_conf *c);
+void fa_policy_trainer_free(struct fa_policy_trainer *tr);
+/* Runs updates until the run is complete, or max (> 0) updates were made
+ * in this call, or the progress callback asks to stop. Returns 1 when the
+ * run is complete, 0 when it stopped before, -1 with fa_err set. */
+int fa_policy_trainer_run(struct fa_policy_trainer *tr, long max);
+/* The network being trained (owned by the trainer). */
+const struct fa_nn *fa_policy_trainer_net(const struct fa_policy_trainer *tr);
+/* Updates made so far, and in all. */
+long fa_policy_trainer_update(const struct fa_policy_trainer *tr);
+long fa_policy_trainer_updates(const struct fa_policy_trainer *tr);
+/* The optimiser state between two updates (Adam moments and step, the
+ * lr schedule's position, both PRNGs, the counters, the episode under
+ * way as its first day and actions) as bytes: *out malloc'd. 0 or -1. */
+int fa_policy_trainer_state(struct fa_policy_trainer *tr, char **out, size_t *len);
+/* Continues a run: the weights of net (NULL for an llm run, whose
+ * weights the caller sets with fa_policy_llm_set) and the state bytes of an equal
+ * run (same data, backbone and configuration) stopped between updates;
+ * the episode under way is replayed to rebuild the account. Then
+ * fa_policy_trainer_run gives the bits of the run never stopped. 0, or
+ * -1 with fa_err set (shape or state mismatch, truncation). */
+int fa_policy_trainer_restore(struct fa_policy_trainer *tr, const struct fa_nn *net,
+                              const void *state, size_t len);
 
-/* Writes net and manifest (a JSON object: fa-policy adds every
- * hyperparameter; this adds "weights_blake2b") into dir, created if
- * needed, each file atomically (temp, fsync, rename), the manifest last.
+/* ---- checkpoints: DIR/weights.bin, DIR/state.bin, DIR/manifest.json ---- */
+
+/* Writes net, the optimiser state (state, len bytes; NULL: none) and
+ * manifest (a JSON object: fa-policy adds every hyperparameter; this adds
+ * "weights_blake2b" and "state_blake2b") into dir, created if needed,
+ * each file atomically (temp, fsync, rename), the manifest last.
  * Returns 0 or -1 with fa_err set. */
-int fa_policy_ckpt_write(const char *dir, const struct fa_nn *net, struct json_object *manifest);
+int fa_policy_ckpt_write(const char *dir, const struct fa_nn *net, const void *state, size_t len,
+                         struct json_object *manifest);
+/* The same with the weights as bytes (the llm policy's: "FALLMW01", u64
+ * LE count, then that many IEEE-754 floats LE). */
+int fa_policy_ckpt_write_raw(const char *dir, const void *weights, size_t wlen, const void *state,
+                             size_t slen, struct json_object *manifest);
+/* Reads manifest and weights bytes (checked against weights_blake2b):
+ * *weights malloc'd. 0, or -1 with fa_err set. */
+int fa_policy_ckpt_read_raw(const char *dir, struct json_object **manifest, char **weights,
+                            size_t *wlen);
+/* The optimiser state of a checkpoint read with fa_policy_ckpt_read:
+ * *out malloc'd, checked against the manifest's state_blake2b. 0, or -1
+ * with fa_err set (absent, altered). */
+int fa_policy_ckpt_read_state(const char *dir, struct json_object *manifest, char **out,
+                              size_t *len);
 /* Reads a checkpoint: the manifest (caller puts it) and the weights,
  * checked against the manifest's hash. NULL with fa_err set. */
 struct fa_nn *fa_policy_ckpt_read(const char *dir, struct json_object **manifest);

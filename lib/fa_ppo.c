@@ -21,7 +21,7 @@ void fa_ppo_conf_default(struct fa_ppo_conf *c)
     c->max_episode = 65;
     c->lr = 5e-4;
     c->anneal = true;
-    c->gamma = 0.95;
+    c->gamma = 0.5; /* Table 3: 0.95 (--preset flag); see fa-policy(1) */
     c->lambda = 0.98;
     c->clip = 0.2;
     c->epochs = 1;
@@ -67,14 +67,64 @@ void fa_ppo_normalise(int n, double *a)
         a[i] = (a[i] - m) / sd;
 }
 
+/* fa_nn as an fa_ppo_model */
+static int nn_forward(void *self, const struct fa_ppo_sample *s, double *z, double *v)
+{
+    fa_nn_forward(self, s->x, z, v);
+    return 0;
+}
+
+static int nn_backward(void *self, const double *dz, double dv)
+{
+    fa_nn_backward(self, dz, dv);
+    return 0;
+}
+
+static double nn_clip(void *self, double max_norm)
+{
+    return fa_nn_clip_grad(self, max_norm);
+}
+
+static void nn_adam(void *self, double lr)
+{
+    fa_nn_adam_step(self, lr);
+}
+
+static void nn_zero(void *self)
+{
+    fa_nn_zero_grad(self);
+}
+
+static void nn_model(struct fa_nn *nn, struct fa_ppo_model *m)
+{
+    m->self = nn;
+    m->forward = nn_forward;
+    m->backward = nn_backward;
+    m->clip_grad = nn_clip;
+    m->adam_step = nn_adam;
+    m->zero_grad = nn_zero;
+}
+
 double fa_ppo_loss(struct fa_nn *nn, const struct fa_ppo_conf *c, const struct fa_ppo_sample *s,
                    int n, double weight, bool grad, struct fa_ppo_stats *st)
+{
+    struct fa_ppo_model m;
+    double total = 0;
+    nn_model(nn, &m);
+    fa_ppo_loss_model(&m, c, s, n, weight, grad, st, &total);
+    return total;
+}
+
+int fa_ppo_loss_model(const struct fa_ppo_model *m, const struct fa_ppo_conf *c,
+                      const struct fa_ppo_sample *s, int n, double weight, bool grad,
+                      struct fa_ppo_stats *st, double *totalp)
 {
     double total = 0;
     for (int i = 0; i < n; i++) {
         const struct fa_ppo_sample *x = &s[i];
         double z[FA_NN_ACTIONS], p[FA_NN_ACTIONS], lp[FA_NN_ACTIONS], v;
-        fa_nn_forward(nn, x->x, z, &v);
+        if (m->forward(m->self, x, z, &v) < 0)
+            return -1;
         if (fa_nn_softmax(z, x->mask, p, lp) < 0)
             continue; /* no legal action: callers never store one */
         int a = x->action;
@@ -112,7 +162,7 @@ double fa_ppo_loss(struct fa_nn *nn, const struct fa_ppo_conf *c, const struct f
         double dz[FA_NN_ACTIONS];
         for (int j = 0; j < FA_NN_ACTIONS; j++) {
             if (!(x->mask & (1u << j))) {
-                dz[j] = 0;
+                dz[j] = 0; /* illegal: no probability, no gradient */
                 continue;
             }
             /* d log p(a)/dz_j = [a==j] - p_j
@@ -124,35 +174,52 @@ double fa_ppo_loss(struct fa_nn *nn, const struct fa_ppo_conf *c, const struct f
             double dKL = p[j] > 0 ? p[j] * ((lp[j] - x->ref_logp[j]) - dref) : 0;
             dz[j] = weight * (dpg * dlogpa - c->ent_coef * dH + c->kl_coef * dKL);
         }
-        fa_nn_backward(nn, dz, weight * c->vf_coef * (v - x->ret));
+        if (m->backward(m->self, dz, weight * c->vf_coef * (v - x->ret)) < 0)
+            return -1;
     }
-    return total;
+    if (totalp)
+        *totalp = total;
+    return 0;
 }
 
-static void step(struct fa_nn *nn, const struct fa_ppo_conf *c, double lr, struct fa_ppo_stats *st)
+static void step(const struct fa_ppo_model *m, const struct fa_ppo_conf *c, double lr,
+                 struct fa_ppo_stats *st)
 {
-    double norm = fa_nn_clip_grad(nn, c->max_grad);
+    double norm = m->clip_grad(m->self, c->max_grad);
     if (st)
         st->grad_norm = norm;
-    fa_nn_adam_step(nn, lr);
-    fa_nn_zero_grad(nn);
+    m->adam_step(m->self, lr);
+    m->zero_grad(m->self);
 }
 
 void fa_ppo_update(struct fa_nn *nn, const struct fa_ppo_conf *c, struct fa_ppo_sample *buf, int n,
                    double lr, struct fa_rng *rng, struct fa_ppo_stats *st)
 {
+    struct fa_ppo_model m;
+    nn_model(nn, &m);
+    fa_ppo_update_model(&m, c, buf, n, lr, rng, st);
+}
+
+int fa_ppo_update_model(const struct fa_ppo_model *md, const struct fa_ppo_conf *c,
+                        struct fa_ppo_sample *buf, int n, double lr, struct fa_rng *rng,
+                        struct fa_ppo_stats *st)
+{
     int *perm = malloc((size_t)(n > 0 ? n : 1) * sizeof *perm);
-    if (!perm)
-        return; /* OOM: skip the update rather than crash */
+    if (!perm) {
+        fa_err_set("out of memory");
+        return -1;
+    }
     struct fa_ppo_sample *mb = malloc((size_t)(n > 0 ? n : 1) * sizeof *mb);
     if (!mb) {
         free(perm);
-        return;
+        fa_err_set("out of memory");
+        return -1;
     }
+    int rc = 0;
     int mbs = c->minibatch > 0 ? c->minibatch : n;
     int acc = c->grad_accum > 0 ? c->grad_accum : 1;
-    fa_nn_zero_grad(nn);
-    for (int e = 0; e < c->epochs; e++) {
+    md->zero_grad(md->self);
+    for (int e = 0; e < c->epochs && rc == 0; e++) {
         for (int i = 0; i < n; i++)
             perm[i] = i;
         for (int i = n - 1; i > 0; i--) {
@@ -164,22 +231,24 @@ void fa_ppo_update(struct fa_nn *nn, const struct fa_ppo_conf *c, struct fa_ppo_
         /* Each optimiser step gathers up to acc minibatches: the samples
          * [g0, g1) of the permutation; its gradient is their mean. */
         int per_step = mbs * acc;
-        for (int g0 = 0; g0 < n; g0 += per_step) {
+        for (int g0 = 0; g0 < n && rc == 0; g0 += per_step) {
             int g1 = g0 + per_step < n ? g0 + per_step : n;
             int m = g1 - g0;
             for (int k = 0; k < m; k++)
                 mb[k] = buf[perm[g0 + k]];
             /* minibatch by minibatch, in order: same sum, same bits as one
              * pass, but it is the accumulation the flag promises */
-            for (int b0 = 0; b0 < m; b0 += mbs) {
+            for (int b0 = 0; b0 < m && rc == 0; b0 += mbs) {
                 int b1 = b0 + mbs < m ? b0 + mbs : m;
-                fa_ppo_loss(nn, c, mb + b0, b1 - b0, 1.0 / m, true, st);
+                rc = fa_ppo_loss_model(md, c, mb + b0, b1 - b0, 1.0 / m, true, st, NULL);
             }
-            step(nn, c, lr, st);
+            if (rc == 0)
+                step(md, c, lr, st);
         }
     }
     free(mb);
     free(perm);
+    return rc;
 }
 
 double fa_ppo_lr(const struct fa_ppo_conf *c, long k, long total)

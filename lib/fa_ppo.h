@@ -19,7 +19,7 @@ struct fa_ppo_conf {
     int max_episode; /* steps per episode at most (65) */
     double lr;       /* Adam learning rate at the start (5e-4) */
     bool anneal;     /* anneal lr linearly to 0 over the updates (yes) */
-    double gamma;    /* discount (0.95) */
+    double gamma;    /* discount (0.5; Table 3: 0.95) */
     double lambda;   /* GAE lambda (0.98) */
     double clip;     /* surrogate clip epsilon (0.2) */
     int epochs;      /* update epochs over each rollout (1) */
@@ -36,6 +36,8 @@ void fa_ppo_conf_default(struct fa_ppo_conf *c);
 /* One stored step of a rollout, ready for the loss. */
 struct fa_ppo_sample {
     const double *x;                /* network input (owned elsewhere) */
+    int idx;                        /* the sample's index, for models whose
+                                       input lives elsewhere (fa_ppo_model) */
     unsigned mask;                  /* legal actions (bit a) */
     int action;                     /* action taken (legal) */
     double old_logp;                /* its log-probability when taken */
@@ -86,6 +88,29 @@ double fa_ppo_loss(struct fa_nn *nn, const struct fa_ppo_conf *c, const struct f
  * not) on entry. Statistics (means per sample) go to st. */
 void fa_ppo_update(struct fa_nn *nn, const struct fa_ppo_conf *c, struct fa_ppo_sample *buf, int n,
                    double lr, struct fa_rng *rng, struct fa_ppo_stats *st);
+
+/* Any policy/value model, for the PPO of a model that is not an fa_nn
+ * (fa-policy's language-model backbone). forward gives the 3 logits and
+ * the value of sample s and keeps what backward needs; backward ADDS
+ * d/dparams given dL/dlogits and dL/dvalue of the last forward; clip_grad
+ * returns the global gradient norm and scales it down to max_norm (> 0);
+ * adam_step and zero_grad as fa_nn's. forward and backward return 0 or -1
+ * (fa_err set). */
+struct fa_ppo_model {
+    void *self;
+    int (*forward)(void *self, const struct fa_ppo_sample *s, double *logits, double *value);
+    int (*backward)(void *self, const double *dlogits, double dvalue);
+    double (*clip_grad)(void *self, double max_norm);
+    void (*adam_step)(void *self, double lr);
+    void (*zero_grad)(void *self);
+};
+/* fa_ppo_loss and fa_ppo_update over m; -1 when the model failed. */
+int fa_ppo_loss_model(const struct fa_ppo_model *m, const struct fa_ppo_conf *c,
+                      const struct fa_ppo_sample *s, int n, double weight, bool grad,
+                      struct fa_ppo_stats *st, double *total);
+int fa_ppo_update_model(const struct fa_ppo_model *m, const struct fa_ppo_conf *c,
+                        struct fa_ppo_sample *buf, int n, double lr, struct fa_rng *rng,
+                        struct fa_ppo_stats *st);
 
 /* The learning rate of update k (1-based) of total under c: lr, or
  * lr (1 - (k-1)/total) when annealed. */

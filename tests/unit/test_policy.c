@@ -103,7 +103,7 @@ int main(void)
 
     /* Sharpe reward: running Sharpe of the daily P&L over the episode */
     ec.fill = FA_POLICY_FILL_CLOSE;
-    ec.reward = FA_POLICY_REWARD_SHARPE;
+    ec.reward = FA_POLICY_REWARD_SHARPE_CHANGE;
     e = fa_policy_env_new(&d, &ec);
     fa_policy_env_reset(e, 0);
     double pnl[8], sum = 0, got = 0;
@@ -191,7 +191,7 @@ int main(void)
     json_object_object_add(man, "backbone", json_object_new_string("numeric"));
     char ck[64];
     snprintf(ck, sizeof ck, "%s/ck", dir);
-    ok(fa_policy_ckpt_write(ck, nn, man) == 0, "checkpoint written");
+    ok(fa_policy_ckpt_write(ck, nn, "state", 5, man) == 0, "checkpoint written");
     struct json_object *m2;
     struct fa_nn *nn2 = fa_policy_ckpt_read(ck, &m2);
     ok(nn2 && !memcmp(fa_nn_params(nn), fa_nn_params(nn2), fa_nn_nparams(nn) * sizeof(double)),
