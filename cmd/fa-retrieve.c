@@ -142,7 +142,6 @@ static void kernel_parse(const char *list)
     free(buf);
 }
 
-
 /* Streamed search. A one-shot process that scans a large store through
  * its mapping pays a page fault per few pages of the file (each page
  * mapped once and thrown away at exit): on the machines measured that was
@@ -193,8 +192,8 @@ static void *stream_reader(void *arg)
         char *b = (char *)st->buf[c % STREAM_BUFS];
         int err = 0;
         while (got < want) {
-            ssize_t r = pread(st->fd, b + got, want - got,
-                              (off_t)(FA_STORE_HEADER + r0 * st->rowb + got));
+            ssize_t r =
+                pread(st->fd, b + got, want - got, (off_t)(FA_STORE_HEADER + r0 * st->rowb + got));
             if (r < 0 && errno == EINTR)
                 continue;
             if (r <= 0) {
@@ -224,9 +223,8 @@ static bool hit_before(const struct fa_simd_hit *a, const struct fa_simd_hit *b)
 
 /* Like fa_simd_topk on the float32 rows of sr (sr->rows unused), read
  * from fd. Returns 0, or -1 with fa_err set. */
-static int stream_topk(const struct fa_simd_search *sr, int fd, const float *q, size_t m,
-                       size_t k, struct fa_simd_hit *hits, size_t *nh,
-                       struct fa_simd_stats *stats)
+static int stream_topk(const struct fa_simd_search *sr, int fd, const float *q, size_t m, size_t k,
+                       struct fa_simd_hit *hits, size_t *nh, struct fa_simd_stats *stats)
 {
     struct stream st = {.fd = fd, .n = sr->n, .rowb = sr->dim * sizeof(float)};
     size_t crows = STREAM_ROWS;
@@ -295,8 +293,8 @@ static int stream_topk(const struct fa_simd_search *sr, int fd, const float *q, 
             for (size_t h = 0; h < pn[j]; h++)
                 b[h].row += (int64_t)r0;
             while (o < k && (ia < nh[j] || ib < pn[j]))
-                tmp[o++] = ib >= pn[j] || (ia < nh[j] && hit_before(&a[ia], &b[ib])) ? a[ia++]
-                                                                                      : b[ib++];
+                tmp[o++] =
+                    ib >= pn[j] || (ia < nh[j] && hit_before(&a[ia], &b[ib])) ? a[ia++] : b[ib++];
             memcpy(a, tmp, o * sizeof *tmp);
             nh[j] = o;
         }

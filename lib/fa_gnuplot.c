@@ -331,8 +331,8 @@ static int session_run(const char *dir, const char *full, unsigned char **out, s
     if (mkfifo(reply, 0600) < 0)
         goto out;
     /* Nobody reading (the session ended): ENXIO, and a process of our own. */
-    if ((ifd = open(in, O_WRONLY | O_NONBLOCK | O_CLOEXEC)) < 0 ||
-        fcntl(ifd, F_SETFL, 0) < 0 || (rfd = open(reply, O_RDONLY | O_NONBLOCK | O_CLOEXEC)) < 0)
+    if ((ifd = open(in, O_WRONLY | O_NONBLOCK | O_CLOEXEC)) < 0 || fcntl(ifd, F_SETFL, 0) < 0 ||
+        (rfd = open(reply, O_RDONLY | O_NONBLOCK | O_CLOEXEC)) < 0)
         goto out;
     if (!(f = open_memstream(&tail, &tlen)))
         goto out;

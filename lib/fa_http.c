@@ -69,8 +69,7 @@ static struct {
 #define curl_slist_free_all cu.slist_free_all
 
 /* dlsym returns void *; POSIX guarantees it converts to a function pointer. */
-#define LOAD(lib, field, name)                                                                     \
-    (*(void **)&cu.field = dlsym(lib, name)) != NULL
+#define LOAD(lib, field, name) (*(void **)&cu.field = dlsym(lib, name)) != NULL
 
 static void global_init(void)
 {
@@ -79,15 +78,15 @@ static void global_init(void)
 
     if (!lib)
         lib = dlopen("libcurl.so", RTLD_NOW | RTLD_LOCAL);
-    if (!lib || !(LOAD(lib, global_init, "curl_global_init") &&
-                  LOAD(lib, easy_init, "curl_easy_init") &&
-                  LOAD(lib, easy_setopt, "curl_easy_setopt") &&
-                  LOAD(lib, easy_perform, "curl_easy_perform") &&
-                  LOAD(lib, easy_getinfo, "curl_easy_getinfo") &&
-                  LOAD(lib, easy_cleanup, "curl_easy_cleanup") &&
-                  LOAD(lib, easy_strerror, "curl_easy_strerror") &&
-                  LOAD(lib, slist_append, "curl_slist_append") &&
-                  LOAD(lib, slist_free_all, "curl_slist_free_all"))) {
+    if (!lib ||
+        !(LOAD(lib, global_init, "curl_global_init") && LOAD(lib, easy_init, "curl_easy_init") &&
+          LOAD(lib, easy_setopt, "curl_easy_setopt") &&
+          LOAD(lib, easy_perform, "curl_easy_perform") &&
+          LOAD(lib, easy_getinfo, "curl_easy_getinfo") &&
+          LOAD(lib, easy_cleanup, "curl_easy_cleanup") &&
+          LOAD(lib, easy_strerror, "curl_easy_strerror") &&
+          LOAD(lib, slist_append, "curl_slist_append") &&
+          LOAD(lib, slist_free_all, "curl_slist_free_all"))) {
         e = dlerror();
         snprintf(load_err, sizeof load_err, "%s", e ? e : "libcurl.so.4 not found");
         global_rc = CURLE_FAILED_INIT;
