@@ -34,7 +34,8 @@ endif
 
 PKGS     = libcurl json-c libsodium
 PKG_CFLAGS := $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
-PKG_LIBS   := $(shell pkg-config --libs $(PKGS) 2>/dev/null)
+# (libcurl is loaded when a program first speaks HTTP: see lib/fa_http.c)
+PKG_LIBS   := $(shell pkg-config --libs json-c libsodium 2>/dev/null) -ldl
 
 WARN = -Wall -Wextra -Wpedantic -Wshadow -Wformat=2 -Wstrict-prototypes \
        -Wmissing-prototypes -Wvla -Wcast-qual

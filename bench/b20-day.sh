@@ -4,7 +4,12 @@
 # and off, and (b) replaying the same run of the fake OpenAI-compatible
 # server from the cache (FA_CACHE=replay, the server stopped), so the real
 # client, cache and ledger paths are timed with no model behind them.
-# Prints wall and CPU milliseconds per day ("bench: ..." lines).
+# Prints wall and CPU milliseconds per day ("bench: ..." lines), then
+# where a day's wall time goes, stage by stage (the mean of the days'
+# timing records, RUN/timing.ndjson; "stage:" lines, largest first), so
+# the next place to cut is in plain sight. Goal (issue 12): replay with
+# charts at most 50 ms/day; the machine is shared, so compare runs made
+# together.
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
 export PATH=$root/bin:$root/pipelines:$PATH
@@ -29,6 +34,9 @@ run() {
     printf "bench: day-%s-wall %.0f ms/day\n", n, w / 1e6 / d
     printf "bench: day-%s-cpu %.0f ms/day\n", n, c * 1000 / hz / d
     printf "bench: day-%s-days %d days\n", n, d }'
+  jq -rs --arg n "$name" 'length as $d | map(.ms | to_entries[]) | group_by(.key)
+    | map({k: .[0].key, v: (map(.value) | add / $d)}) | sort_by(-.v)[]
+    | "stage: day-\($n) \(.k) \(.v * 10 | round / 10) ms/day"' "$dir/$name/timing.ndjson"
 }
 
 export FA_LLM=offline FA_CACHE_DIR=$dir/cache
@@ -51,4 +59,5 @@ wait "$fake" 2>/dev/null || true
 export FA_CACHE=replay
 run replay
 run replay-nocharts --no-charts
+echo "goal: day-replay-wall at most 50 ms/day (issue 12)"
 rm -rf "$dir"/*/memory "$dir/cache"

@@ -3,14 +3,24 @@
  * The script goes to gnuplot's stdin through a pipe; its stdout and
  * stderr go to unlinked temporary files, so the child can never block on
  * us and we never block on it (apart from a timeout that kills a script
- * that waits forever, such as "pause -1"). */
+ * that waits forever, such as "pause -1").
+ *
+ * A chart session (FA_GNUPLOT_SESSION, see fa_gnuplot.h) saves the start
+ * of a gnuplot per chart, most of a chart's cost: the script goes to a
+ * gnuplot that is already running, after "reset session", which gives the
+ * same bytes as a fresh process. Anything unexpected on that path (no
+ * session, a script error that ends the session's gnuplot, a timeout)
+ * falls back to a process of our own, which then also gives gnuplot's
+ * own error message. */
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
+#include <poll.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/file.h>
 #include <sys/stat.h>
 #include <sys/types.h>
 #include <sys/wait.h>
@@ -182,7 +192,7 @@ static int gp_run(const char *exe, const char *full, unsigned char **out, size_t
     pid_t pid;
     unsigned char *ebuf = NULL;
     size_t elen = 0;
-    struct timespec ts = {0, 10 * 1000 * 1000};
+    struct timespec ts = {0, 2 * 1000 * 1000}; /* a chart takes tens of ms: poll finely */
 
     *gperr = NULL;
     if ((ofd = tmp_fd()) < 0 || (efd = tmp_fd()) < 0)
@@ -235,7 +245,7 @@ static int gp_run(const char *exe, const char *full, unsigned char **out, size_t
             goto out;
         }
         nanosleep(&ts, NULL);
-        waited += 10;
+        waited += 2;
     }
     if (slurp_fd(efd, &ebuf, &elen) < 0)
         goto out;
@@ -270,6 +280,146 @@ out:
         close(ofd);
     if (efd >= 0)
         close(efd);
+    return rc;
+}
+
+/* The session's gnuplot process id (DIR/pid), or 0. */
+static pid_t session_pid(const char *dir)
+{
+    char path[PATH_MAX], buf[32];
+    long v;
+    ssize_t n;
+    int fd;
+
+    if (snprintf(path, sizeof path, "%s/pid", dir) >= (int)sizeof path ||
+        (fd = open(path, O_RDONLY | O_CLOEXEC)) < 0)
+        return 0;
+    n = read(fd, buf, sizeof buf - 1);
+    close(fd);
+    if (n <= 0)
+        return 0;
+    buf[n] = 0;
+    v = strtol(buf, NULL, 10);
+    return v > 1 && v < INT_MAX ? (pid_t)v : 0;
+}
+
+/* Renders full (terminal line included, no "set output") through the
+ * session in dir. Returns 0 with the image, or -1 (no message: the
+ * caller falls back to a process of its own). */
+static int session_run(const char *dir, const char *full, unsigned char **out, size_t *len)
+{
+    char lock[PATH_MAX], in[PATH_MAX], reply[PATH_MAX], img[PATH_MAX], buf[16];
+    int lfd = -1, ifd = -1, rfd = -1, ofd = -1, rc = -1, waited = 0;
+    char *tail = NULL;
+    size_t tlen = 0, got = 0;
+    pid_t pid = session_pid(dir), me = getpid();
+    FILE *f;
+
+    if (pid == 0 || dir[0] != '/' || strpbrk(dir, "'\n") ||
+        snprintf(lock, sizeof lock, "%s/lock", dir) >= (int)sizeof lock ||
+        snprintf(in, sizeof in, "%s/in", dir) >= (int)sizeof in ||
+        snprintf(reply, sizeof reply, "%s/reply.%ld", dir, (long)me) >= (int)sizeof reply ||
+        snprintf(img, sizeof img, "%s/image.%ld", dir, (long)me) >= (int)sizeof img)
+        return -1;
+    /* One chart at a time: the stages of a day take turns anyway, the
+     * lock keeps two runs that share a session apart. */
+    if ((lfd = open(lock, O_RDWR | O_CREAT | O_CLOEXEC, 0600)) < 0 || flock(lfd, LOCK_EX) < 0)
+        goto out;
+    if (kill(pid, 0) < 0)
+        goto out;
+    unlink(reply);
+    unlink(img);
+    if (mkfifo(reply, 0600) < 0)
+        goto out;
+    /* Nobody reading (the session ended): ENXIO, and a process of our own. */
+    if ((ifd = open(in, O_WRONLY | O_NONBLOCK | O_CLOEXEC)) < 0 || fcntl(ifd, F_SETFL, 0) < 0 ||
+        (rfd = open(reply, O_RDONLY | O_NONBLOCK | O_CLOEXEC)) < 0)
+        goto out;
+    if (!(f = open_memstream(&tail, &tlen)))
+        goto out;
+    fprintf(f, "set output '%s'\n", img);
+    if (fclose(f) != 0)
+        goto out;
+    {
+        /* A write to a session that just ended must not kill us. */
+        sigset_t pipe_set, old;
+        int werr;
+        sigemptyset(&pipe_set);
+        sigaddset(&pipe_set, SIGPIPE);
+        pthread_sigmask(SIG_BLOCK, &pipe_set, &old);
+        werr = write_all(ifd, "reset session\n", 14) < 0;
+        /* the terminal line first, then the output, then the script */
+        {
+            const char *nl = strchr(full, '\n');
+            size_t k = nl ? (size_t)(nl - full) + 1 : strlen(full);
+            werr = werr || write_all(ifd, full, k) < 0 || write_all(ifd, tail, tlen) < 0 ||
+                   write_all(ifd, full + k, strlen(full + k)) < 0;
+        }
+        free(tail);
+        tail = NULL;
+        if (!(f = open_memstream(&tail, &tlen)))
+            werr = 1;
+        else {
+            fprintf(f, "\nunset output\nset print '%s'\nprint 'fa-done'\nunset print\n", reply);
+            werr = fclose(f) != 0 || werr || write_all(ifd, tail, tlen) < 0;
+        }
+        if (werr) {
+            struct timespec zero = {0, 0};
+            sigtimedwait(&pipe_set, NULL, &zero); /* a pending SIGPIPE: drop it */
+        }
+        pthread_sigmask(SIG_SETMASK, &old, NULL);
+        if (werr)
+            goto out;
+    }
+    /* Wait for "fa-done"; a session that dies meanwhile (an error in the
+     * script ends a gnuplot reading a pipe) is noticed within 20 ms. */
+    while (got < 8) {
+        struct pollfd p = {.fd = rfd, .events = POLLIN};
+        int pr = poll(&p, 1, 20);
+        ssize_t r;
+        if (pr < 0 && errno == EINTR)
+            continue;
+        if (pr < 0)
+            goto out;
+        if (pr == 0 || !(p.revents & POLLIN)) {
+            waited += 20;
+            if (kill(pid, 0) < 0 || waited >= GP_TIMEOUT_MS)
+                goto out;
+            if (p.revents & POLLHUP) /* its writer came and went */
+                goto out;
+            continue;
+        }
+        r = read(rfd, buf + got, sizeof buf - 1 - got);
+        if (r < 0 && (errno == EINTR || errno == EAGAIN))
+            continue;
+        if (r <= 0)
+            goto out;
+        got += (size_t)r;
+    }
+    buf[got] = 0;
+    if (strncmp(buf, "fa-done\n", 8) != 0)
+        goto out;
+    if ((ofd = open(img, O_RDONLY | O_CLOEXEC)) < 0 || slurp_fd(ofd, out, len) < 0)
+        goto out;
+    if (*len == 0) {
+        free(*out);
+        *out = NULL;
+        goto out;
+    }
+    rc = 0;
+out:
+    free(tail);
+    if (ofd >= 0)
+        close(ofd);
+    if (rfd >= 0)
+        close(rfd);
+    if (ifd >= 0)
+        close(ifd);
+    if (lfd >= 0) {
+        unlink(reply);
+        unlink(img);
+        close(lfd); /* drops the lock */
+    }
     return rc;
 }
 
@@ -317,6 +467,13 @@ int fa_gnuplot_render(const char *script, enum fa_gnuplot_format fmt, int width,
     if (!(full = gp_script(term, script))) {
         fa_err_set("out of memory building gnuplot script");
         return -1;
+    }
+    {
+        const char *sess = getenv("FA_GNUPLOT_SESSION");
+        if (sess && *sess && session_run(sess, full, out, len) == 0) {
+            free(full);
+            return 0;
+        }
     }
     rc = gp_run(exe, full, out, len, &gperr);
     free(full);

@@ -8,7 +8,13 @@
  * same bytes on the same machine (pngcairo, or libgd's png when cairo
  * is absent; or SVG). gnuplot is found as FA_GNUPLOT, else "gnuplot" on
  * PATH. Files are written atomically (temporary file in the same
- * directory, fsync, rename). */
+ * directory, fsync, rename).
+ *
+ * Chart session: when FA_GNUPLOT_SESSION names a directory (absolute
+ * path) holding "in", a FIFO a running gnuplot reads its commands from,
+ * and "pid", that gnuplot's process id, charts are drawn by it (one chart
+ * at a time, under a lock on DIR/lock) instead of by a gnuplot started
+ * per chart; the bytes are the same. fa-run starts one per run. */
 #ifndef FA_GNUPLOT_H
 #define FA_GNUPLOT_H
 

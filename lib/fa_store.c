@@ -844,6 +844,11 @@ const float *fa_store_rows(const struct fa_store *s)
     return s->vmap ? (const float *)((const char *)s->vmap + FA_STORE_HEADER) : NULL;
 }
 
+int fa_store_vectors_fd(const struct fa_store *s)
+{
+    return s->vfd;
+}
+
 int fa_store_elem(const struct fa_store *s)
 {
     return s->elem;

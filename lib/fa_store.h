@@ -79,6 +79,10 @@ size_t fa_store_count(const struct fa_store *s);
 
 /* READ: the count x dim float32 rows, mapped (NULL when empty). */
 const float *fa_store_rows(const struct fa_store *s);
+/* The open vectors.f32 (row r at FA_STORE_HEADER + r * dim * 4), for a
+ * caller that reads the rows instead of touching the mapping; the store
+ * keeps it. */
+int fa_store_vectors_fd(const struct fa_store *s);
 /* The store's element type (FA_STORE_ELEM_*). */
 int fa_store_elem(const struct fa_store *s);
 /* READ: the compact copy, count x dim uint16 halves (F16) or int8 (I8),

@@ -234,6 +234,20 @@ static void expand(char *out, size_t size, const char *t, const char *sym, const
     out[o] = '\0';
 }
 
+/* Draws each item takes from its stream: a day before the window asked
+ * for advances the stream by as many draws without building the record
+ * (formatting thousands of unwanted items was most of a fetch's time),
+ * so the bytes of the days kept do not change. Keep in step with
+ * news_item and guidance_item. */
+#define NEWS_DRAWS     8
+#define GUIDANCE_DRAWS 3
+
+static void skip(struct rng *r, int n)
+{
+    while (n-- > 0)
+        (void)rng_next(r);
+}
+
 static struct json_object *news_item(struct rng *r, const char *sym, int day, int k, int tone)
 {
     const char *const *heads = tone > 0 ? head_pos : tone < 0 ? head_neg : head_neu;
@@ -396,11 +410,11 @@ int fa_synth_generate(const struct fa_synth_opts *o, const char *symbol, int kee
                 tone = v < agree ? e : -e;
             else
                 tone = v < 0.5 ? 1 : -1;
-            {
+            if (day < keep_from) {
+                skip(&nr, NEWS_DRAWS); /* the same draws, no record built */
+            } else {
                 struct json_object *f = news_item(&nr, symbol, day, k, tone);
-                if (day < keep_from)
-                    json_object_put(f);
-                else if (fa_provider_add_item(d, "news", day, f) != 0)
+                if (fa_provider_add_item(d, "news", day, f) != 0)
                     return -1;
             }
         }
@@ -411,10 +425,12 @@ int fa_synth_generate(const struct fa_synth_opts *o, const char *symbol, int kee
             struct json_object *f;
             if (uni(&gr) >= gagree)
                 tone = tone == 0 ? (uni(&gr) < 0.5 ? 1 : -1) : -tone;
+            if (day < keep_from) {
+                skip(&gr, GUIDANCE_DRAWS);
+                continue;
+            }
             f = guidance_item(&gr, symbol, day, tone);
-            if (day < keep_from)
-                json_object_put(f);
-            else if (fa_provider_add_item(d, "guidance", day, f) != 0)
+            if (fa_provider_add_item(d, "guidance", day, f) != 0)
                 return -1;
         }
     }
