@@ -50,6 +50,8 @@ static void usage(void)
     printf("Usage: %s [OPTION]... [FILE]...\n"
            "Append FinAgent's trading decision (decision) for each trading day.\n"
            "\n"
+           "      --asset-type T        stock or crypto (default FA_ASSET_TYPE, else by the\n"
+           "                            symbol: crypto when it ends in USD)\n"
            "      --cash X              starting cash when no account record is seen "
            "(default 10000)\n"
            "      --from DATE           act only on days from DATE (earlier days pass through)\n"
@@ -379,7 +381,7 @@ static void decide(struct fa_day *d, struct json_object *price)
 
     put_str(vars, "symbol", d->symbol);
     put_str(vars, "date", d->date);
-    put_str(vars, "asset_type", "traded asset");
+    put_str(vars, "asset_type", fa_asset_noun(fa_stage_asset(&so, d->symbol)));
     put_str(vars, "preference_text", pref_text);
     put_str(vars, "account_text", acct_s);
     put_str(vars, "latest_summary", fa_stage_str(intel, "summary", "(not available)"));
@@ -555,6 +557,7 @@ int main(int argc, char **argv)
 {
     enum { O_CASH = 256, O_JOURNAL, O_POSITION, O_PREF, O_WITHOUT };
     static const struct option opts[] = {
+        {"asset-type", required_argument, NULL, FA_STAGE_O_ASSET},
         {"cash", required_argument, NULL, O_CASH},
         {"from", required_argument, NULL, FA_STAGE_O_FROM},
         {"help", no_argument, NULL, 'h'},
@@ -613,6 +616,8 @@ int main(int argc, char **argv)
     opt_pref_name = fa_cli_conf(pref, "FA_PREFERENCE", "aggressive");
     if (!(pref_text = fa_stage_preference(opt_pref_name)))
         fa_cli_usage_error("--preference: %s", fa_err_get());
+    if (fa_stage_env(&so) < 0)
+        fa_cli_usage_error("%s", fa_err_get());
     if (!(hist = fa_stage_hist_open(&so)))
         fa_die(FA_EXIT_FAIL, "%s", fa_err_get());
     if (jpath && fa_stage_hist_load_each(NULL, jpath, journal_keep, NULL) < 0)

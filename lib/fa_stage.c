@@ -597,9 +597,37 @@ int fa_stage_option(struct fa_stage_opts *o, int opt, const char *arg)
         return 1;
     case FA_STAGE_O_TEMP:
         return fa_cli_double("--temperature", arg, 0, 2, &o->temperature) < 0 ? -1 : 1;
+    case FA_STAGE_O_ASSET:
+        if (fa_asset_parse(arg, &o->asset) < 0) {
+            char msg[1024];
+            snprintf(msg, sizeof msg, "--asset-type: %s", fa_err_get());
+            fa_err_set("%s", msg);
+            return -1;
+        }
+        return 1;
     default:
         return fa_cli_core(opt);
     }
+}
+
+int fa_stage_env(struct fa_stage_opts *o)
+{
+    const char *e = getenv("FA_ASSET_TYPE");
+
+    if (o->asset != FA_ASSET_AUTO || !e || !*e)
+        return 0;
+    if (fa_asset_parse(e, &o->asset) < 0) {
+        char msg[1024];
+        snprintf(msg, sizeof msg, "FA_ASSET_TYPE: %s", fa_err_get());
+        fa_err_set("%s", msg);
+        return -1;
+    }
+    return 0;
+}
+
+enum fa_asset fa_stage_asset(const struct fa_stage_opts *o, const char *symbol)
+{
+    return fa_asset_resolve(o->asset, symbol);
 }
 
 struct fa_stage_hist *fa_stage_hist_open(const struct fa_stage_opts *o)
