@@ -134,11 +134,20 @@ static void reflect(struct fa_day *d)
     json_object_object_add(vars, "hindsight_text", json_object_new_string(hs_text ? hs_text : ""));
     json_object_object_add(
         vars, "chart_note",
-        json_object_new_string(image ? "the attached image is the Kline chart of the last 15 "
-                                       "trading days: candlesticks of open, high, low and close, "
-                                       "the 5-day moving average, Bollinger bands (5 days, 2 "
-                                       "standard deviations) and a dashed line on today."
-                                     : "the Kline chart is given as a table instead of an image."));
+        json_object_new_string(
+            fa_chart_close_only(bars, n, first)
+                ? (image ? "the data has closing prices only (no open, high or low), so the "
+                           "attached image shows the last 15 trading days' closes as a line "
+                           "instead of candlesticks, with the 5-day moving average, Bollinger "
+                           "bands (5 days, 2 standard deviations) and a dashed line on today."
+                         : "the data has closing prices only (no open, high or low), so "
+                           "instead of a Kline chart of candlesticks the closes are given as "
+                           "a table.")
+            : image ? "the attached image is the Kline chart of the last 15 "
+                      "trading days: candlesticks of open, high, low and close, "
+                      "the 5-day moving average, Bollinger bands (5 days, 2 "
+                      "standard deviations) and a dashed line on today."
+                    : "the Kline chart is given as a table instead of an image."));
     json_object_object_add(vars, "chart_text", json_object_new_string(image ? "" : chart_text));
     json_object_object_add(
         vars, "latest_summary",
