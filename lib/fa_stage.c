@@ -101,8 +101,8 @@ int fa_stage_hist_add(struct fa_stage_hist *h, struct json_object *price)
         return -1;
     }
     /* close-only bar (no open, high or low at all): the history keeps the
-     * close in all four. TODO: the Kline chart draws such bars as a line
-     * of closes, not as made-up candles. */
+     * close in all four and marks the bar, so that the Kline chart draws
+     * a line of closes, not made-up candles (fa_chart.h). */
     if (!json_object_object_get_ex(price, "open", NULL) &&
         !json_object_object_get_ex(price, "high", NULL) &&
         !json_object_object_get_ex(price, "low", NULL))
@@ -124,6 +124,7 @@ int fa_stage_hist_add(struct fa_stage_hist *h, struct json_object *price)
     b.low = v[2];
     b.close = v[3];
     b.adj_close = adj;
+    b.close_only = !json_object_object_get_ex(price, "open", NULL);
     s = hist_sym(h, sym);
     /* Usually an append; a day already held is replaced; an older day is
      * inserted in place. */
