@@ -275,7 +275,8 @@ static void decide(struct fa_day *d, struct json_object *price)
     char *sig_s = NULL, *guid_s = NULL, *acct_s;
     size_t sig_l = 0, guid_l = 0;
     double cash = opt_cash, pos = opt_position, px = 0, init = opt_cash, value;
-    bool on_intel, on_low, on_high, on_tools;
+    bool on_intel, on_low, on_high, on_tools, hl_ran = false;
+    size_t nsig = 0;
     FILE *fs, *fg;
 
     snprintf(asof, sizeof asof, "%s", d->date);
@@ -331,7 +332,16 @@ static void decide(struct fa_day *d, struct json_object *price)
             put_str(o, "tool", fa_stage_str(s, "tool", ""));
             put_str(o, "action", fa_stage_str(s, "action", "HOLD"));
             json_object_array_add(jsig, o);
+            nsig++;
+            hl_ran = hl_ran || strcmp(fa_stage_str(s, "tool", ""), "kdj_rsi") == 0 ||
+                     strcmp(fa_stage_str(s, "tool", ""), "stoch_bb") == 0;
         }
+        /* close-only bars: the strategies that read highs and lows gave
+         * no signal (fa-tools); the model is told why they are missing */
+        if (nsig > 0 && !hl_ran && price && !json_object_object_get_ex(price, "open", NULL))
+            fputs("- kdj_rsi and stoch_bb: cannot run: they need high and low prices, and the "
+                  "data has closing prices only.\n",
+                  fs);
         i = 0;
         while ((k = fa_day_find(d, "guidance", &i)) >= 0) {
             struct json_object *g = d->recs[k], *o, *sv;

@@ -46,4 +46,11 @@ is "$(jq -c 'select(.kind == "signal" and (.tool == "kdj_rsi" or .tool == "stoch
 like "$(cat "$err")" "kdj_rsi needs high and low prices" "and it says so"
 is "$(jq -c 'select(.kind == "signal" and .tool == "macd" and .date == "2020-10-01")' "$out" | wc -l)" 1 \
   "the strategies on closes still run"
+
+# and fa-decide tells the model why those two are missing
+mkdir -p "$T/d"
+fa-tools -q --window 15 <"$T/day.ndjson" 2>/dev/null | fa-decide -q --from 2020-10-01 --save-prompts "$T/d" >/dev/null
+ok "grep -q 'kdj_rsi and stoch_bb: cannot run: they need high and low prices' '$T/d/MSFT-2020-10-01-decide.txt'" \
+  "the decision's prompt says kdj_rsi and stoch_bb cannot run"
+ok "grep -q '^- macd: ' '$T/d/MSFT-2020-10-01-decide.txt'" "and shows the others"
 done_testing
