@@ -8,6 +8,13 @@ for p in fa-fetch fa-intel fa-retrieve fa-embed fa-reflect-low fa-reflect-high f
   command -v "$p" >/dev/null || { skip "fa-demo --real" "$p is not built"; done_testing; exit 0; }
 done
 command -v jq >/dev/null || { skip "fa-demo --real" "jq is missing"; done_testing; exit 0; }
+# fa-demo runs the programs of the source tree's bin/ (the plain build):
+# under the sanitizer suite it would only repeat the plain run
+if [ "${FA_SUITE:-}" = san ]; then
+  skip "fa-demo --real" "runs the plain build's programs; covered by the plain suite"
+  done_testing
+  exit 0
+fi
 # no endpoint, no network: fa-demo unsets the model variables; make a
 # stray one fail loudly
 export FA_LLM_URL=http://127.0.0.1:9/v1
