@@ -109,10 +109,11 @@ int fa_stage_hist_add(struct fa_stage_hist *h, struct json_object *price)
         i = 3;
     else
         i = 0;
-    for (; i < 4; i++)
+    for (size_t first = i; i < 4; i++)
         if (fa_record_num(price, need[i], &v[i]) < 0 || !(v[i] > 0)) {
-            fa_err_set("price record %s %s: field '%s' missing or not a positive number", sym, date,
-                       need[i]);
+            /* (a record with no price at all is named for all four) */
+            fa_err_set("price record %s %s: field '%s' missing or not a positive number%s", sym,
+                       date, need[i], first == 3 ? " (and no open, high or low either)" : "");
             return -1;
         }
     if (fa_record_num(price, "adj_close", &adj) < 0 || !(adj > 0))
