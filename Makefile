@@ -4,6 +4,7 @@
 #   make check      install missing Debian packages, build, run every test
 #                   (plain build, then again under address and UB sanitizers)
 #   make demo       run the agent end to end on the embedded default
+#   make demo-real  FinAgent and FLAG-Trader on real MSFT prices and news
 #   make bench      benchmarks (never part of check)
 #   make lint       clang-format, shellcheck, mandoc -Tlint
 #   make install    PREFIX=/usr/local DESTDIR=
@@ -59,7 +60,7 @@ UNITS    = $(UNIT_SRC:tests/unit/%.c=$(O)/t/%)
 SCRIPTS  = $(sort $(wildcard pipelines/fa-*))
 MANPAGES = $(sort $(wildcard man/*.1 man/*.5 man/*.7))
 
-.PHONY: all tests check check-plain check-san deps demo bench lint install uninstall clean
+.PHONY: all tests check check-plain check-san deps demo demo-real bench lint install uninstall clean
 
 all: $(PROGS)
 
@@ -129,6 +130,10 @@ demo: deps
 	@$(MAKE) --no-print-directory all
 	@pipelines/fa-demo
 
+demo-real: deps
+	@$(MAKE) --no-print-directory all
+	@pipelines/fa-demo --real
+
 bench: deps
 	@$(MAKE) --no-print-directory all
 	@bench/run
@@ -143,6 +148,8 @@ install: all
 	        $(DESTDIR)$(MANDIR)/man1 $(DESTDIR)$(MANDIR)/man5 $(DESTDIR)$(MANDIR)/man7
 	install -m 755 $(PROGS) $(SCRIPTS) $(DESTDIR)$(BINDIR)
 	cp -R prompts/. $(DESTDIR)$(DATADIR)/prompts
+	install -d $(DESTDIR)$(DATADIR)/data/investorbench
+	install -m 644 pipelines/data/investorbench/* $(DESTDIR)$(DATADIR)/data/investorbench
 	for m in $(MANPAGES); do \
 	  case $$m in *.1) install -m 644 $$m $(DESTDIR)$(MANDIR)/man1;; \
 	              *.5) install -m 644 $$m $(DESTDIR)$(MANDIR)/man5;; \

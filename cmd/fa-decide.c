@@ -50,6 +50,8 @@ static void usage(void)
     printf("Usage: %s [OPTION]... [FILE]...\n"
            "Append FinAgent's trading decision (decision) for each trading day.\n"
            "\n"
+           "      --asset-type T        stock or crypto (default FA_ASSET_TYPE, else by the\n"
+           "                            symbol: crypto when it ends in USD)\n"
            "      --cash X              starting cash when no account record is seen "
            "(default 10000)\n"
            "      --from DATE           act only on days from DATE (earlier days pass through)\n"
@@ -273,7 +275,8 @@ static void decide(struct fa_day *d, struct json_object *price)
     char *sig_s = NULL, *guid_s = NULL, *acct_s;
     size_t sig_l = 0, guid_l = 0;
     double cash = opt_cash, pos = opt_position, px = 0, init = opt_cash, value;
-    bool on_intel, on_low, on_high, on_tools;
+    bool on_intel, on_low, on_high, on_tools, hl_ran = false;
+    size_t nsig = 0;
     FILE *fs, *fg;
 
     snprintf(asof, sizeof asof, "%s", d->date);
@@ -329,7 +332,16 @@ static void decide(struct fa_day *d, struct json_object *price)
             put_str(o, "tool", fa_stage_str(s, "tool", ""));
             put_str(o, "action", fa_stage_str(s, "action", "HOLD"));
             json_object_array_add(jsig, o);
+            nsig++;
+            hl_ran = hl_ran || strcmp(fa_stage_str(s, "tool", ""), "kdj_rsi") == 0 ||
+                     strcmp(fa_stage_str(s, "tool", ""), "stoch_bb") == 0;
         }
+        /* close-only bars: the strategies that read highs and lows gave
+         * no signal (fa-tools); the model is told why they are missing */
+        if (nsig > 0 && !hl_ran && price && !json_object_object_get_ex(price, "open", NULL))
+            fputs("- kdj_rsi and stoch_bb: cannot run: they need high and low prices, and the "
+                  "data has closing prices only.\n",
+                  fs);
         i = 0;
         while ((k = fa_day_find(d, "guidance", &i)) >= 0) {
             struct json_object *g = d->recs[k], *o, *sv;
@@ -379,7 +391,7 @@ static void decide(struct fa_day *d, struct json_object *price)
 
     put_str(vars, "symbol", d->symbol);
     put_str(vars, "date", d->date);
-    put_str(vars, "asset_type", "traded asset");
+    put_str(vars, "asset_type", fa_asset_noun(fa_stage_asset(&so, d->symbol)));
     put_str(vars, "preference_text", pref_text);
     put_str(vars, "account_text", acct_s);
     put_str(vars, "latest_summary", fa_stage_str(intel, "summary", "(not available)"));
@@ -555,6 +567,7 @@ int main(int argc, char **argv)
 {
     enum { O_CASH = 256, O_JOURNAL, O_POSITION, O_PREF, O_WITHOUT };
     static const struct option opts[] = {
+        {"asset-type", required_argument, NULL, FA_STAGE_O_ASSET},
         {"cash", required_argument, NULL, O_CASH},
         {"from", required_argument, NULL, FA_STAGE_O_FROM},
         {"help", no_argument, NULL, 'h'},
@@ -613,6 +626,8 @@ int main(int argc, char **argv)
     opt_pref_name = fa_cli_conf(pref, "FA_PREFERENCE", "aggressive");
     if (!(pref_text = fa_stage_preference(opt_pref_name)))
         fa_cli_usage_error("--preference: %s", fa_err_get());
+    if (fa_stage_env(&so) < 0)
+        fa_cli_usage_error("%s", fa_err_get());
     if (!(hist = fa_stage_hist_open(&so)))
         fa_die(FA_EXIT_FAIL, "%s", fa_err_get());
     if (jpath && fa_stage_hist_load_each(NULL, jpath, journal_keep, NULL) < 0)

@@ -55,6 +55,8 @@ static void usage(void)
            "\n"
            "      --latest              summarise the day's news and price; write queries\n"
            "      --past                summarise the retrieved past news (hit records)\n"
+           "      --asset-type T        stock or crypto (default FA_ASSET_TYPE, else by the\n"
+           "                            symbol: crypto when it ends in USD)\n"
            "      --from DATE           act only on days from DATE (earlier days pass through)\n"
            "      --hindsight-end DATE  warm-up: accept inputs made with hindsight up to DATE\n"
            "      --history FILE        price records (for the later moves of past items)\n"
@@ -220,7 +222,8 @@ static void do_latest(struct fa_day *d, struct json_object *price)
         note = strdup("");
     json_object_object_add(vars, "symbol", json_object_new_string(d->symbol));
     json_object_object_add(vars, "date", json_object_new_string(d->date));
-    json_object_object_add(vars, "asset_type", json_object_new_string("traded asset"));
+    json_object_object_add(vars, "asset_type",
+                           json_object_new_string(fa_asset_noun(fa_stage_asset(&so, d->symbol))));
     json_object_object_add(vars, "price_text", json_object_new_string(price_text));
     json_object_object_add(vars, "news_count", json_object_new_int64((int64_t)shown));
     json_object_object_add(vars, "news_note", json_object_new_string(note));
@@ -332,7 +335,8 @@ static void do_past(struct fa_day *d)
     data = json_object_new_object();
     json_object_object_add(vars, "symbol", json_object_new_string(d->symbol));
     json_object_object_add(vars, "date", json_object_new_string(d->date));
-    json_object_object_add(vars, "asset_type", json_object_new_string("traded asset"));
+    json_object_object_add(vars, "asset_type",
+                           json_object_new_string(fa_asset_noun(fa_stage_asset(&so, d->symbol))));
     json_object_object_add(vars, "latest_summary",
                            json_object_new_string(fa_stage_str(
                                intel, "summary", "(today's summary is not available)")));
@@ -380,6 +384,7 @@ int main(int argc, char **argv)
         O_PAST,
     };
     static const struct option opts[] = {
+        {"asset-type", required_argument, NULL, FA_STAGE_O_ASSET},
         {"from", required_argument, NULL, FA_STAGE_O_FROM},
         {"help", no_argument, NULL, 'h'},
         {"hindsight-end", required_argument, NULL, FA_STAGE_O_HEND},
@@ -427,6 +432,8 @@ int main(int argc, char **argv)
     }
     if (opt_mode == MODE_NONE)
         fa_cli_usage_error("give --latest or --past");
+    if (fa_stage_env(&so) < 0)
+        fa_cli_usage_error("%s", fa_err_get());
     if (!(hist = fa_stage_hist_open(&so)))
         fa_die(FA_EXIT_FAIL, "%s", fa_err_get());
     if (!(llm = fa_llm_open(&so.llm)))

@@ -1,8 +1,9 @@
 /* fa-reflect-high: FinAgent's high-level reflection as a stream filter.
  *
  * For each trading day (a group with a price record): the last 14 past
- * decisions with their reasoning (from --journal FILE and from decision
- * records earlier in the stream), the trading chart (adjusted close with
+ * decisions (7 for a cryptocurrency, as in FinAgent; --decisions N) with
+ * their reasoning (from --journal FILE and from decision records earlier
+ * in the stream), the trading chart (adjusted close with
  * BUY and SELL markers over a cumulative-return panel; an image for a
  * vision model, a text otherwise), the day's intel and low-level
  * reflections (latest and retrieved) go to the model, which judges the
@@ -32,7 +33,7 @@
 #define CHART_MIN_BARS 30
 
 static struct fa_stage_opts so = FA_STAGE_OPTS_INIT;
-static long opt_decisions = 14;
+static long opt_decisions = -1; /* -1: by the asset type */
 static bool opt_no_charts;
 static const char *opt_charts;
 static struct fa_llm *llm;
@@ -53,10 +54,12 @@ static void usage(void)
     printf("Usage: %s [OPTION]... [FILE]...\n"
            "Append FinAgent's high-level reflection (reflect_high) for each trading day.\n"
            "\n"
+           "      --asset-type T        stock or crypto (default FA_ASSET_TYPE, else by the\n"
+           "                            symbol: crypto when it ends in USD)\n"
            "      --charts DIR          also save each trading chart as "
            "DIR/SYMBOL-DATE-trading.png\n"
-           "      --decisions N         past decisions reviewed (default 14; FinAgent: 7 for "
-           "crypto)\n"
+           "      --decisions N         past decisions reviewed (default by the asset type:\n"
+           "                            14 for a stock, 7 for crypto, as in FinAgent)\n"
            "      --from DATE           act only on days from DATE (earlier days pass through)\n"
            "      --hindsight-end DATE  warm-up: accept inputs made with hindsight up to DATE\n"
            "      --history FILE        price records (the chart's earlier bars)\n"
@@ -174,9 +177,13 @@ static void reflect(struct fa_day *d)
         decs[nd] = r;
         dwhere[nd++] = journal.where[i];
     }
-    if (nd > (size_t)opt_decisions) {
-        memmove(decs, decs + nd - opt_decisions, (size_t)opt_decisions * sizeof *decs);
-        nd = (size_t)opt_decisions;
+    {
+        long keep =
+            opt_decisions > 0 ? opt_decisions : fa_asset_decisions(fa_stage_asset(&so, d->symbol));
+        if (nd > (size_t)keep) {
+            memmove(decs, decs + nd - keep, (size_t)keep * sizeof *decs);
+            nd = (size_t)keep;
+        }
     }
 
     out = fa_stage_record("reflect_high", d->symbol, d->date, asof);
@@ -312,7 +319,8 @@ static void reflect(struct fa_day *d)
     data = json_object_new_object();
     json_object_object_add(vars, "symbol", json_object_new_string(d->symbol));
     json_object_object_add(vars, "date", json_object_new_string(d->date));
-    json_object_object_add(vars, "asset_type", json_object_new_string("traded asset"));
+    json_object_object_add(vars, "asset_type",
+                           json_object_new_string(fa_asset_noun(fa_stage_asset(&so, d->symbol))));
     json_object_object_add(vars, "decisions_text", json_object_new_string(dtext));
     json_object_object_add(
         vars, "chart_note",
@@ -395,6 +403,7 @@ int main(int argc, char **argv)
     static const struct option opts[] = {
         {"charts", required_argument, NULL, O_CHARTS},
         {"decisions", required_argument, NULL, O_DECISIONS},
+        {"asset-type", required_argument, NULL, FA_STAGE_O_ASSET},
         {"from", required_argument, NULL, FA_STAGE_O_FROM},
         {"help", no_argument, NULL, 'h'},
         {"hindsight-end", required_argument, NULL, FA_STAGE_O_HEND},
@@ -446,6 +455,8 @@ int main(int argc, char **argv)
     }
     if (opt_charts && opt_no_charts)
         fa_cli_usage_error("--charts and --no-charts exclude each other");
+    if (fa_stage_env(&so) < 0)
+        fa_cli_usage_error("%s", fa_err_get());
     if (!(hist = fa_stage_hist_open(&so)))
         fa_die(FA_EXIT_FAIL, "%s", fa_err_get());
     if (jpath && fa_stage_hist_load_each(hist, jpath, journal_keep, NULL) < 0)

@@ -47,6 +47,8 @@ static void usage(void)
     printf("Usage: %s [OPTION]... [FILE]...\n"
            "Append FinAgent's low-level reflection (reflect_low) for each trading day.\n"
            "\n"
+           "      --asset-type T        stock or crypto (default FA_ASSET_TYPE, else by the\n"
+           "                            symbol: crypto when it ends in USD)\n"
            "      --charts DIR          also save each Kline chart as DIR/SYMBOL-DATE-kline.png\n"
            "      --from DATE           act only on days from DATE (earlier days pass through)\n"
            "      --hindsight           warm-up: show the next 1/7/14 days' moves and bars\n"
@@ -126,16 +128,26 @@ static void reflect(struct fa_day *d)
     }
     json_object_object_add(vars, "symbol", json_object_new_string(d->symbol));
     json_object_object_add(vars, "date", json_object_new_string(d->date));
-    json_object_object_add(vars, "asset_type", json_object_new_string("traded asset"));
+    json_object_object_add(vars, "asset_type",
+                           json_object_new_string(fa_asset_noun(fa_stage_asset(&so, d->symbol))));
     json_object_object_add(vars, "moves_text", json_object_new_string(moves_text));
     json_object_object_add(vars, "hindsight_text", json_object_new_string(hs_text ? hs_text : ""));
     json_object_object_add(
         vars, "chart_note",
-        json_object_new_string(image ? "the attached image is the Kline chart of the last 15 "
-                                       "trading days: candlesticks of open, high, low and close, "
-                                       "the 5-day moving average, Bollinger bands (5 days, 2 "
-                                       "standard deviations) and a dashed line on today."
-                                     : "the Kline chart is given as a table instead of an image."));
+        json_object_new_string(
+            fa_chart_close_only(bars, n, first)
+                ? (image ? "the data has closing prices only (no open, high or low), so the "
+                           "attached image shows the last 15 trading days' closes as a line "
+                           "instead of candlesticks, with the 5-day moving average, Bollinger "
+                           "bands (5 days, 2 standard deviations) and a dashed line on today."
+                         : "the data has closing prices only (no open, high or low), so "
+                           "instead of a Kline chart of candlesticks the closes are given as "
+                           "a table.")
+            : image ? "the attached image is the Kline chart of the last 15 "
+                      "trading days: candlesticks of open, high, low and close, "
+                      "the 5-day moving average, Bollinger bands (5 days, 2 "
+                      "standard deviations) and a dashed line on today."
+                    : "the Kline chart is given as a table instead of an image."));
     json_object_object_add(vars, "chart_text", json_object_new_string(image ? "" : chart_text));
     json_object_object_add(
         vars, "latest_summary",
@@ -213,6 +225,7 @@ int main(int argc, char **argv)
         O_NOCHARTS,
     };
     static const struct option opts[] = {
+        {"asset-type", required_argument, NULL, FA_STAGE_O_ASSET},
         {"charts", required_argument, NULL, O_CHARTS},
         {"from", required_argument, NULL, FA_STAGE_O_FROM},
         {"help", no_argument, NULL, 'h'},
@@ -262,6 +275,8 @@ int main(int argc, char **argv)
         fa_cli_usage_error("--hindsight needs --hindsight-end (the warm-up's last day)");
     if (opt_charts && opt_no_charts)
         fa_cli_usage_error("--charts and --no-charts exclude each other");
+    if (fa_stage_env(&so) < 0)
+        fa_cli_usage_error("%s", fa_err_get());
     if (!(hist = fa_stage_hist_open(&so)))
         fa_die(FA_EXIT_FAIL, "%s", fa_err_get());
     if (!(llm = fa_llm_open(&so.llm)))

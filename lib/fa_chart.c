@@ -70,6 +70,14 @@ static void md_label(int day, char out[6])
     out[5] = 0;
 }
 
+bool fa_chart_close_only(const struct fa_chart_bar *bars, size_t n, size_t first)
+{
+    for (size_t i = first; i < n; i++)
+        if (bars[i].close_only)
+            return true;
+    return false;
+}
+
 int fa_chart_kline(const struct fa_chart_bar *bars, size_t n, size_t first, size_t today,
                    const char *title, unsigned char **png, size_t *len)
 {
@@ -77,6 +85,7 @@ int fa_chart_kline(const struct fa_chart_bar *bars, size_t n, size_t first, size
     size_t sl = 0;
     FILE *f;
     int rc;
+    bool co = fa_chart_close_only(bars, n, first);
 
     *png = NULL;
     *len = 0;
@@ -111,9 +120,18 @@ int fa_chart_kline(const struct fa_chart_bar *bars, size_t n, size_t first, size
             "set arrow 1 from %zu, graph 0 to %zu, graph 1 nohead dt 2 lw 1.5 lc rgb '#ff7f0e'\n"
             "set label 1 'today' at %zu, graph 0.97 center tc rgb '#ff7f0e' front\n",
             today - first, today - first, today - first);
-    fputs("plot $bars using 1:3:4:5:6:10:xtic(2) with candlesticks lc rgb variable "
-          "title 'OHLC', \\\n"
-          "     $bars using 1:7 with lines lw 2 lc rgb '#1f77b4' title 'MA(5)', \\\n"
+    /* close-only bars: no open, high or low to draw a candle from */
+    if (co)
+        fputs("set label 2 'closing prices only: no open, high or low in the data' "
+              "at graph 0.99, graph 0.03 right tc rgb '#555555' front\n"
+              "plot $bars using 1:6:xtic(2) with linespoints pt 7 ps 0.8 lw 1.5 "
+              "lc rgb '#333333' title 'close', \\\n",
+              f);
+    else
+        fputs("plot $bars using 1:3:4:5:6:10:xtic(2) with candlesticks lc rgb variable "
+              "title 'OHLC', \\\n",
+              f);
+    fputs("     $bars using 1:7 with lines lw 2 lc rgb '#1f77b4' title 'MA(5)', \\\n"
           "     $bars using 1:8 with lines dt 2 lc rgb '#9467bd' title 'Bollinger (5, 2)', \\\n"
           "     $bars using 1:9 with lines dt 2 lc rgb '#9467bd' notitle\n",
           f);
@@ -134,17 +152,30 @@ char *fa_chart_kline_text(const struct fa_chart_bar *bars, size_t n, size_t firs
         fputs("No price bars are available for the chart.", f);
         return mem_close(f, &s);
     }
-    fprintf(f,
-            "Kline chart as a table (%zu bars; unadjusted prices; MA5 = 5-day moving average; "
-            "Bollinger bands over 5 days at 2 standard deviations):\n",
-            n - first);
-    fputs("date        open      high      low       close     MA5       upper     lower\n", f);
+    if (fa_chart_close_only(bars, n, first)) {
+        fprintf(f,
+                "Price chart as a table (%zu days; the data has closing prices only, with no "
+                "open, high or low, so there are no candlesticks; MA5 = 5-day moving average; "
+                "Bollinger bands over 5 days at 2 standard deviations):\n",
+                n - first);
+        fputs("date        close     MA5       upper     lower\n", f);
+    } else {
+        fprintf(f,
+                "Kline chart as a table (%zu bars; unadjusted prices; MA5 = 5-day moving "
+                "average; Bollinger bands over 5 days at 2 standard deviations):\n",
+                n - first);
+        fputs("date        open      high      low       close     MA5       upper     lower\n", f);
+    }
     for (size_t i = first; i < n; i++) {
         const struct fa_chart_bar *b = &bars[i];
         fa_chart_bollinger(bars, i, 5, 2.0, &ma, &up, &lo);
-        fprintf(f, "%s  %-9.2f %-9.2f %-9.2f %-9.2f %-9.2f %-9.2f %-9.2f%s\n",
-                fa_date_format(b->day, date), b->open, b->high, b->low, b->close, ma, up, lo,
-                i == today ? "  <- today" : "");
+        if (fa_chart_close_only(bars, n, first))
+            fprintf(f, "%s  %-9.2f %-9.2f %-9.2f %-9.2f%s\n", fa_date_format(b->day, date),
+                    b->close, ma, up, lo, i == today ? "  <- today" : "");
+        else
+            fprintf(f, "%s  %-9.2f %-9.2f %-9.2f %-9.2f %-9.2f %-9.2f %-9.2f%s\n",
+                    fa_date_format(b->day, date), b->open, b->high, b->low, b->close, ma, up, lo,
+                    i == today ? "  <- today" : "");
     }
     fa_chart_bollinger(bars, today, 5, 2.0, &ma, &up, &lo);
     {

@@ -12,6 +12,7 @@
 #ifndef FA_CHART_H
 #define FA_CHART_H
 
+#include <stdbool.h>
 #include <stddef.h>
 
 #define FA_CHART_KLINE_W   600
@@ -20,10 +21,13 @@
 #define FA_CHART_TRADING_H 800
 
 /* One bar (a fa_date day number and prices; adj_close = close when the
- * source has no adjustment). */
+ * source has no adjustment). A close-only bar (the source gives one price
+ * a day: no open, high or low) holds the close in open, high and low too,
+ * and the charts show it as what it is: a close, never a candle. */
 struct fa_chart_bar {
     int day;
     double open, high, low, close, adj_close;
+    bool close_only;
 };
 
 /* One trading day of the trading chart: its bar, the action the account
@@ -40,6 +44,11 @@ struct fa_chart_trade {
 void fa_chart_bollinger(const struct fa_chart_bar *bars, size_t i, size_t window, double k,
                         double *mean, double *upper, double *lower);
 
+/* Whether any of bars[first..n) is close-only: the Kline chart of those
+ * bars is then a line of closes (with the same average and bands), and
+ * says so, instead of candlesticks. */
+bool fa_chart_close_only(const struct fa_chart_bar *bars, size_t n, size_t first);
+
 /* The Kline chart of bars[first..n) (bars before first only feed the
  * moving average and bands), with the marker on bars[today] (first <=
  * today < n; bars after today appear only in a hindsight chart). title
@@ -50,8 +59,10 @@ int fa_chart_kline(const struct fa_chart_bar *bars, size_t n, size_t first, size
     __attribute__((warn_unused_result));
 
 /* The same chart in text: one line per shown bar (date, OHLC, MA5, bands,
- * a mark on today) and a closing sentence on where the close sits in the
- * bands. malloc'd; never NULL (aborts on OOM). */
+ * a mark on today; for close-only bars the close alone, and a first line
+ * saying the data has no open, high or low) and a closing sentence on
+ * where the close sits in the bands. malloc'd; never NULL (aborts on
+ * OOM). */
 char *fa_chart_kline_text(const struct fa_chart_bar *bars, size_t n, size_t first, size_t today);
 
 /* The trading chart of days[0..n). Returns as fa_chart_kline. */

@@ -101,18 +101,19 @@ int fa_stage_hist_add(struct fa_stage_hist *h, struct json_object *price)
         return -1;
     }
     /* close-only bar (no open, high or low at all): the history keeps the
-     * close in all four. TODO: the Kline chart draws such bars as a line
-     * of closes, not as made-up candles. */
+     * close in all four and marks the bar, so that the Kline chart draws
+     * a line of closes, not made-up candles (fa_chart.h). */
     if (!json_object_object_get_ex(price, "open", NULL) &&
         !json_object_object_get_ex(price, "high", NULL) &&
         !json_object_object_get_ex(price, "low", NULL))
         i = 3;
     else
         i = 0;
-    for (; i < 4; i++)
+    for (size_t first = i; i < 4; i++)
         if (fa_record_num(price, need[i], &v[i]) < 0 || !(v[i] > 0)) {
-            fa_err_set("price record %s %s: field '%s' missing or not a positive number", sym, date,
-                       need[i]);
+            /* (a record with no price at all is named for all four) */
+            fa_err_set("price record %s %s: field '%s' missing or not a positive number%s", sym,
+                       date, need[i], first == 3 ? " (and no open, high or low either)" : "");
             return -1;
         }
     if (fa_record_num(price, "adj_close", &adj) < 0 || !(adj > 0))
@@ -124,6 +125,7 @@ int fa_stage_hist_add(struct fa_stage_hist *h, struct json_object *price)
     b.low = v[2];
     b.close = v[3];
     b.adj_close = adj;
+    b.close_only = !json_object_object_get_ex(price, "open", NULL);
     s = hist_sym(h, sym);
     /* Usually an append; a day already held is replaced; an older day is
      * inserted in place. */
@@ -608,9 +610,37 @@ int fa_stage_option(struct fa_stage_opts *o, int opt, const char *arg)
         return 1;
     case FA_STAGE_O_TEMP:
         return fa_cli_double("--temperature", arg, 0, 2, &o->temperature) < 0 ? -1 : 1;
+    case FA_STAGE_O_ASSET:
+        if (fa_asset_parse(arg, &o->asset) < 0) {
+            char msg[1024];
+            snprintf(msg, sizeof msg, "--asset-type: %s", fa_err_get());
+            fa_err_set("%s", msg);
+            return -1;
+        }
+        return 1;
     default:
         return fa_cli_core(opt);
     }
+}
+
+int fa_stage_env(struct fa_stage_opts *o)
+{
+    const char *e = getenv("FA_ASSET_TYPE");
+
+    if (o->asset != FA_ASSET_AUTO || !e || !*e)
+        return 0;
+    if (fa_asset_parse(e, &o->asset) < 0) {
+        char msg[1024];
+        snprintf(msg, sizeof msg, "FA_ASSET_TYPE: %s", fa_err_get());
+        fa_err_set("%s", msg);
+        return -1;
+    }
+    return 0;
+}
+
+enum fa_asset fa_stage_asset(const struct fa_stage_opts *o, const char *symbol)
+{
+    return fa_asset_resolve(o->asset, symbol);
 }
 
 struct fa_stage_hist *fa_stage_hist_open(const struct fa_stage_opts *o)

@@ -18,6 +18,7 @@
 #include <stddef.h>
 #include <json-c/json.h>
 
+#include "fa_asset.h"
 #include "fa_chart.h"
 #include "fa_day.h"
 #include "fa_llm.h"
@@ -83,6 +84,7 @@ enum {
     FA_STAGE_O_SEED,          /* --seed N */
     FA_STAGE_O_STRICT,        /* --strict */
     FA_STAGE_O_TEMP,          /* --temperature T */
+    FA_STAGE_O_ASSET,         /* --asset-type stock|crypto */
 };
 
 /* Their values. Start from FA_STAGE_OPTS_INIT; set vision when --model
@@ -94,10 +96,11 @@ struct fa_stage_opts {
     const char *save_prompts, *history;
     bool vision;
     struct fa_llm_opts llm; /* model, mode ("offline") */
+    enum fa_asset asset;    /* --asset-type, FA_ASSET_TYPE, or FA_ASSET_AUTO */
 };
 #define FA_STAGE_OPTS_INIT                                                                         \
     {                                                                                              \
-        .from = -1, .hindsight_end = -1, .seed = 42, .temperature = -1                             \
+        .from = -1, .hindsight_end = -1, .seed = 42, .temperature = -1, .asset = FA_ASSET_AUTO     \
     }
 
 /* Handles opt (a getopt_long value) with its argument arg when it is one
@@ -109,6 +112,13 @@ struct fa_stage_opts {
  * fa_cli_usage_error). */
 int fa_stage_option(struct fa_stage_opts *o, int opt, const char *arg)
     __attribute__((warn_unused_result));
+
+/* After the options: takes FA_ASSET_TYPE when --asset-type was not given.
+ * Returns 0, or -1 with fa_err set ("FA_ASSET_TYPE: ..."; a usage error). */
+int fa_stage_env(struct fa_stage_opts *o) __attribute__((warn_unused_result));
+
+/* The asset type of symbol under o (fa_asset_resolve). */
+enum fa_asset fa_stage_asset(const struct fa_stage_opts *o, const char *symbol);
 
 /* A new price history holding o->history's price records when set.
  * Returns NULL with fa_err set ("history 'FILE': ..."). */

@@ -27,7 +27,7 @@ int main(int argc, char **argv)
     for (int i = 0; i < NB; i++) {
         double c = 100 + 5 * sin(i / 3.0) + i * 0.3;
         bars[i] = (struct fa_chart_bar){
-            fa_date_add_trading(d0, i, FA_CAL_NYSE), c - 0.8, c + 1.5, c - 1.7, c, c * 0.99};
+            fa_date_add_trading(d0, i, FA_CAL_NYSE), c - 0.8, c + 1.5, c - 1.7, c, c * 0.99, false};
         days[i].bar = bars[i];
         days[i].action = i == 3 ? 'B' : i == 12 ? 'S' : 0;
         days[i].cumret = (c - 100) / 100;
@@ -59,6 +59,23 @@ int main(int argc, char **argv)
     free(t);
     ok(fa_chart_kline(bars, NB, NB, NB, "x", &a, &la) == -1, "no bars refused");
 
+    /* close-only bars: the close alone, and the text says there is no
+     * open, high or low (nothing is made up) */
+    struct fa_chart_bar co[NB];
+    for (int i = 0; i < NB; i++) {
+        co[i] = bars[i];
+        co[i].open = co[i].high = co[i].low = co[i].close;
+        co[i].close_only = true;
+    }
+    ok(!fa_chart_close_only(bars, NB, 0) && fa_chart_close_only(co, NB, 0),
+       "close-only bars are told apart");
+    t = fa_chart_kline_text(co, NB, NB - 15, NB - 1);
+    ok(strstr(t, "closing prices only") && strstr(t, "no candlesticks") &&
+           !strstr(t, "open      high"),
+       "close-only text: no OHLC columns, says why");
+    ok(strstr(t, "<- today") && strstr(t, "Today's close"), "close-only text: today and bands");
+    free(t);
+
     if (!fa_gnuplot_path()) {
         printf("ok %d - # SKIP gnuplot not installed\n", ++tap_n);
         return tap_done();
@@ -75,6 +92,15 @@ int main(int argc, char **argv)
     bars[NB - 1].close += 1;
     ok(fa_chart_kline(bars, NB, NB - 15, NB - 1, "TEST Kline", &b, &lb) == 0, "changed bar");
     ok(la != lb || memcmp(a, b, la) != 0, "a changed bar changes the image");
+    free(a);
+    free(b);
+    ok(fa_chart_kline(co, NB, NB - 15, NB - 1, "TEST close-only", &a, &la) == 0,
+       "close-only chart renders");
+    ok(fa_chart_kline(bars, NB, NB - 15, NB - 1, "TEST close-only", &b, &lb) == 0 &&
+           (la != lb || memcmp(a, b, la) != 0),
+       "close-only chart is not the candlestick chart");
+    if (argc > 3)
+        ok(fa_gnuplot_save(argv[3], a, la) == 0, "saved");
     free(a);
     free(b);
     ok(fa_chart_trading(days, NB, "TEST trading", &a, &la) == 0, "trading renders");
