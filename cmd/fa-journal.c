@@ -61,12 +61,10 @@ static int load_key(struct fa_journal_key *k)
     char path[4096];
     int created = 0;
 
-    if (fa_journal_key_path(path, sizeof path) < 0 ||
-        fa_journal_key_load(path, 1, k, &created) < 0)
+    if (fa_journal_key_path(path, sizeof path) < 0 || fa_journal_key_load(path, 1, k, &created) < 0)
         return -1;
     if (created)
-        fa_warn("made a new journal key '%s' (keep it; its public half goes into each run)",
-                path);
+        fa_warn("made a new journal key '%s' (keep it; its public half goes into each run)", path);
     return 0;
 }
 
@@ -187,8 +185,8 @@ int main(int argc, char **argv)
                          problems == 1 ? "" : "s", entries);
             status = FA_EXIT_FAIL;
         } else if (fa_verbosity > 0) {
-            printf("%s/journal.ndjson: %zu entries good: chain, signatures, day streams\n",
-                   run_dir, entries);
+            printf("%s/journal.ndjson: %zu entries good: chain, signatures, day streams\n", run_dir,
+                   entries);
         }
     }
     if (fa_stdout_close() != 0)

@@ -7,7 +7,6 @@
  * brace), so checking it needs no JSON re-serialisation; prev is the
  * SHA-256 of the whole previous line (without its newline), 64 zeros for
  * the first. */
-#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
@@ -193,8 +192,8 @@ int fa_journal_key_load(const char *path, int create, struct fa_journal_key *k, 
         if (stat(path, &st) == 0 && (st.st_mode & 077)) {
             sodium_memzero(buf, len);
             free(buf);
-            fa_err_set("journal key '%s' is readable by others (mode %03o): chmod 600 it",
-                       path, (unsigned)(st.st_mode & 0777));
+            fa_err_set("journal key '%s' is readable by others (mode %03o): chmod 600 it", path,
+                       (unsigned)(st.st_mode & 0777));
             return -1;
         }
         while (len > 0 && (buf[len - 1] == '\n' || buf[len - 1] == '\r' || buf[len - 1] == ' '))
@@ -216,69 +215,6 @@ int fa_journal_key_load(const char *path, int create, struct fa_journal_key *k, 
 void fa_journal_key_wipe(struct fa_journal_key *k)
 {
     sodium_memzero(k, sizeof *k);
-}
-
-static int is_day_name(const char *n)
-{
-    static const char pat[] = "####-##-##.ndjson";
-    size_t i;
-
-    if (strlen(n) != sizeof pat - 1)
-        return 0;
-    for (i = 0; i < sizeof pat - 1; i++) {
-        if (pat[i] == '#' ? (n[i] < '0' || n[i] > '9') : n[i] != pat[i])
-            return 0;
-    }
-    return 1;
-}
-
-static int cmp_str(const void *a, const void *b)
-{
-    return strcmp(*(char *const *)a, *(char *const *)b);
-}
-
-/* The complete days of run (names "DATE" of RUN/days/DATE.ndjson),
- * sorted; a missing days/ is no days. */
-static int list_days(const char *run, char ***out, size_t *n)
-{
-    char p[PATH_MAX];
-    DIR *d;
-    struct dirent *e;
-    char **v = NULL;
-    size_t nv = 0, cap = 0;
-
-    snprintf(p, sizeof p, "%s/days", run);
-    *out = NULL;
-    *n = 0;
-    d = opendir(p);
-    if (!d) {
-        if (errno == ENOENT)
-            return 0;
-        fa_err_sys("cannot read '%s'", p);
-        return -1;
-    }
-    while ((e = readdir(d)) != NULL) {
-        if (!is_day_name(e->d_name))
-            continue;
-        if (nv == cap) {
-            cap = cap ? 2 * cap : 64;
-            v = fa_str_nn(realloc(v, cap * sizeof *v));
-        }
-        v[nv++] = fa_str_nn(strndup(e->d_name, 10));
-    }
-    closedir(d);
-    if (nv)
-        qsort(v, nv, sizeof *v, cmp_str);
-    *out = v;
-    *n = nv;
-    return 0;
-}
-
-static void free_list(char **v, size_t n)
-{
-    for (size_t i = 0; i < n; i++)
-        free(v[i]);
-    free(v);
 }
 
 /* One parsed journal line. */
@@ -400,8 +336,8 @@ static int append_one(int fd, const char *run, const char *date, unsigned long s
     json_object_object_add(e, "key", json_object_new_string(pkhex));
     free(symbol);
 
-    const char *body = json_object_to_json_string_ext(e, JSON_C_TO_STRING_PLAIN |
-                                                             JSON_C_TO_STRING_NOSLASHESCAPE);
+    const char *body =
+        json_object_to_json_string_ext(e, JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE);
     size_t blen = strlen(body);
     crypto_sign_detached(sig, NULL, (const unsigned char *)body, blen, k->sk);
     sodium_bin2hex(sighex, sizeof sighex, sig, sizeof sig);
@@ -507,7 +443,7 @@ int fa_journal_append(const char *run, const char *date, const struct fa_journal
         days = fa_str_nn(malloc(sizeof *days));
         days[0] = fa_str_nn(strdup(date));
         nd = 1;
-    } else if (list_days(run, &days, &nd) < 0) {
+    } else if (fa_file_days(run, &days, &nd) < 0) {
         goto out;
     }
     for (i = 0; i < nd; i++) {
@@ -530,7 +466,7 @@ int fa_journal_append(const char *run, const char *date, const struct fa_journal
     }
     rc = 0;
 out:
-    free_list(days, nd);
+    fa_file_free_list(days, nd);
     free(lines);
     free(buf);
     close(fd);
@@ -572,8 +508,7 @@ static int check_sig(const struct line *l, const unsigned char *pk)
     size_t hexlen = 2 * crypto_sign_BYTES, blen;
     int ok;
 
-    for (p = l->s; (p = memmem(p, l->len - (size_t)(p - l->s), SIG_MARK, sizeof SIG_MARK - 1));
-         p++)
+    for (p = l->s; (p = memmem(p, l->len - (size_t)(p - l->s), SIG_MARK, sizeof SIG_MARK - 1)); p++)
         m = p;
     if (!m)
         return 1;
@@ -707,8 +642,7 @@ long fa_journal_verify(const char *run, const unsigned char *pin, fa_journal_rep
                 size_t sl = 0;
                 snprintf(sp, sizeof sp, "%s/%s", run, stream);
                 if (fa_file_read(sp, MAX_STREAM, &sb, &sl) < 0) {
-                    reportf(report, ctx, ln, &problems, "%s is missing (%s)", stream,
-                            fa_err_get());
+                    reportf(report, ctx, ln, &problems, "%s is missing (%s)", stream, fa_err_get());
                 } else {
                     sha_hex(sb, sl, h);
                     free(sb);
@@ -722,7 +656,7 @@ long fa_journal_verify(const char *run, const unsigned char *pin, fa_journal_rep
         json_object_put(o);
         sha_hex(l->s, l->len, prev);
     }
-    if (list_days(run, &days, &nd) == 0) {
+    if (fa_file_days(run, &days, &nd) == 0) {
         for (i = 0; i < nd; i++) {
             for (j = 0; j < nl; j++)
                 if (strcmp(lines[j].date, days[i]) == 0)
@@ -735,7 +669,7 @@ long fa_journal_verify(const char *run, const unsigned char *pin, fa_journal_rep
     } else {
         reportf(report, ctx, 0, &problems, "%s", fa_err_get());
     }
-    free_list(days, nd);
+    fa_file_free_list(days, nd);
     free(lines);
     free(buf);
     return problems;
