@@ -370,7 +370,7 @@ static int section_equity(void)
 {
     static const char *const names[] = {"agent", "buy_hold", "macd", "kdj_rsi", "stoch_bb", "zmr"};
     char p[PATH_MAX], *script = NULL;
-    size_t slen = 0, ncurves = 0;
+    size_t slen = 0, ncurves = 0, maxdays = 0;
     FILE *s = open_memstream(&script, &slen);
     int rc = 0;
 
@@ -411,11 +411,15 @@ static int section_equity(void)
             m++;
         }
         if (m) {
+            if (m > maxdays)
+                maxdays = m;
             fputs("EOD\n", s);
             ncurves++;
         }
         free_all(r, n);
     }
+    if (maxdays > 0 && maxdays < 16) /* else half-day ticks repeat each date */
+        fputs("set xtics 86400\n", s);
     fputs("set multiplot layout 2,1\nset title 'Equity (value / first value)'\nplot ", s);
     for (size_t i = 0; i < ncurves; i++)
         fprintf(s, "%s$d%zu using 1:2 with lines lw %d title \"%s\"", i ? ", " : "", i, i ? 1 : 3,

@@ -38,7 +38,7 @@ like "$row" '<span class="NONE">NONE</span>' "with its action"
 reason=$(jq -r 'select(.kind == "decision") | .reason' "$R/days/2023-03-08.ndjson")
 ok "[ -n '$reason' ]" "the NONE decision has a reason"
 esc=$(printf '%s' "${reason:0:40}" | sed "s/&/\\&amp;/g; s/</\\&lt;/g; s/>/\\&gt;/g; s/\"/\\&quot;/g; s/'/\\&#39;/g")
-ok "grep -qF -- \"\$esc\" '$P'" "which the page shows"
+ok "grep -qF -- '$esc' '$P'" "which the page shows"
 # metrics: every strategy's row, every number as in metrics.ndjson
 is "$(grep -o '<tr data-follow="[a-z_]*"' "$P" | sort | uniq -c | awk '{print $1}' | sort -u)" 2 \
   "each strategy has a test row and a warm-up row"
