@@ -699,6 +699,18 @@ int fa_stage_run(char *const *paths, int n, const struct fa_stage_opts *o,
 
 /* ---- the call ------------------------------------------------------- */
 
+long fa_stage_seed(const struct fa_stage_opts *o)
+{
+    const char *e = getenv("FA_SEED");
+    long v;
+
+    if (o->seed >= 0)
+        return o->seed;
+    if (e && *e && fa_cli_long("FA_SEED", e, 0, 2147483647L, &v) == 0)
+        return v;
+    return 42;
+}
+
 struct fa_stage_call fa_stage_call_of(const struct fa_stage_opts *o, const struct fa_day *d,
                                       const char *stage, const char *asof)
 {
@@ -708,7 +720,7 @@ struct fa_stage_call fa_stage_call_of(const struct fa_stage_opts *o, const struc
         .date = d->date,
         .asof = asof,
         .temperature = o->temperature,
-        .seed = o->seed,
+        .seed = fa_stage_seed(o),
         .save_dir = o->save_prompts,
     };
     return c;
