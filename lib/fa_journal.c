@@ -134,8 +134,10 @@ static int write_all(int fd, const void *p, size_t n)
     return 0;
 }
 
-/* Writes data to path atomically with the given mode. */
-static int save(const char *path, const void *data, size_t len, mode_t mode)
+/* Writes data to path atomically with the given mode. With excl, path
+ * must not exist yet: two processes making it at once both see the one
+ * file that won (link, not rename); the loser gets EEXIST. */
+static int save(const char *path, const void *data, size_t len, mode_t mode, int excl)
 {
     char tmp[PATH_MAX];
     int fd;
@@ -155,7 +157,22 @@ static int save(const char *path, const void *data, size_t len, mode_t mode)
         unlink(tmp);
         return -1;
     }
-    if (close(fd) < 0 || rename(tmp, path) < 0) {
+    if (close(fd) < 0) {
+        fa_err_sys("cannot write '%s'", path);
+        unlink(tmp);
+        return -1;
+    }
+    if (excl) {
+        int rc = link(tmp, path), e = errno;
+        unlink(tmp);
+        if (rc < 0) {
+            fa_err_sys("cannot write '%s'", path);
+            errno = e;
+            return -1;
+        }
+        return 0;
+    }
+    if (rename(tmp, path) < 0) {
         fa_err_sys("cannot write '%s'", path);
         unlink(tmp);
         return -1;
@@ -181,12 +198,14 @@ int fa_journal_key_load(const char *path, int create, struct fa_journal_key *k, 
         sodium_bin2hex(hex, sizeof hex - 1, seed, sizeof seed);
         len = strlen(hex);
         hex[len++] = '\n';
-        if (make_parents(path) < 0 || save(path, hex, len, 0600) < 0) {
+        int rc = make_parents(path) < 0 ? -1 : save(path, hex, len, 0600, 1);
+        sodium_memzero(hex, sizeof hex);
+        if (rc < 0 && errno == EEXIST) /* another process made it first: use that one */
+            return fa_journal_key_load(path, 0, k, created);
+        if (rc < 0) {
             sodium_memzero(seed, sizeof seed);
-            sodium_memzero(hex, sizeof hex);
             return -1;
         }
-        sodium_memzero(hex, sizeof hex);
         *created = 1;
     } else {
         if (stat(path, &st) == 0 && (st.st_mode & 077)) {
@@ -371,7 +390,7 @@ static int check_pub(const char *run, const struct fa_journal_key *k)
             return -1;
         hex[64] = '\n';
         hex[65] = 0;
-        return save(path, hex, 65, 0644);
+        return save(path, hex, 65, 0644, 0);
     }
     while (len > 0 && (buf[len - 1] == '\n' || buf[len - 1] == ' '))
         len--;

@@ -119,6 +119,9 @@ is "$rc" 1 "a key others may read is refused"
 like "$(cat "$err")" "chmod 600" "with the fix"
 HOME=$T/home XDG_CONFIG_HOME="" run fa-journal pubkey
 ok "[ -f '$T/home/.config/fa/journal.key' ]" "else under ~/.config/fa"
+for i in 1 2 3 4 5 6; do FA_JOURNAL_KEY=$T/race/key fa-journal -q pubkey >"$T/race.$i" & done
+wait
+is "$(cat "$T"/race.* | sort -u | wc -l)" 1 "processes making the key at once all get the one key"
 run fa-journal verify
 is "$rc" 2 "verify without RUN: usage error"
 run fa-journal frob "$R"
