@@ -591,6 +591,7 @@ int fa_stage_option(struct fa_stage_opts *o, int opt, const char *arg)
         o->save_prompts = arg;
         return 1;
     case FA_STAGE_O_SEED:
+        o->seed_set = true;
         return fa_cli_long("--seed", arg, 0, 2147483647L, &o->seed) < 0 ? -1 : 1;
     case FA_STAGE_O_STRICT:
         fa_strict = true;
@@ -704,11 +705,9 @@ long fa_stage_seed(const struct fa_stage_opts *o)
     const char *e = getenv("FA_SEED");
     long v;
 
-    if (o->seed >= 0)
-        return o->seed;
-    if (e && *e && fa_cli_long("FA_SEED", e, 0, 2147483647L, &v) == 0)
+    if (!o->seed_set && e && *e && fa_cli_long("FA_SEED", e, 0, 2147483647L, &v) == 0)
         return v;
-    return 42;
+    return o->seed;
 }
 
 struct fa_stage_call fa_stage_call_of(const struct fa_stage_opts *o, const struct fa_day *d,

@@ -89,7 +89,8 @@ enum {
  * names the vision model too (the charting stages). */
 struct fa_stage_opts {
     int from, hindsight_end; /* day numbers, or -1 */
-    long seed;               /* 0..2^31-1, or -1: fa_stage_seed's default */
+    long seed;               /* 0..2^31-1 [42; FA_SEED: see fa_stage_seed] */
+    bool seed_set;           /* --seed was given */
     double temperature;      /* 0..2, or -1: the server's */
     const char *save_prompts, *history;
     bool vision;
@@ -97,7 +98,7 @@ struct fa_stage_opts {
 };
 #define FA_STAGE_OPTS_INIT                                                                         \
     {                                                                                              \
-        .from = -1, .hindsight_end = -1, .seed = -1, .temperature = -1                             \
+        .from = -1, .hindsight_end = -1, .seed = 42, .temperature = -1                             \
     }
 
 /* The seed a stage uses: --seed when given, else FA_SEED when set to a
