@@ -236,6 +236,20 @@ void fa_journal_key_wipe(struct fa_journal_key *k)
     sodium_memzero(k, sizeof *k);
 }
 
+/* Whether s is YYYY-MM-DD in shape (digits and dashes, nothing else):
+ * a day's name, never a path. */
+static int is_date(const char *s)
+{
+    static const char pat[] = "####-##-##";
+
+    if (!s || strlen(s) != 10)
+        return 0;
+    for (size_t i = 0; i < 10; i++)
+        if (pat[i] == '#' ? (s[i] < '0' || s[i] > '9') : s[i] != pat[i])
+            return 0;
+    return 1;
+}
+
 /* One parsed journal line. */
 struct line {
     const char *s;
@@ -277,7 +291,7 @@ static void line_date(const struct line *l, char out[11])
 
     out[0] = 0;
     if (o && json_object_object_get_ex(o, "date", &d) && json_object_is_type(d, json_type_string) &&
-        json_object_get_string_len(d) == 10)
+        is_date(json_object_get_string(d)))
         memcpy(out, json_object_get_string(d), 11);
     json_object_put(o);
     json_tokener_free(t);
@@ -455,7 +469,11 @@ int fa_journal_append(const char *run, const char *date, const struct fa_journal
     if (date) {
         char p[PATH_MAX];
         snprintf(p, sizeof p, "%s/days/%s.ndjson", run, date);
-        if (strlen(date) != 10 || access(p, R_OK) < 0) {
+        if (!is_date(date)) {
+            fa_err_set("bad day '%s' (want YYYY-MM-DD)", date);
+            goto out;
+        }
+        if (access(p, R_OK) < 0) {
             fa_err_sys("day %s is not complete ('%s')", date, p);
             goto out;
         }
@@ -642,7 +660,7 @@ long fa_journal_verify(const char *run, const unsigned char *pin, fa_journal_rep
         s = get_str(o, "date");
         stream = get_str(o, "stream");
         hash = get_str(o, "stream_sha256");
-        if (s && strlen(s) == 10)
+        if (is_date(s))
             memcpy(l->date, s, 11);
         for (j = 0; l->date[0] && j < i; j++) {
             if (strcmp(lines[j].date, l->date) == 0) {
@@ -654,7 +672,7 @@ long fa_journal_verify(const char *run, const unsigned char *pin, fa_journal_rep
         {
             char want[32];
             snprintf(want, sizeof want, "days/%s.ndjson", s ? s : "?");
-            if (!s || !stream || strcmp(stream, want) != 0 || !hash) {
+            if (!is_date(s) || !stream || strcmp(stream, want) != 0 || !hash) {
                 reportf(report, ctx, ln, &problems, "no day stream named for the entry's date");
             } else {
                 char sp[PATH_MAX], *sb = NULL;
