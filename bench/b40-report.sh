@@ -75,14 +75,14 @@ JS
 # cpu_ms FILE: CPU milliseconds (user + system, every Chromium process)
 # to open FILE and take a screenshot of its first screen.
 cpu_ms() {
-  local prof c0 c1
+  local prof c0 c1 me=$BASHPID # (inside $(...) below, BASHPID is another process)
   prof=$(mktemp -d)
-  c0=$(awk '{ print $16 + $17 }' /proc/$BASHPID/stat)
+  c0=$(awk '{ print $16 + $17 }' "/proc/$me/stat")
   timeout 120 "$browser" --headless --no-sandbox --disable-gpu --disable-quic --no-first-run \
     --disable-background-networking --disable-component-update --disable-sync \
     --user-data-dir="$prof" --window-size=1280,1000 --screenshot="$dir/shot.png" "file://$1" \
     >/dev/null 2>&1 || true
-  c1=$(awk '{ print $16 + $17 }' /proc/$BASHPID/stat)
+  c1=$(awk '{ print $16 + $17 }' "/proc/$me/stat")
   rm -rf "$prof"
   echo $(((c1 - c0) * 1000 / $(getconf CLK_TCK)))
 }
