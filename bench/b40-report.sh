@@ -97,4 +97,4 @@ for i in 1 2 3; do
 done
 r=$(open_ms "$dir/small.html")
 echo "bench: report-250-noimages-open ${r#load=} (ms)"
-rm -rf "$src/memory" "$dir/cache"
+rm -rf "$src" "$run/charts" "$dir/cache" "$dir/timed.html" "$dir/shot.png" # large; the pages stay
