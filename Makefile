@@ -60,7 +60,7 @@ UNITS    = $(UNIT_SRC:tests/unit/%.c=$(O)/t/%)
 SCRIPTS  = $(sort $(wildcard pipelines/fa-*))
 MANPAGES = $(sort $(wildcard man/*.1 man/*.5 man/*.7))
 
-.PHONY: all tests check check-plain check-san deps demo demo-real bench lint install uninstall clean
+.PHONY: all tests check check-plain check-san deps deps-check demo demo-real bench lint install uninstall clean
 
 all: $(PROGS)
 
@@ -115,14 +115,26 @@ deps:
 	  exit 2; \
 	fi
 
+# Chromium, for the report's browser test (t1103) only: installed by make
+# check when possible, never by make all or make demo; where it cannot be,
+# that test prints SKIP with the reason.
+deps-check: deps
+	@command -v chromium >/dev/null 2>&1 || command -v chromium-browser >/dev/null 2>&1 || \
+	if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then \
+	  echo "deps: installing chromium (for the report's browser test)"; \
+	  export DEBIAN_FRONTEND=noninteractive; \
+	  { apt-get update -qq && apt-get install -y -qq --no-install-recommends chromium >/dev/null; } \
+	    || echo "deps: chromium could not be installed; its test will say SKIP" >&2; \
+	else echo "deps: chromium is missing (sudo apt-get install -y chromium); its test will say SKIP" >&2; fi
+
 # The plain build first, then the same suite under ASan and UBSan; one tally.
-check: deps
+check: deps-check
 	@$(MAKE) --no-print-directory tests
 	@$(MAKE) --no-print-directory SANITIZE=address,undefined tests
 	@tests/run --bin bin --units build/default/t \
 	           --san-bin build/san/bin --san-units build/san/t
 
-check-plain: deps
+check-plain: deps-check
 	@$(MAKE) --no-print-directory tests
 	@tests/run --bin bin --units build/default/t
 

@@ -152,7 +152,7 @@ static void do_latest(struct fa_day *d, struct json_object *price)
     if (!idx)
         fa_die(FA_EXIT_FAIL, "out of memory");
     if (shown < nnews)
-        fa_stage_sample(keys, nnews, shown, so.seed, idx);
+        fa_stage_sample(keys, nnews, shown, fa_stage_seed(&so), idx);
     else
         for (i = 0; i < shown; i++)
             idx[i] = i;
@@ -217,7 +217,7 @@ static void do_latest(struct fa_day *d, struct json_object *price)
     if (shown < nnews)
         note = fa_stage_printf("There were %zu items; %zu of them, chosen at random (seed %ld), "
                                "are shown.",
-                               nnews, shown, so.seed);
+                               nnews, shown, fa_stage_seed(&so));
     else
         note = strdup("");
     json_object_object_add(vars, "symbol", json_object_new_string(d->symbol));

@@ -604,6 +604,7 @@ int fa_stage_option(struct fa_stage_opts *o, int opt, const char *arg)
         o->save_prompts = arg;
         return 1;
     case FA_STAGE_O_SEED:
+        o->seed_set = true;
         return fa_cli_long("--seed", arg, 0, 2147483647L, &o->seed) < 0 ? -1 : 1;
     case FA_STAGE_O_STRICT:
         fa_strict = true;
@@ -740,6 +741,16 @@ int fa_stage_run(char *const *paths, int n, const struct fa_stage_opts *o,
 
 /* ---- the call ------------------------------------------------------- */
 
+long fa_stage_seed(const struct fa_stage_opts *o)
+{
+    const char *e = getenv("FA_SEED");
+    long v;
+
+    if (!o->seed_set && e && *e && fa_cli_long("FA_SEED", e, 0, 2147483647L, &v) == 0)
+        return v;
+    return o->seed;
+}
+
 struct fa_stage_call fa_stage_call_of(const struct fa_stage_opts *o, const struct fa_day *d,
                                       const char *stage, const char *asof)
 {
@@ -749,7 +760,7 @@ struct fa_stage_call fa_stage_call_of(const struct fa_stage_opts *o, const struc
         .date = d->date,
         .asof = asof,
         .temperature = o->temperature,
-        .seed = o->seed,
+        .seed = fa_stage_seed(o),
         .save_dir = o->save_prompts,
     };
     return c;

@@ -91,7 +91,8 @@ enum {
  * names the vision model too (the charting stages). */
 struct fa_stage_opts {
     int from, hindsight_end; /* day numbers, or -1 */
-    long seed;               /* 0..2^31-1 [42] */
+    long seed;               /* 0..2^31-1 [42; FA_SEED: see fa_stage_seed] */
+    bool seed_set;           /* --seed was given */
     double temperature;      /* 0..2, or -1: the server's */
     const char *save_prompts, *history;
     bool vision;
@@ -102,6 +103,11 @@ struct fa_stage_opts {
     {                                                                                              \
         .from = -1, .hindsight_end = -1, .seed = 42, .temperature = -1, .asset = FA_ASSET_AUTO     \
     }
+
+/* The seed a stage uses: --seed when given, else FA_SEED when set to a
+ * number in 0..2^31-1 (fa-sweep's --seeds run a configuration under
+ * several), else 42. */
+long fa_stage_seed(const struct fa_stage_opts *o);
 
 /* Handles opt (a getopt_long value) with its argument arg when it is one
  * of FA_STAGE_O_* or a core flag other than -h ('q', 'v', 'V'). Returns

@@ -11,6 +11,10 @@ T=$(mktemp -d "${TMPDIR:-/tmp}/fa-test.XXXXXX")
 FA_ROOT=${FA_ROOT:-$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)}
 FA_BIN=${FA_BIN:-$FA_ROOT/bin}
 PATH="$FA_BIN:$FA_ROOT/pipelines:$PATH"
+# the pipelines run the programs under test (the sanitizer build in the san suite)
+export FA_EXEC_PATH=$FA_BIN
+# fa-run signs its journal: with a key of the test's own, never the user's
+export FA_JOURNAL_KEY=$T/journal.key
 export FA_CACHE_DIR=$T/cache
 FAKES=$FA_ROOT/tests/fakes
 export FIXTURES=$FA_ROOT/tests/fixtures
