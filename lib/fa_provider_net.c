@@ -569,3 +569,30 @@ out:
     free(url);
     return ret;
 }
+
+/* --- replies without a request ------------------------------------------ */
+
+int fa_provider_parse_reply(const char *provider, const char *reply, const char *body, size_t len,
+                            struct fa_provider_data *d)
+{
+    static const struct {
+        const char *provider, *reply;
+        int (*fn)(struct parse *p, struct json_object *root, const char *label);
+    } parsers[] = {
+        {"fmp", "prices", fmp_prices},     {"fmp", "news", fmp_news},
+        {"yahoo", "prices", yahoo_chart},  {"alphavantage", "prices", av_daily},
+        {"alphavantage", "news", av_news},
+    };
+    struct parse p = {.symbol = ""};
+
+    for (size_t i = 0; i < sizeof parsers / sizeof parsers[0]; i++)
+        if (strcmp(provider, parsers[i].provider) == 0 && strcmp(reply, parsers[i].reply) == 0)
+            p.fn = parsers[i].fn;
+    if (!p.fn) {
+        fa_err_set("%s: no parser for '%s' replies", provider, reply);
+        return -1;
+    }
+    if (check(body, len, provider, &p) != 0)
+        return -1;
+    return take(&p, d);
+}
