@@ -787,8 +787,12 @@ int fa_llm_chat(struct fa_llm *c, const struct fa_llm_chat *req, struct fa_llm_r
                                  req->max_tokens > 0 ? req->max_tokens : 4096, &known);
         e = post(c, "chat", "/chat/completions", body, est_usd, true, &ci, &reply);
         json_object_put(body);
-        if (e == FA_LLM_OK && answer_text(reply, &res->text) < 0)
-            e = FA_LLM_ESERVER;
+        if (e == FA_LLM_OK && answer_text(reply, &res->text) < 0) {
+            if (!ci.cache_hit)
+                e = FA_LLM_ESERVER;
+            else /* a cached reply that is no answer: an unusable answer */
+                res->text = xstrdup("");
+        }
         json_object_put(reply);
         reply = NULL;
         if (e != FA_LLM_OK) {

@@ -139,7 +139,9 @@ static void xml_text(struct fa_str *b, const char *s, size_t n)
 
 /* Parses an opening tag "<tag name='x'>" at *p (p within [.., end)).
  * Returns 1 and fills tag ("string"/"map") and name, moving *p past '>';
- * 0 when *p is not such a tag. */
+ * 0 when *p is not such a tag. A tag with an empty name is not one: no
+ * field can be called "", and the element is ignored like any other
+ * stray markup (the answer then misses its fields: an output error). */
 static int open_tag(const char **pp, const char *end, char tag[8], struct fa_str *name)
 {
     const char *p = *pp, *q;
@@ -182,6 +184,8 @@ static int open_tag(const char **pp, const char *end, char tag[8], struct fa_str
         return 0;
     name->len = 0;
     xml_text(name, p, (size_t)(q - p));
+    if (name->len == 0 || !name->s)
+        return 0;
     p = q + 1;
     while (p < end && *p != '>')
         p++;
@@ -208,8 +212,9 @@ static const char *find_ci(const char *p, const char *end, const char *needle)
 }
 
 /* Parses the <string>/<map> elements in [p, end) into obj. depth 0 is the
- * output level (maps allowed), 1 inside a map. Returns the number of
- * elements found. */
+ * output level (maps allowed), 1 inside a map, where a <map> tag is read
+ * as a string (so an answer of nested maps cannot recurse without
+ * bound). Returns the number of elements found. */
 static int xml_elems(const char *p, const char *end, struct json_object *obj, int depth)
 {
     struct fa_str name = {0}, val = {0};
@@ -237,16 +242,16 @@ static int xml_elems(const char *p, const char *end, struct json_object *obj, in
             continue;
         }
         body = p;
-        if (strcmp(tag, "string") == 0) {
-            close = find_ci(body, end, "</string>");
+        if (strcmp(tag, "string") == 0 || depth > 0) {
+            const char *etag = tag[0] == 's' ? "</string>" : "</map>";
+            close = find_ci(body, end, etag);
             if (!close)
                 close = end;
             val.len = 0;
             xml_text(&val, body, (size_t)(close - body));
-            json_object_object_add(
-                obj, name.s,
-                fa_str_nn(json_object_new_string_len(val.s ? val.s : "", (int)val.len)));
-            p = close < end ? close + 9 : end;
+            json_object_object_add(obj, name.s,
+                                   fa_str_nn(json_object_new_string(val.s ? val.s : "")));
+            p = close < end ? close + strlen(etag) : end;
         } else {
             struct json_object *m = fa_str_nn(json_object_new_object());
             close = find_ci(body, end, "</map>");

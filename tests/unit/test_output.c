@@ -100,6 +100,27 @@ int main(void)
     bad("xml missing field", "<output><string name=\"analysis\">x</string></output>",
         "field 'action' is missing");
     bad("null answer", NULL, "empty answer");
+    /* empty element names (once a NULL key handed to json-c: a crash) */
+    bad("xml empty string name", "<output><string name=\"\">x</string></output>",
+        "no JSON object or <output>");
+    bad("xml empty map name", "<output><map name=''><string name='a'>x</string></map></output>",
+        "field 'analysis' is missing");
+    bad("xml empty self-closed name", "<output><string name=\"\"/></output>",
+        "no JSON object or <output>");
+    bad("xml empty name among fields",
+        "<output><string name=\"analysis\">a</string><string name=\"\">x</string>"
+        "<string name=\"action\">buy</string><map name=\"\"/></output>",
+        "field 'query' is missing");
+    {
+        /* maps nested without bound are read flat, not recursively */
+        size_t n = 200000;
+        char *deep = malloc(n * 14 + 1), *q = deep;
+        for (size_t i = 0; i < n; i++, q += 14)
+            memcpy(q, "<map name='a'>", 14);
+        *q = 0;
+        ok(fa_output_parse(deep, fields, NF, &out) < 0 && !out, "deeply nested maps: an error");
+        free(deep);
+    }
 
     /* optional field kept when present; a null action is missing, never HOLD */
     ok(fa_output_parse("{\"analysis\":\"a\",\"action\":\"hold\",\"query\":{},\"note\":\"n\"}",
