@@ -179,8 +179,9 @@ bench: deps
 	@bench/run
 
 lint:
-	clang-format --dry-run --Werror lib/*.c lib/*.h cmd/*.c tests/unit/*.c tests/unit/*.h
-	shellcheck -x .ci/run tests/run tests/cli/*.sh $(SCRIPTS) bench/run bench/*.sh
+	clang-format --dry-run --Werror lib/*.c lib/*.h cmd/*.c tests/unit/*.c tests/unit/*.h \
+	             tests/fuzz/*.c tests/fuzz/*.h
+	shellcheck -x .ci/run tests/run tests/fuzz/run tests/fuzz/mkcorpus tests/cli/*.sh $(SCRIPTS) bench/run bench/*.sh
 	mandoc -Tlint -Wwarning $(MANPAGES)
 
 install: all
