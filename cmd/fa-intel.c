@@ -203,9 +203,14 @@ static void do_latest(struct fa_day *d, struct json_object *price)
         if (fa_record_num(price, "adj_close", &a) < 0)
             a = c;
         (void)fa_record_num(price, "volume", &v);
-        price_text = fa_stage_printf("open %.2f, high %.2f, low %.2f, close %.2f, adjusted close "
-                                     "%.2f, volume %.0f",
-                                     o, h, l, c, a, v);
+        if (!json_object_object_get_ex(price, "open", NULL)) /* close-only: say only that */
+            price_text = fa_stage_printf("close %.2f, adjusted close %.2f (no open, high, low "
+                                         "or volume in the data)",
+                                         c, a);
+        else
+            price_text = fa_stage_printf("open %.2f, high %.2f, low %.2f, close %.2f, adjusted "
+                                         "close %.2f, volume %.0f",
+                                         o, h, l, c, a, v);
     }
     if (shown < nnews)
         note = fa_stage_printf("There were %zu items; %zu of them, chosen at random (seed %ld), "

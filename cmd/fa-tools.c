@@ -30,6 +30,9 @@ struct series {
     size_t n, cap;
     int *day;
     double *high, *low, *close, *adj;
+    size_t co_end; /* 1 + index of the last close-only bar (no high and
+                      low), 0 when every bar has them */
+    bool co_warned[FA_STRATEGY_COUNT];
     struct fa_strategy_params params;
     struct fa_market *perf[FA_STRATEGY_COUNT]; /* following each tool */
 };
@@ -118,7 +121,8 @@ static void *grow(void *p, size_t n)
     return q;
 }
 
-static void series_push(struct series *s, int day, double h, double l, double c, double adj)
+static void series_push(struct series *s, int day, double h, double l, double c, double adj,
+                        bool co)
 {
     if (s->n == s->cap) {
         s->cap = s->cap ? s->cap * 2 : 64;
@@ -134,6 +138,8 @@ static void series_push(struct series *s, int day, double h, double l, double c,
     s->close[s->n] = c;
     s->adj[s->n] = adj;
     s->n++;
+    if (co)
+        s->co_end = s->n;
 }
 
 /* The bars strategies see on the day at index i: the last `window` bars
@@ -168,17 +174,31 @@ static bool is_repeat(const struct series *s, int day, double close, double adj)
     return lo < s->n && s->day[lo] == day && s->close[lo] == close && s->adj[lo] == adj;
 }
 
-/* Reads a price record's numbers; returns 0 or -1 with fa_err set. */
-static int price_fields(struct json_object *r, double *h, double *l, double *c, double *adj)
+/* Whether strategy k reads high and low (stochastics): it gives no signal
+ * on a window holding a close-only bar, rather than one computed from
+ * made-up highs and lows. */
+static bool needs_high_low(int k)
+{
+    return k == FA_STRATEGY_KDJ_RSI || k == FA_STRATEGY_STOCH_BB;
+}
+
+/* Reads a price record's numbers; *co is set for a close-only bar (no
+ * high or low: they are then set to the close, which only the strategies
+ * that do not read them see). Returns 0 or -1 with fa_err set. */
+static int price_fields(struct json_object *r, double *h, double *l, double *c, double *adj,
+                        bool *co)
 {
     if (fa_record_num(r, "close", c) < 0 || !(*c > 0)) {
         fa_err_set("price record without a positive 'close'");
         return -1;
     }
-    if (fa_record_num(r, "high", h) < 0)
-        *h = *c;
-    if (fa_record_num(r, "low", l) < 0)
-        *l = *c;
+    *co = !json_object_object_get_ex(r, "high", NULL) || !json_object_object_get_ex(r, "low", NULL);
+    if (*co)
+        *h = *l = *c;
+    else if (fa_record_num(r, "high", h) < 0 || fa_record_num(r, "low", l) < 0) {
+        fa_err_set("price record with a high or low that is not a number");
+        return -1;
+    }
     if (fa_record_num(r, "adj_close", adj) < 0)
         *adj = *c;
     if (!(*adj > 0) || !(*h > 0) || !(*l > 0) || *l > *h) {
@@ -194,9 +214,19 @@ static void emit_signals(struct series *s, const char *date)
     struct fa_strategy_bars b;
     bars_at(s, i, opt_window, &b);
     struct fa_market_bar mb = bar_at(s, i);
+    size_t first = (size_t)(b.close - s->close);
     for (int k = 0; k < FA_STRATEGY_COUNT; k++) {
         if (!(opt_mask & (1u << k)))
             continue;
+        if (needs_high_low(k) && s->co_end > first) {
+            if (!s->co_warned[k])
+                fa_warn("%s %s: %s needs high and low prices and the bars have only a close: "
+                        "no %s signals while its window holds such a bar",
+                        s->symbol, date, fa_strategy_name((enum fa_strategy_kind)k),
+                        fa_strategy_name((enum fa_strategy_kind)k));
+            s->co_warned[k] = true;
+            continue;
+        }
         char expl[EXPL_MAX];
         enum fa_market_action a =
             fa_strategy_signal((enum fa_strategy_kind)k, &s->params, &b, expl, sizeof(expl));
@@ -366,6 +396,12 @@ static int tune(int from, int to, uint64_t seed, long trials, const char *out)
         for (int k = 0; k < FA_STRATEGY_COUNT; k++) {
             if (k == FA_STRATEGY_BUY_HOLD || !(opt_mask & (1u << k)))
                 continue;
+            if (needs_high_low(k) && s->co_end) {
+                fa_warn("tune %s: %s needs high and low prices and some bars have only a close: "
+                        "not tuned",
+                        s->symbol, fa_strategy_name((enum fa_strategy_kind)k));
+                continue;
+            }
             /* one stream of draws per (seed, symbol, strategy) so that
              * selecting fewer strategies or symbols changes nothing else */
             char key[256];
@@ -541,11 +577,12 @@ int main(int argc, char **argv)
         const char *sym = fa_record_symbol(r), *date = fa_record_date(r);
         char *symc = sym ? strdup(sym) : NULL, *datec = date ? strdup(date) : NULL;
         double h, l, cl, adj;
+        bool co = false;
         int day;
         const char *bad = NULL;
         if (!symc || !datec)
             bad = "price record without symbol or date";
-        else if (fa_date_parse(datec, &day) < 0 || price_fields(r, &h, &l, &cl, &adj) < 0)
+        else if (fa_date_parse(datec, &day) < 0 || price_fields(r, &h, &l, &cl, &adj, &co) < 0)
             bad = fa_err_get();
         fa_emit(r);
         if (bad) {
@@ -560,7 +597,7 @@ int main(int argc, char **argv)
                               "price for %s %s out of order (after %s); skipped", symc, datec,
                               fa_date_format(s->day[s->n - 1], prev));
             } else if (!do_tune || day <= to) {
-                series_push(s, day, h, l, cl, adj);
+                series_push(s, day, h, l, cl, adj, co);
                 if (!do_tune)
                     emit_signals(s, datec);
             }

@@ -188,6 +188,8 @@ again:
             fa_err_sys("read '%s'", c->name);
             return FA_CSV_IOERR;
         }
+        if (ch == '\0') /* text files hold none; a field would end there */
+            return bad(c, ch, "NUL byte in a field");
         switch (st) {
         case FIELD:
         case PLAIN:
@@ -309,10 +311,12 @@ int fa_csv_price_header(struct fa_csv *c, int idx[FA_CSV_NCOLS])
         }
         idx[col] = (int)i;
     }
+    /* close-only (open, high and low all absent) is a layout of its own */
+    bool close_only = idx[FA_CSV_OPEN] < 0 && idx[FA_CSV_HIGH] < 0 && idx[FA_CSV_LOW] < 0;
     for (int i = 0; i <= FA_CSV_CLOSE; i++) {
-        if (idx[i] < 0) {
+        if (idx[i] < 0 && !(close_only && i >= FA_CSV_OPEN && i <= FA_CSV_LOW)) {
             fa_err_set("%s: unknown column layout: no '%s' column (want "
-                       "date,open,high,low,close[,adj_close][,volume])",
+                       "date,open,high,low,close[,adj_close][,volume], or date,close)",
                        fa_csv_where(c), names[i]);
             return -1;
         }

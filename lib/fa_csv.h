@@ -28,7 +28,7 @@ enum {
 };
 
 /* Reads the next row; blank lines are skipped. Fields are unquoted; a row
- * larger than FA_CSV_MAXROW is BAD. */
+ * larger than FA_CSV_MAXROW, or holding a NUL byte, is BAD. */
 int fa_csv_next(struct fa_csv *c) __attribute__((warn_unused_result));
 size_t fa_csv_nfields(const struct fa_csv *c);
 /* Field i of the current row (NUL-terminated, valid until the next call),
@@ -57,9 +57,11 @@ enum fa_csv_col {
 int fa_csv_price_column(const char *name);
 
 /* Reads the current row as a price header: idx[col] = field index or -1.
- * Date, open, high, low and close are required; adj_close and volume are
- * optional. Returns 0, or -1 with fa_err "file:line: unknown column
- * layout ..." naming what is missing or repeated. */
+ * Date and close are required; open, high and low come all three or none
+ * (none: a close-only file, "date,close", whose bars have no open, high
+ * or low); adj_close and volume are optional. Returns 0, or -1 with
+ * fa_err "file:line: unknown column layout ..." naming what is missing or
+ * repeated. */
 int fa_csv_price_header(struct fa_csv *c, int idx[FA_CSV_NCOLS])
     __attribute__((warn_unused_result));
 

@@ -82,7 +82,8 @@ struct fa_market_params {
  * increase from step to step. open/high/low/close are unadjusted,
  * adj_close is the split- and dividend-adjusted close (give close when
  * there is none). Prices must be finite and > 0 (high/low are not used
- * by the account and may be 0). */
+ * by the account and may be 0). A close-only bar (no open in the data)
+ * gives open = close: its realistic next-open fill is at the close. */
 struct fa_market_bar {
     int day;
     double open, high, low, close, adj_close;

@@ -123,6 +123,7 @@ int fa_policy_data_add(struct fa_policy_data *d, struct json_object *rec)
         memset(pd, 0, sizeof *pd);
         fa_date_format(day, pd->date);
         pd->bar = b;
+        pd->close_only = !json_object_object_get_ex(rec, "open", NULL);
         data_hash(d, rec);
         return 0;
     }
@@ -508,7 +509,10 @@ static struct json_object *state_vars(const struct fa_policy_obs *o)
     struct json_object *prices = json_object_new_array();
     for (int i = o->t - 4 < 0 ? 0 : o->t - 4; i <= o->t; i++) {
         const struct fa_market_bar *b = &d->days[i].bar;
-        add_strf(prices, "%s open %.2f close %.2f", d->days[i].date, b->open, b->close);
+        if (d->days[i].close_only)
+            add_strf(prices, "%s close %.2f", d->days[i].date, b->close);
+        else
+            add_strf(prices, "%s open %.2f close %.2f", d->days[i].date, b->open, b->close);
     }
     json_object_object_add(v, "prices", prices);
     double f[FA_POLICY_NUMERIC_DIM];

@@ -45,6 +45,8 @@ struct fa_policy_day {
     int nnews;
     char *news[FA_POLICY_MAXNEWS]; /* headlines (title, else text) */
     char *intel;                   /* an intel record's summary, if any */
+    bool close_only;               /* no open in the price record (bar.open
+                                      holds the close) */
 };
 
 struct fa_policy_data {

@@ -85,13 +85,34 @@ int fa_provider_check_bar(const struct fa_provider_bar *b, const char *where)
     const double v[] = {b->open, b->high, b->low, b->close, b->adj_close};
 
     for (size_t i = 0; i < sizeof v / sizeof v[0]; i++) {
+        if (b->close_only && i < 3)
+            continue; /* no open, high or low */
         if (!isfinite(v[i]) || v[i] <= 0) {
             fa_err_set("%s: non-positive price: %s %g", where, names[i], v[i]);
             return -1;
         }
+        if (v[i] >= FA_PROVIDER_MAX_PRICE) {
+            fa_err_set("%s: absurd price: %s %g (at most %g)", where, names[i], v[i],
+                       FA_PROVIDER_MAX_PRICE);
+            return -1;
+        }
     }
-    if (b->has_volume && (!isfinite(b->volume) || b->volume < 0)) {
-        fa_err_set("%s: negative volume %g", where, b->volume);
+    if (!b->close_only) {
+        const char *why = NULL;
+        if (b->high < b->low)
+            why = "high below low";
+        else if (b->low > b->open || b->low > b->close)
+            why = b->low > b->open ? "low above open" : "low above close";
+        else if (b->high < b->open || b->high < b->close)
+            why = b->high < b->open ? "high below open" : "high below close";
+        if (why) {
+            fa_err_set("%s: impossible bar: %s (open %g, high %g, low %g, close %g)", where, why,
+                       b->open, b->high, b->low, b->close);
+            return -1;
+        }
+    }
+    if (b->has_volume && (!isfinite(b->volume) || b->volume < 0 || b->volume >= 1e18)) {
+        fa_err_set("%s: %s volume %g", where, b->volume < 0 ? "negative" : "absurd", b->volume);
         return -1;
     }
     return 0;
@@ -211,9 +232,11 @@ struct json_object *fa_provider_price_record(const char *symbol, const struct fa
     fa_date_format(b->day, date);
     r = fa_record_new("price", symbol, date);
     fa_record_set_str(r, "asof", date);
-    fa_record_set_num(r, "open", b->open);
-    fa_record_set_num(r, "high", b->high);
-    fa_record_set_num(r, "low", b->low);
+    if (!b->close_only) {
+        fa_record_set_num(r, "open", b->open);
+        fa_record_set_num(r, "high", b->high);
+        fa_record_set_num(r, "low", b->low);
+    }
     fa_record_set_num(r, "close", b->close);
     fa_record_set_num(r, "adj_close", b->adj_close);
     if (b->has_volume)
@@ -346,6 +369,7 @@ int fa_provider_csv_prices(const char *path, struct fa_provider_data *d)
                                                     "close", "adj_close", "volume"};
     struct fa_csv *c = fa_csv_open(path);
     int idx[FA_CSV_NCOLS], rc, last = -1;
+    unsigned long hdr;
     int ret = -1;
 
     if (!c)
@@ -357,6 +381,7 @@ int fa_provider_csv_prices(const char *path, struct fa_provider_data *d)
     }
     if (rc != FA_CSV_ROW || fa_csv_price_header(c, idx) != 0)
         goto out;
+    hdr = fa_csv_line(c);
     while ((rc = fa_csv_next(c)) == FA_CSV_ROW) {
         struct fa_provider_bar bar = {0};
         double *dst[FA_CSV_NCOLS] = {NULL,       &bar.open,      &bar.high,  &bar.low,
@@ -368,6 +393,7 @@ int fa_provider_csv_prices(const char *path, struct fa_provider_data *d)
             err_at(where);
             goto out;
         }
+        bar.close_only = idx[FA_CSV_OPEN] < 0;
         for (int k = FA_CSV_OPEN; k < FA_CSV_NCOLS; k++) {
             const char *s;
             if (idx[k] < 0)
@@ -395,7 +421,9 @@ int fa_provider_csv_prices(const char *path, struct fa_provider_data *d)
             goto out;
         last = bar.day;
     }
-    if (rc == FA_CSV_EOF)
+    if (rc == FA_CSV_EOF && last < 0)
+        fa_err_set("%s:%lu: no price rows after the header", path, hdr);
+    else if (rc == FA_CSV_EOF)
         ret = 0;
 out:
     fa_csv_close(c);
@@ -490,7 +518,11 @@ static int ndjson_price(struct json_object *o, const char *where, struct fa_prov
     static const char *const keys[] = {"open", "high", "low", "close"};
     double *dst[] = {&b->open, &b->high, &b->low, &b->close};
 
-    for (size_t i = 0; i < 4; i++) {
+    /* close-only: open, high and low all absent */
+    b->close_only = !json_object_object_get_ex(o, "open", NULL) &&
+                    !json_object_object_get_ex(o, "high", NULL) &&
+                    !json_object_object_get_ex(o, "low", NULL);
+    for (size_t i = b->close_only ? 3 : 0; i < 4; i++) {
         if (fa_record_num(o, keys[i], dst[i]) != 0) {
             fa_err_set("%s: price record: no number '%s'", where, keys[i]);
             return -1;

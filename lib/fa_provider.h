@@ -16,11 +16,13 @@
 #include "fa_date.h"
 #include "fa_http.h"
 
-/* One daily bar. */
+/* One daily bar. A close-only bar (a "date,close" file) has no open,
+ * high or low: they are 0 here and absent from its price record. */
 struct fa_provider_bar {
     int day; /* fa_date day number */
     double open, high, low, close, adj_close, volume;
     bool has_volume;
+    bool close_only;
 };
 
 /* A news or guidance item: its publication day and its fields (title,
@@ -50,8 +52,15 @@ int fa_provider_add_bar(struct fa_provider_data *d, const struct fa_provider_bar
  * fields has none, so the publication date is never lost. Returns 0 or -1. */
 int fa_provider_add_item(struct fa_provider_data *d, const char *kind, int day,
                          struct json_object *fields) __attribute__((warn_unused_result));
-/* Checks a bar: finite prices > 0, volume >= 0. where prefixes the
- * message ("file:line" or a URL). Returns 0, or -1 with fa_err set. */
+/* The largest price a bar may hold (a billion a share or unit): beyond it
+ * a number is a unit or parsing mistake, and 1e308 overflows downstream. */
+#define FA_PROVIDER_MAX_PRICE 1e9
+
+/* Checks a bar: finite prices > 0 and below FA_PROVIDER_MAX_PRICE, a
+ * possible bar (low <= open, close <= high; not checked for a close-only
+ * bar), volume >= 0 and below 1e18. where prefixes the message
+ * ("file:line" or a URL). Returns 0, or -1 with fa_err set ("impossible
+ * bar: high below low (...)"). */
 int fa_provider_check_bar(const struct fa_provider_bar *b, const char *where)
     __attribute__((warn_unused_result));
 /* Sorts bars by day (for providers that answer newest first) and items by

@@ -100,7 +100,16 @@ int fa_stage_hist_add(struct fa_stage_hist *h, struct json_object *price)
         fa_err_set("price record without a symbol or a valid date");
         return -1;
     }
-    for (i = 0; i < 4; i++)
+    /* close-only bar (no open, high or low at all): the history keeps the
+     * close in all four. TODO: the Kline chart draws such bars as a line
+     * of closes, not as made-up candles. */
+    if (!json_object_object_get_ex(price, "open", NULL) &&
+        !json_object_object_get_ex(price, "high", NULL) &&
+        !json_object_object_get_ex(price, "low", NULL))
+        i = 3;
+    else
+        i = 0;
+    for (; i < 4; i++)
         if (fa_record_num(price, need[i], &v[i]) < 0 || !(v[i] > 0)) {
             fa_err_set("price record %s %s: field '%s' missing or not a positive number", sym, date,
                        need[i]);
@@ -108,6 +117,8 @@ int fa_stage_hist_add(struct fa_stage_hist *h, struct json_object *price)
         }
     if (fa_record_num(price, "adj_close", &adj) < 0 || !(adj > 0))
         adj = v[3];
+    if (!json_object_object_get_ex(price, "open", NULL))
+        v[0] = v[1] = v[2] = v[3];
     b.open = v[0];
     b.high = v[1];
     b.low = v[2];
