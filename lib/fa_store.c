@@ -783,6 +783,14 @@ struct json_object *fa_store_record(struct fa_store *s, size_t r)
     }
     if (read_entry(s, r, &off, &len, NULL, NULL) < 0)
         return NULL;
+    /* a damaged entry must not make us allocate and read gigabytes */
+    struct stat st;
+    if (fstat(s->nfd, &st) == 0 && (off > (uint64_t)st.st_size || len > st.st_size - (off_t)off)) {
+        fa_err_set("store '%s': rows.idx row %zu points past the end of records.ndjson "
+                   "(offset %llu, length %lu, file %lld bytes)",
+                   s->dir, r, (unsigned long long)off, (unsigned long)len, (long long)st.st_size);
+        return NULL;
+    }
     char *buf = malloc((size_t)len + 1);
     if (!buf) {
         fa_err_set("store '%s': out of memory", s->dir);
