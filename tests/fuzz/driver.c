@@ -19,6 +19,8 @@
 #include <sys/stat.h>
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
+/* Optional in a harness, as with libFuzzer. */
+__attribute__((weak)) int LLVMFuzzerInitialize(int *argc, char ***argv);
 
 static int tests, failed;
 
@@ -141,6 +143,8 @@ int main(int argc, char **argv)
     char path[4096];
 
     base = base ? base + 1 : argv[0];
+    if (LLVMFuzzerInitialize)
+        LLVMFuzzerInitialize(&argc, &argv);
     name = strncmp(base, "test_fuzz_", 10) == 0 ? base + 10 : base;
     if (argc > 1) {
         for (int i = 1; i < argc; i++)
