@@ -15,6 +15,7 @@
 #include "fa_cli.h"
 #include "fa_date.h"
 #include "fa_err.h"
+#include "fa_file.h"
 #include "fa_gnuplot.h"
 #include "fa_market.h"
 #include "fa_ndjson.h"
@@ -803,6 +804,8 @@ int main(int argc, char **argv)
     if (opt_from > opt_to)
         fa_cli_usage_error("--from is after --to");
     if (opt_plot && fa_gnuplot_path() == NULL)
+        fa_die(FA_EXIT_USAGE, "--plot: %s", fa_err_get());
+    if (opt_plot && fa_file_check_target(opt_plot) < 0)
         fa_die(FA_EXIT_USAGE, "--plot: %s", fa_err_get());
 
     struct fa_ndjson_reader *rd = fa_ndjson_open_list(argv + optind, argc - optind, 0);

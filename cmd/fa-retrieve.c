@@ -140,6 +140,44 @@ static void kernel_parse(const char *list)
     free(buf);
 }
 
+/* The firewall's second check: the memory's own asof (else date), read
+ * from the record itself, is before day. rows.idx holds a copy of that
+ * day for the scan; when the two disagree the index row is damaged, and
+ * a memory it let through on or after day is refused (an error record
+ * naming the store and the row). Returns whether the hit may be used. */
+static bool memo_before(struct fa_store *s, size_t row, struct json_object *memo, int day,
+                        const char *dir, const char *sym, const char *date, const char *where)
+{
+    const char *ms = fa_record_asof(memo);
+    const int32_t *days = fa_store_days(s);
+    int mday;
+    char b1[11], b2[11];
+
+    if (!ms)
+        ms = fa_record_date(memo);
+    if (!ms || fa_date_parse(ms, &mday) < 0) {
+        fa_bad_record(sym, date, where,
+                      "firewall: store '%s' row %zu: the record has no valid asof or date; hit "
+                      "skipped",
+                      dir, row);
+        return false;
+    }
+    if (mday < day) {
+        if (days && days[row] != mday)
+            fa_warn("store '%s' row %zu: rows.idx says %s but the record's asof is %s (the "
+                    "index is damaged)",
+                    dir, row,
+                    days[row] == FA_STORE_NO_DAY ? "no day" : fa_date_format(days[row], b1), ms);
+        return true;
+    }
+    fa_bad_record(sym, date, where,
+                  "firewall: store '%s' row %zu: the record's asof %s is not before %s, but "
+                  "rows.idx says %s (the index is damaged); hit skipped",
+                  dir, row, ms, fa_date_format(day, b2),
+                  days && days[row] != FA_STORE_NO_DAY ? fa_date_format(days[row], b1) : "no day");
+    return false;
+}
+
 static void emit_hits(struct json_object *r, const char *where)
 {
     struct json_object *qv;
@@ -267,10 +305,16 @@ static void emit_hits(struct json_object *r, const char *where)
                 if (dup)
                     continue;
                 struct json_object *memo = fa_store_record(s, (size_t)row);
-                if (!memo)
-                    fa_die(FA_EXIT_FAIL, "%s", fa_err_get());
-                struct json_object *hit = fa_record_new("hit", sym, date);
+                if (!memo) { /* a broken store: this hit is lost, not the stream */
+                    fa_bad_record(sym, date, where, "%s; hit skipped", fa_err_get());
+                    continue;
+                }
                 const char *masof = fa_record_asof(memo);
+                if (!memo_before(s, (size_t)row, memo, day, mems[si].dir, sym, date, where)) {
+                    json_object_put(memo);
+                    continue;
+                }
+                struct json_object *hit = fa_record_new("hit", sym, date);
                 if (masof)
                     fa_record_set_str(hit, "asof", masof);
                 fa_record_set_str(hit, "store", mems[si].dir);
@@ -386,6 +430,9 @@ int main(int argc, char **argv)
             fa_die(strstr(fa_err_get(), "holds") ? FA_EXIT_USAGE : FA_EXIT_FAIL, "%s",
                    fa_err_get());
         }
+        if (fa_store_compact_problem(mems[i].s))
+            fa_warn("store '%s': compact copy not used (%s): searching the float32 rows",
+                    mems[i].dir, fa_store_compact_problem(mems[i].s));
         if (fa_store_count(mems[i].s) == 0) {
             fa_store_close(mems[i].s);
             mems[i].s = NULL;

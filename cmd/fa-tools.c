@@ -17,6 +17,7 @@
 #include "fa_cli.h"
 #include "fa_date.h"
 #include "fa_err.h"
+#include "fa_file.h"
 #include "fa_market.h"
 #include "fa_ndjson.h"
 #include "fa_record.h"
@@ -335,53 +336,10 @@ static double score(const struct fa_market_metrics *mm)
     return isfinite(mm->sr) ? mm->sr : -INFINITY;
 }
 
-/* Writes text to path atomically (temporary file, fsync, rename). */
+/* Writes text to path atomically (fa_file_write_atomic). */
 static int write_atomic(const char *path, const char *text)
 {
-    size_t plen = strlen(path);
-    char *tmp = malloc(plen + 16);
-    if (!tmp) {
-        fa_err_set("out of memory");
-        return -1;
-    }
-    snprintf(tmp, plen + 16, "%s.tmpXXXXXX", path);
-    int fd = mkstemp(tmp);
-    if (fd < 0) {
-        fa_err_sys("cannot create '%s'", tmp);
-        free(tmp);
-        return -1;
-    }
-    size_t len = strlen(text), off = 0;
-    while (off < len) {
-        ssize_t w = write(fd, text + off, len - off);
-        if (w < 0) {
-            fa_err_sys("cannot write '%s'", path);
-            goto fail;
-        }
-        off += (size_t)w;
-    }
-    if (fchmod(fd, 0644) < 0 || fsync(fd) < 0) {
-        fa_err_sys("cannot sync '%s'", path);
-        goto fail;
-    }
-    if (close(fd) < 0) {
-        fd = -1;
-        fa_err_sys("cannot write '%s'", path);
-        goto fail;
-    }
-    fd = -1;
-    if (rename(tmp, path) < 0) {
-        fa_err_sys("cannot rename to '%s'", path);
-        goto fail;
-    }
-    free(tmp);
-    return 0;
-fail:
-    if (fd >= 0)
-        close(fd);
-    unlink(tmp);
-    free(tmp);
-    return -1;
+    return fa_file_write_atomic(path, text, strlen(text), 0644);
 }
 
 static int tune(int from, int to, uint64_t seed, long trials, const char *out)
@@ -548,6 +506,8 @@ int main(int argc, char **argv)
             fa_cli_usage_error("--tune needs --from, --to and --output");
         if (from > to)
             fa_cli_usage_error("--from %s is after --to %s", o_from, o_to);
+        if (fa_file_check_target(o_out) < 0)
+            fa_die(FA_EXIT_USAGE, "--output: %s", fa_err_get());
     } else if (o_from || o_to || o_out) {
         fa_cli_usage_error("--from, --to and --output go with --tune");
     }

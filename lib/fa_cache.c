@@ -11,6 +11,7 @@
 
 #include "fa_cache.h"
 #include "fa_err.h"
+#include "fa_file.h"
 #include "fa_record.h"
 #include "fa_banned.h"
 
@@ -194,28 +195,13 @@ static int mkdirs(const char *dir)
     return 0;
 }
 
-static int write_all(int fd, const char *s, size_t n)
-{
-    while (n) {
-        ssize_t w = write(fd, s, n);
-        if (w < 0) {
-            if (errno == EINTR)
-                continue;
-            return -1;
-        }
-        s += w;
-        n -= (size_t)w;
-    }
-    return 0;
-}
-
 int fa_cache_put(struct fa_cache *c, const char *key, const char *kind, struct json_object *request,
                  struct json_object *response, long latency_ms)
 {
     struct json_object *e;
-    char *path, *sub, *tmp, *text;
+    char *path, *sub, *text;
     const char *js;
-    int fd, rc = -1;
+    int rc = -1;
 
     if (c->mode != FA_CACHE_RW)
         return 0;
@@ -230,8 +216,6 @@ int fa_cache_put(struct fa_cache *c, const char *key, const char *kind, struct j
         return -1;
     }
     path = entry_path(c, key);
-    if (asprintf(&tmp, "%s/.%s.XXXXXX", sub, key) < 0)
-        abort();
     e = json_object_new_object();
     json_object_object_add(e, "key", json_object_new_string(key));
     json_object_object_add(e, "kind", json_object_new_string(kind));
@@ -241,38 +225,17 @@ int fa_cache_put(struct fa_cache *c, const char *key, const char *kind, struct j
     js = json_object_to_json_string_ext(e, JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE);
     if (asprintf(&text, "%s\n", js) < 0)
         abort();
-    fd = mkstemp(tmp);
-    if (fd < 0) {
-        fa_err_sys("cache: create '%s'", tmp);
-        goto out;
+    if (fa_file_write_atomic(path, text, strlen(text), 0644) < 0) {
+        char *m;
+        if (asprintf(&m, "cache: %s", fa_err_get()) < 0)
+            abort();
+        fa_err_set("%s", m);
+        free(m);
+    } else {
+        rc = 0;
     }
-    if (fchmod(fd, 0644) < 0 || write_all(fd, text, strlen(text)) < 0 || fsync(fd) < 0) {
-        fa_err_sys("cache: write '%s'", tmp);
-        close(fd);
-        unlink(tmp);
-        goto out;
-    }
-    if (close(fd) < 0) {
-        fa_err_sys("cache: write '%s'", tmp);
-        unlink(tmp);
-        goto out;
-    }
-    if (rename(tmp, path) < 0) {
-        fa_err_sys("cache: rename to '%s'", path);
-        unlink(tmp);
-        goto out;
-    }
-    /* make the rename durable */
-    fd = open(sub, O_RDONLY | O_DIRECTORY);
-    if (fd >= 0) {
-        fsync(fd);
-        close(fd);
-    }
-    rc = 0;
-out:
     free(text);
     json_object_put(e);
-    free(tmp);
     free(path);
     free(sub);
     return rc;

@@ -18,6 +18,7 @@
 #include <unistd.h>
 
 #include "fa_err.h"
+#include "fa_file.h"
 #include "fa_gnuplot.h"
 #include "fa_banned.h"
 
@@ -338,45 +339,7 @@ int fa_gnuplot_render(const char *script, enum fa_gnuplot_format fmt, int width,
 
 int fa_gnuplot_save(const char *path, const void *data, size_t len)
 {
-    char tmp[PATH_MAX];
-    int fd;
-
-    if (snprintf(tmp, sizeof tmp, "%s.tmpXXXXXX", path) >= (int)sizeof tmp) {
-        fa_err_set("file name too long '%s'", path);
-        return -1;
-    }
-    fd = mkstemp(tmp);
-    if (fd < 0) {
-        fa_err_sys("cannot create '%s'", tmp);
-        return -1;
-    }
-    if (write_all(fd, data, len) < 0 || fsync(fd) < 0) {
-        fa_err_sys("cannot write '%s'", path);
-        close(fd);
-        unlink(tmp);
-        return -1;
-    }
-    {
-        mode_t um = umask(0);
-        umask(um);
-        if (fchmod(fd, 0644 & ~um) < 0) {
-            fa_err_sys("cannot set mode of '%s'", path);
-            close(fd);
-            unlink(tmp);
-            return -1;
-        }
-    }
-    if (close(fd) < 0) {
-        fa_err_sys("cannot write '%s'", path);
-        unlink(tmp);
-        return -1;
-    }
-    if (rename(tmp, path) < 0) {
-        fa_err_sys("cannot rename '%s' to '%s'", tmp, path);
-        unlink(tmp);
-        return -1;
-    }
-    return 0;
+    return fa_file_write_atomic(path, data, len, 0644);
 }
 
 int fa_gnuplot_write(const char *script, enum fa_gnuplot_format fmt, int width, int height,

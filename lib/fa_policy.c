@@ -18,6 +18,7 @@
 #include "fa_date.h"
 #include "fa_embedder.h"
 #include "fa_err.h"
+#include "fa_file.h"
 #include "fa_prompt.h"
 #include "fa_record.h"
 #include "fa_banned.h"
@@ -1046,49 +1047,12 @@ fail:
 
 static int write_atomic(const char *dir, const char *name, const void *data, size_t len)
 {
-    char tmp[4096], dst[4096];
-    if ((size_t)snprintf(dst, sizeof dst, "%s/%s", dir, name) >= sizeof dst ||
-        (size_t)snprintf(tmp, sizeof tmp, "%s/.%s.XXXXXX", dir, name) >= sizeof tmp) {
+    char dst[4096];
+    if ((size_t)snprintf(dst, sizeof dst, "%s/%s", dir, name) >= sizeof dst) {
         fa_err_set("path too long '%s'", dir);
         return -1;
     }
-    int fd = mkstemp(tmp);
-    if (fd < 0) {
-        fa_err_sys("cannot create '%s'", tmp);
-        return -1;
-    }
-    const char *p = data;
-    size_t off = 0;
-    while (off < len) {
-        ssize_t k = write(fd, p + off, len - off);
-        if (k < 0) {
-            if (errno == EINTR)
-                continue;
-            fa_err_sys("write error '%s'", dst);
-            goto fail;
-        }
-        off += (size_t)k;
-    }
-    if (fchmod(fd, 0644) < 0 || fsync(fd) < 0) {
-        fa_err_sys("write error '%s'", dst);
-        goto fail;
-    }
-    if (close(fd) < 0) {
-        fd = -1;
-        fa_err_sys("write error '%s'", dst);
-        goto fail;
-    }
-    fd = -1;
-    if (rename(tmp, dst) < 0) {
-        fa_err_sys("cannot rename to '%s'", dst);
-        goto fail;
-    }
-    return 0;
-fail:
-    if (fd >= 0)
-        close(fd);
-    unlink(tmp);
-    return -1;
+    return fa_file_write_atomic(dst, data, len, 0644);
 }
 
 int fa_policy_ckpt_write(const char *dir, const struct fa_nn *net, struct json_object *manifest)

@@ -12,6 +12,7 @@
 
 #include "fa_csv.h"
 #include "fa_err.h"
+#include "fa_file.h"
 #include "fa_ndjson.h"
 #include "fa_provider.h"
 #include "fa_record.h"
@@ -703,47 +704,7 @@ static int read_all(const char *path, char **body, size_t *len)
 
 static int write_atomic(const char *path, const char *body, size_t len)
 {
-    size_t n = strlen(path) + sizeof ".XXXXXX";
-    char *tmp = malloc(n);
-    int fd;
-    size_t off = 0;
-
-    if (!tmp) {
-        fa_err_set("out of memory");
-        return -1;
-    }
-    snprintf(tmp, n, "%s.XXXXXX", path);
-    if ((fd = mkstemp(tmp)) < 0) {
-        fa_err_sys("create '%s'", tmp);
-        free(tmp);
-        return -1;
-    }
-    while (off < len) {
-        ssize_t w = write(fd, body + off, len - off);
-        if (w < 0 && errno == EINTR)
-            continue;
-        if (w < 0)
-            goto fail;
-        off += (size_t)w;
-    }
-    if (fsync(fd) != 0)
-        goto fail;
-    if (close(fd) != 0) {
-        fd = -1;
-        goto fail;
-    }
-    fd = -1;
-    if (rename(tmp, path) != 0)
-        goto fail;
-    free(tmp);
-    return 0;
-fail:
-    fa_err_sys("write '%s'", path);
-    if (fd >= 0)
-        close(fd);
-    unlink(tmp);
-    free(tmp);
-    return -1;
+    return fa_file_write_atomic(path, body, len, 0644);
 }
 
 int fa_provider_fetch(const struct fa_provider_req *q, const char *provider, const char *url,

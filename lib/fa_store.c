@@ -10,6 +10,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <float.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -59,6 +60,7 @@ struct fa_store {
     bool ids_loaded;
     struct pend *pend;
     size_t npend, pend_cap;
+    char *compact_problem; /* READ: why the compact copy is not used */
 };
 
 /* ---- little helpers --------------------------------------------------- */
@@ -438,9 +440,17 @@ static int open_in(struct fa_store *s, const char *name, int flags)
         fa_err_set("store '%s': out of memory", s->dir);
         return -1;
     }
-    int fd = open(p, flags | O_CLOEXEC, 0644);
+    int fd = open(p, flags | O_CLOEXEC | O_NONBLOCK, 0644);
+    struct stat st;
     if (fd < 0)
         fa_err_sys("store '%s': cannot open %s", s->dir, name);
+    else if (fstat(fd, &st) < 0 || !S_ISREG(st.st_mode)) {
+        /* a store's files are regular files (a symbolic link to one is
+         * followed); never append to a device or a FIFO */
+        fa_err_set("store '%s': %s is not a regular file", s->dir, name);
+        close(fd);
+        fd = -1;
+    }
     free(p);
     return fd;
 }
@@ -524,6 +534,75 @@ out:
     free(tmp);
     free(fin);
     return rc;
+}
+
+/* ---- the compact copy, validated (READ) -------------------------------- */
+
+/* Stops using the compact copy (searches scan the float32 rows, which
+ * give the same hits) and keeps why, for fa_store_compact_problem. */
+static void compact_off(struct fa_store *s, const char *why)
+{
+    if (!s->compact_problem && asprintf(&s->compact_problem, "%s", why) < 0)
+        abort();
+    if (s->cmap)
+        munmap(s->cmap, s->cmap_len);
+    if (s->smap)
+        munmap(s->smap, s->smap_len);
+    s->cmap = s->smap = NULL;
+    if (s->cfd >= 0)
+        close(s->cfd);
+    if (s->sfd >= 0)
+        close(s->sfd);
+    s->cfd = s->sfd = -1;
+}
+
+/* Checks the mapped scales: finite, >= 0, within what a float32 row can
+ * hold (int8: 127 x scale; float16: the largest half, 65504), 0 only for
+ * a compact row of zeros, and equal to the float32 row's (a few rows spot
+ * checked: reading them all would undo the compact scan's saving). A bad
+ * scale breaks the error bound that makes compact hits exact, so the copy
+ * is dropped. */
+static void compact_check(struct fa_store *s)
+{
+    const float *sc = s->smap, *rows = (const float *)((const char *)s->vmap + FA_STORE_HEADER);
+    double top = s->elem == FA_STORE_ELEM_I8 ? FLT_MAX / 127.0 : 65504.0;
+    char why[300];
+
+    for (size_t r = 0; r < s->count; r++) {
+        const char *bad = NULL;
+        if (!isfinite(sc[r]))
+            bad = "not a number";
+        else if (sc[r] < 0)
+            bad = "negative";
+        else if (sc[r] > top)
+            bad = "larger than any row allows";
+        else if (sc[r] == 0) {
+            const unsigned char *c = (const unsigned char *)s->cmap + r * s->dim * s->cesz;
+            for (size_t i = 0; i < s->dim * s->cesz && !bad; i++)
+                if (c[i] != 0 && !(s->elem == FA_STORE_ELEM_F16 && i % 2 == 1 && c[i] == 0x80))
+                    bad = "0 for a row that is not zero";
+        }
+        /* spot checks: the first, the last and 14 rows between */
+        if (!bad && (r == 0 || r + 1 == s->count || r % (s->count / 16 + 1) == 0)) {
+            double m = 0;
+            for (size_t i = 0; i < s->dim; i++)
+                m = fmax(m, fabs(rows[r * s->dim + i]));
+            double want = s->elem == FA_STORE_ELEM_I8 ? m / 127.0 : m;
+            if (fabs(sc[r] - want) > 1e-3 * want + 1e-30)
+                bad = "not the float32 row's";
+        }
+        if (bad) {
+            snprintf(why, sizeof why, "scales.f32: row %zu's scale %g is %s", r, (double)sc[r],
+                     bad);
+            compact_off(s, why);
+            return;
+        }
+    }
+}
+
+const char *fa_store_compact_problem(const struct fa_store *s)
+{
+    return s->compact_problem;
 }
 
 static int map_snapshot(struct fa_store *s)
@@ -647,8 +726,17 @@ struct fa_store *fa_store_open_elem(const char *dir, int mode, const char *model
         goto fail;
     }
     if (compact_files[s->elem] && ((s->cfd = open_in(s, compact_files[s->elem], flags)) < 0 ||
-                                   (s->sfd = open_in(s, "scales.f32", flags)) < 0))
-        goto fail;
+                                   (s->sfd = open_in(s, "scales.f32", flags)) < 0)) {
+        char why[300];
+        if (mode == FA_STORE_WRITE)
+            goto fail;
+        if (errno == ENOENT)
+            snprintf(why, sizeof why, "%s is missing",
+                     s->cfd < 0 ? compact_files[s->elem] : "scales.f32");
+        else
+            snprintf(why, sizeof why, "%s", fa_err_get());
+        compact_off(s, why); /* READ: the float32 rows will do */
+    }
     if (mode == FA_STORE_WRITE) {
         if (lock(s, LOCK_EX) < 0)
             goto fail;
@@ -663,6 +751,8 @@ struct fa_store *fa_store_open_elem(const char *dir, int mode, const char *model
     } else {
         if (settle(s, false, &s->count) < 0 || map_snapshot(s) < 0)
             goto fail;
+        if (s->cmap)
+            compact_check(s);
     }
     return s;
 fail : {
@@ -704,6 +794,7 @@ int fa_store_close(struct fa_store *s)
         close(s->cfd);
     if (s->sfd >= 0)
         close(s->sfd);
+    free(s->compact_problem);
     if (s->vfd >= 0)
         close(s->vfd);
     if (s->nfd >= 0)
@@ -783,12 +874,17 @@ struct json_object *fa_store_record(struct fa_store *s, size_t r)
     }
     if (read_entry(s, r, &off, &len, NULL, NULL) < 0)
         return NULL;
-    /* a damaged entry must not make us allocate and read gigabytes */
+    /* rows.idx may be damaged: say what it claims, against the file */
     struct stat st;
-    if (fstat(s->nfd, &st) == 0 && (off > (uint64_t)st.st_size || len > st.st_size - (off_t)off)) {
-        fa_err_set("store '%s': rows.idx row %zu points past the end of records.ndjson "
-                   "(offset %llu, length %lu, file %lld bytes)",
-                   s->dir, r, (unsigned long long)off, (unsigned long)len, (long long)st.st_size);
+    if (fstat(s->nfd, &st) < 0) {
+        fa_err_sys("store '%s': cannot read records.ndjson", s->dir);
+        return NULL;
+    }
+    if (off > (uint64_t)st.st_size || len > (uint64_t)st.st_size - off) {
+        fa_err_set("store '%s': row %zu: rows.idx points at bytes %llu..%llu of records.ndjson, "
+                   "past its end (%lld bytes)",
+                   s->dir, r, (unsigned long long)off, (unsigned long long)off + len,
+                   (long long)st.st_size);
         return NULL;
     }
     char *buf = malloc((size_t)len + 1);
@@ -797,7 +893,7 @@ struct json_object *fa_store_record(struct fa_store *s, size_t r)
         return NULL;
     }
     if (pread_all(s->nfd, buf, len, (off_t)off) < 0) {
-        fa_err_sys("store '%s': cannot read records.ndjson", s->dir);
+        fa_err_sys("store '%s': row %zu: cannot read records.ndjson", s->dir, r);
         free(buf);
         return NULL;
     }
@@ -806,7 +902,9 @@ struct json_object *fa_store_record(struct fa_store *s, size_t r)
     free(buf);
     if (!o || !json_object_is_type(o, json_type_object)) {
         json_object_put(o);
-        fa_err_set("store '%s': records.ndjson: row %zu is not a JSON object", s->dir, r);
+        fa_err_set("store '%s': row %zu: rows.idx points at bytes %llu..%llu of records.ndjson, "
+                   "which are not a JSON object",
+                   s->dir, r, (unsigned long long)off, (unsigned long long)off + len);
         return NULL;
     }
     return o;

@@ -87,6 +87,12 @@ const void *fa_store_compact(const struct fa_store *s);
 /* READ: the count per-row scales of the compact copy (see above); NULL
  * for a float32 store or when empty. */
 const float *fa_store_scales(const struct fa_store *s);
+/* READ: why a compact store's copy is not used (a compact file missing,
+ * a scale that is NaN, negative, 0 for a
+ * row that is not zero, too large, or not the float32 row's), or NULL.
+ * The store then gives NULL compact rows and scales and is searched in
+ * its float32 rows (the same hits); the caller should warn. */
+const char *fa_store_compact_problem(const struct fa_store *s);
 
 /* READ: one asof day per row (fa_date day numbers), FA_STORE_NO_DAY for a
  * record without asof or date. NULL when empty. */

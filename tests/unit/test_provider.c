@@ -38,7 +38,7 @@ static int day(const char *s)
 
 static void bar(struct fa_provider_data *d, const char *date, double c)
 {
-    struct fa_provider_bar b = {day(date), c, c + 1, c - 1, c, c, 100, true};
+    struct fa_provider_bar b = {day(date), c, c + 1, c - 1, c, c, 100, true, false};
     if (fa_provider_add_bar(d, &b) != 0)
         abort();
 }
@@ -185,7 +185,7 @@ int main(void)
     fa_provider_data_free(&d);
 
     {
-        struct fa_provider_bar b = {day("2024-01-04"), 1, 1, 0, 1, 1, 0, true};
+        struct fa_provider_bar b = {day("2024-01-04"), 1, 1, 0, 1, 1, 0, true, false};
         ok(fa_provider_check_bar(&b, "f:3") == -1 &&
                strstr(fa_err_get(), "f:3: non-positive price: low 0"),
            "zero low refused: %s", fa_err_get());
