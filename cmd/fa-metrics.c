@@ -14,6 +14,7 @@
 
 #include "fa_cli.h"
 #include "fa_date.h"
+#include "fa_day.h"
 #include "fa_err.h"
 #include "fa_file.h"
 #include "fa_gnuplot.h"
@@ -179,10 +180,16 @@ static void add_price(struct json_object *r, const char *where)
     const char *sym = fa_record_symbol(r), *date = fa_record_date(r);
     int day;
     double open, high, low, close, adj;
-    if (!sym || !date || fa_date_parse(date, &day) < 0)
-        fa_die(FA_EXIT_FAIL, "%s: price record without a valid symbol and date", where);
-    if (fa_record_num(r, "close", &close) < 0 || !(close > 0))
-        fa_die(FA_EXIT_FAIL, "%s: price %s %s: no positive 'close'", where, sym, date);
+    /* a record that cannot be used: an error record, and the stream goes
+     * on (fa.7: bad, repeated and misordered records) */
+    if (!sym || !date || fa_date_parse(date, &day) < 0) {
+        fa_bad_record(sym, date, where, "price record without a valid symbol and date; skipped");
+        return;
+    }
+    if (fa_record_num(r, "close", &close) < 0 || !(close > 0) || !isfinite(close)) {
+        fa_bad_record(sym, date, where, "price %s %s: no positive 'close'; skipped", sym, date);
+        return;
+    }
     if (fa_record_num(r, "adj_close", &adj) < 0)
         adj = close;
     if (fa_record_num(r, "open", &open) < 0)
@@ -191,13 +198,16 @@ static void add_price(struct json_object *r, const char *where)
         high = close;
     if (fa_record_num(r, "low", &low) < 0)
         low = close;
-    if (!(adj > 0) || !(open > 0))
-        fa_die(FA_EXIT_FAIL, "%s: price %s %s: 'open' and 'adj_close' must be positive", where, sym,
-               date);
+    if (!(adj > 0) || !(open > 0) || !isfinite(adj) || !isfinite(open)) {
+        fa_bad_record(sym, date, where,
+                      "price %s %s: 'open' and 'adj_close' must be positive numbers; skipped", sym,
+                      date);
+        return;
+    }
     struct book *b = book_get(sym);
     if (b->nbars && day <= b->bars[b->nbars - 1].day) {
         /* the same bar again (concatenated streams, overlapping lookback
-         * windows) is skipped; another bar for a past day is an error */
+         * windows) is skipped quietly; fa_day_order says what else is */
         size_t lo = 0, hi = b->nbars;
         while (lo < hi) {
             size_t mid = lo + (hi - lo) / 2;
@@ -207,12 +217,13 @@ static void add_price(struct json_object *r, const char *where)
                 hi = mid;
         }
         const struct fa_market_bar *o = &b->bars[lo];
-        if (lo < b->nbars && o->day == day && o->open == open && o->close == close &&
-            o->adj_close == adj)
-            return;
-        char prev[11];
-        fa_die(FA_EXIT_FAIL, "%s: price %s %s out of order (after %s)", where, sym, date,
-               fa_date_format(b->bars[b->nbars - 1].day, prev));
+        bool held = lo < b->nbars && o->day == day;
+        char subject[96];
+        snprintf(subject, sizeof subject, "price %s", sym);
+        if (fa_day_order(subject, b->bars[b->nbars - 1].day, day, held,
+                         held && o->open == open && o->close == close && o->adj_close == adj) < 0)
+            fa_bad_record(sym, date, where, "%s; skipped", fa_err_get());
+        return;
     }
     if (b->nbars == b->capbars) {
         b->capbars = b->capbars ? b->capbars * 2 : 256;
@@ -231,15 +242,23 @@ static void add_decision(struct json_object *r, const char *where)
 {
     const char *sym = fa_record_symbol(r), *date = fa_record_date(r);
     int day;
-    if (!sym || !date || fa_date_parse(date, &day) < 0)
-        fa_die(FA_EXIT_FAIL, "%s: %s record without a valid symbol and date", where,
-               fa_record_kind(r));
+    if (!sym || !date || fa_date_parse(date, &day) < 0) {
+        fa_bad_record(sym, date, where, "%s record without a valid symbol and date; skipped",
+                      fa_record_kind(r));
+        return;
+    }
     const char *a = fa_record_str(r, "action");
     enum fa_market_action act;
-    if (!a)
-        fa_die(FA_EXIT_FAIL, "%s: %s %s %s: no 'action'", where, fa_record_kind(r), sym, date);
-    if (fa_market_action_parse(a, &act) < 0)
-        fa_die(FA_EXIT_FAIL, "%s: %s %s %s: %s", where, fa_record_kind(r), sym, date, fa_err_get());
+    if (!a) {
+        fa_bad_record(sym, date, where, "%s %s %s: no 'action'; skipped", fa_record_kind(r), sym,
+                      date);
+        return;
+    }
+    if (fa_market_action_parse(a, &act) < 0) {
+        fa_bad_record(sym, date, where, "%s %s %s: %s; skipped", fa_record_kind(r), sym, date,
+                      fa_err_get());
+        return;
+    }
     struct book *b = book_get(sym);
     for (size_t i = 0; i < b->ndec; i++)
         if (b->dec[i].day == day) {

@@ -16,6 +16,7 @@
 
 #include "fa_cli.h"
 #include "fa_date.h"
+#include "fa_day.h"
 #include "fa_err.h"
 #include "fa_file.h"
 #include "fa_market.h"
@@ -159,6 +160,20 @@ static struct fa_market_bar bar_at(const struct series *s, size_t i)
     struct fa_market_bar b = {s->day[i], s->close[i], s->high[i],
                               s->low[i], s->close[i], s->adj[i]};
     return b;
+}
+
+/* Whether day is already in s. */
+static bool is_held(const struct series *s, int day)
+{
+    size_t lo = 0, hi = s->n;
+    while (lo < hi) {
+        size_t mid = lo + (hi - lo) / 2;
+        if (s->day[mid] < day)
+            lo = mid + 1;
+        else
+            hi = mid;
+    }
+    return lo < s->n && s->day[lo] == day;
 }
 
 /* Whether day is already in s with the same close and adj_close. */
@@ -549,13 +564,14 @@ int main(int argc, char **argv)
             fa_bad_record(symc, datec, fa_ndjson_where(rd), "%s", bad);
         } else {
             struct series *s = series_get(symc);
-            if (s->n && day <= s->day[s->n - 1] && is_repeat(s, day, cl, adj)) {
-                /* the same bar again (concatenated streams): no new signal */
-            } else if (s->n && day <= s->day[s->n - 1]) {
-                char prev[11];
-                fa_bad_record(symc, datec, fa_ndjson_where(rd),
-                              "price for %s %s out of order (after %s); skipped", symc, datec,
-                              fa_date_format(s->day[s->n - 1], prev));
+            char subject[96];
+            snprintf(subject, sizeof subject, "price %s", symc);
+            if (s->n && day <= s->day[s->n - 1]) {
+                /* the same bar again (concatenated streams): no new signal;
+                 * another bar of a day held, or an earlier day: skipped */
+                if (fa_day_order(subject, s->day[s->n - 1], day, is_held(s, day),
+                                 is_repeat(s, day, cl, adj)) < 0)
+                    fa_bad_record(symc, datec, fa_ndjson_where(rd), "%s; skipped", fa_err_get());
             } else if (!do_tune || day <= to) {
                 series_push(s, day, h, l, cl, adj, co);
                 if (!do_tune)

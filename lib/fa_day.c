@@ -56,6 +56,23 @@ bool fa_day_reader_backwards(const struct fa_day_reader *r)
     return r->backwards;
 }
 
+int fa_day_order(const char *subject, int last, int day, bool held, bool same)
+{
+    char d1[11], d2[11];
+
+    if (day > last)
+        return FA_DAY_TAKE;
+    if (held && same)
+        return FA_DAY_AGAIN;
+    if (held)
+        fa_err_set("%s %s is repeated with other values (the first is kept)", subject,
+                   fa_date_format(day, d1));
+    else
+        fa_err_set("%s %s is out of order (after %s)", subject, fa_date_format(day, d1),
+                   fa_date_format(last, d2));
+    return -1;
+}
+
 static void *xrealloc(void *p, size_t n)
 {
     void *q = realloc(p, n);

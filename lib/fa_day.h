@@ -36,6 +36,21 @@ struct fa_day_reader;
 struct fa_day_reader *fa_day_open(const char *path) __attribute__((warn_unused_result));
 void fa_day_close(struct fa_day_reader *r);
 
+/* The one rule for a daily record (a price bar) of a symbol arriving in a
+ * stream, which every program follows (fa.7, "Bad, repeated and
+ * misordered records"). last is the latest day already taken for the
+ * symbol (-1: none), held whether day itself was taken, same whether the
+ * record taken for that day is this one again (equal values). Returns
+ * FA_DAY_TAKE (a new day after last: use it), FA_DAY_AGAIN (the same
+ * record again, as concatenated streams and overlapping windows give:
+ * skip it quietly), or -1 with fa_err set to "SUBJECT DATE is repeated
+ * with other values (the first is kept)" or "SUBJECT DATE is out of
+ * order (after LAST)" (subject e.g. "price MSFT"): the caller writes an
+ * error record (fa_bad_record: exit 1 under --strict) and goes on. */
+enum { FA_DAY_TAKE = 0, FA_DAY_AGAIN = 1 };
+int fa_day_order(const char *subject, int last, int day, bool held, bool same)
+    __attribute__((warn_unused_result));
+
 /* Fills d (which must be empty: zeroed or fa_day_clear'ed) with the next
  * group. Returns 1 with a group, 0 at end of input, -1 on a read error
  * (fa_err set). A group with a date that goes back in time for its symbol

@@ -17,6 +17,7 @@
 
 #include "fa_date.h"
 #include "fa_embedder.h"
+#include "fa_day.h"
 #include "fa_err.h"
 #include "fa_file.h"
 #include "fa_prompt.h"
@@ -107,8 +108,18 @@ int fa_policy_data_add(struct fa_policy_data *d, struct json_object *rec)
         if (fa_record_num(rec, "low", &b.low) < 0)
             b.low = 0;
         if (d->n && day <= d->days[d->n - 1].bar.day) {
-            fa_err_set("price of %s not after the previous day %s", date, d->days[d->n - 1].date);
-            return -1;
+            /* fa_day_order's rule: the same bar again is skipped quietly */
+            const struct fa_market_bar *o = NULL;
+            char subject[96];
+            for (int k = d->n - 1; k >= 0 && !o; k--)
+                if (d->days[k].bar.day == day)
+                    o = &d->days[k].bar;
+            snprintf(subject, sizeof subject, "price %s", sym);
+            return fa_day_order(subject, d->days[d->n - 1].bar.day, day, o != NULL,
+                                o && o->close == b.close && o->open == b.open &&
+                                    o->adj_close == b.adj_close) < 0
+                       ? -1
+                       : 1;
         }
         if (d->n == d->cap) {
             int cap = d->cap ? 2 * d->cap : 256;

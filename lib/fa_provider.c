@@ -11,6 +11,7 @@
 #include <unistd.h>
 
 #include "fa_csv.h"
+#include "fa_day.h"
 #include "fa_err.h"
 #include "fa_file.h"
 #include "fa_ndjson.h"
@@ -364,6 +365,31 @@ static int parse_num(const char *s, double *out)
     return 0;
 }
 
+/* fa_day_order's rule for a bar of a day not after the last one loaded:
+ * the same bar again (concatenated files) is skipped (FA_DAY_AGAIN);
+ * another bar of a day held, or an earlier day, is -1 with fa_err
+ * "where: price DATE is repeated ..." or "... is out of order ...". */
+static int bar_order(const struct fa_provider_data *d, const struct fa_provider_bar *b, int last,
+                     const char *where)
+{
+    const struct fa_provider_bar *h = NULL;
+    int rc;
+
+    for (size_t i = d->nbars; i > 0 && !h && d->bars[i - 1].day >= b->day; i--)
+        if (d->bars[i - 1].day == b->day)
+            h = &d->bars[i - 1];
+    rc = fa_day_order("price", last, b->day, h != NULL,
+                      h && h->open == b->open && h->high == b->high && h->low == b->low &&
+                          h->close == b->close && h->adj_close == b->adj_close &&
+                          h->close_only == b->close_only);
+    if (rc < 0) {
+        char msg[512];
+        snprintf(msg, sizeof msg, "%s: %s", where, fa_err_get());
+        fa_err_set("%s", msg);
+    }
+    return rc;
+}
+
 int fa_provider_csv_prices(const char *path, struct fa_provider_data *d)
 {
     static const char *const names[FA_CSV_NCOLS] = {"date",  "open",      "high",  "low",
@@ -388,7 +414,6 @@ int fa_provider_csv_prices(const char *path, struct fa_provider_data *d)
         double *dst[FA_CSV_NCOLS] = {NULL,       &bar.open,      &bar.high,  &bar.low,
                                      &bar.close, &bar.adj_close, &bar.volume};
         const char *where = fa_csv_where(c);
-        char buf[11];
 
         if (fa_provider_time_day(fa_csv_field(c, (size_t)idx[FA_CSV_DATE]), &bar.day) != 0) {
             err_at(where);
@@ -414,8 +439,9 @@ int fa_provider_csv_prices(const char *path, struct fa_provider_data *d)
             bar.adj_close = bar.close;
         bar.has_volume = idx[FA_CSV_VOLUME] >= 0;
         if (bar.day <= last) {
-            fa_err_set("%s: date out of order: %s after %s", where,
-                       fa_csv_field(c, (size_t)idx[FA_CSV_DATE]), fa_date_format(last, buf));
+            int o = bar_order(d, &bar, last, where);
+            if (o == FA_DAY_AGAIN)
+                continue;
             goto out;
         }
         if (fa_provider_check_bar(&bar, where) != 0 || fa_provider_add_bar(d, &bar) != 0)
@@ -595,7 +621,12 @@ int fa_provider_ndjson(const char *path, const char *symbol, struct fa_provider_
             if (ndjson_price(o, where, &b) != 0)
                 goto out;
             if (day <= last) {
-                fa_err_set("%s: date out of order: %s", where, fa_record_date(o));
+                b.day = day;
+                if (bar_order(d, &b, last, where) == FA_DAY_AGAIN) {
+                    json_object_put(o);
+                    o = NULL;
+                    continue;
+                }
                 goto out;
             }
             last = day;

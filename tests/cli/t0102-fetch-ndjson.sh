@@ -45,7 +45,7 @@ bad nodate '{"kind":"price","symbol":"AAPL","open":1,"high":1,"low":1,"close":1}
 bad baddate '{"kind":"price","symbol":"AAPL","date":"2024-02-30","open":1,"high":1,"low":1,"close":1}' "baddate.ndjson:2"
 bad noclose '{"kind":"price","symbol":"AAPL","date":"2024-01-03","open":1,"high":1,"low":1}' "noclose.ndjson:2: price record: no number 'close'"
 bad negative '{"kind":"price","symbol":"AAPL","date":"2024-01-03","open":1,"high":1,"low":1,"close":-2}' "negative.ndjson:2: non-positive price: close -2"
-bad order '{"kind":"price","symbol":"AAPL","date":"2024-01-01","open":1,"high":1,"low":1,"close":1}' "order.ndjson:2: date out of order"
+bad order '{"kind":"price","symbol":"AAPL","date":"2024-01-01","open":1,"high":1,"low":1,"close":1}' "order.ndjson:2: price 2024-01-01 is out of order"
 bad id '{"kind":"price","symbol":"AAPL","date":"2024-01-03","open":1,"high":1,"low":1,"close":1,"id":"0123"}' "id.ndjson:2: id '0123' does not match"
 bad notitle '{"kind":"news","symbol":"AAPL","date":"2024-01-03","text":"x"}' "notitle.ndjson:2: news record: no string 'title'"
 # A changed price under an unchanged id is caught.

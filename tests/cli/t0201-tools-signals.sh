@@ -56,7 +56,7 @@ printf '%s\n' '{"kind":"price","symbol":"X","date":"2024-01-03","close":10,"high
 run_in "$T/bad" fa-tools --strategy buy_hold
 is "$rc" 0 "bad records do not stop the stream"
 is "$(count "$out" error)" 3 "three error records"
-like "$(cat "$err")" "<stdin>:2: price for X 2024-01-02 out of order" "out of order, with position"
+like "$(cat "$err")" "<stdin>:2: price X 2024-01-02 is out of order" "out of order, with position"
 is "$(count "$out" signal)" 1 "signals only for the good record"
 run_in "$T/bad" fa-tools --strict
 is "$rc" 1 "--strict: a bad record exits 1"
