@@ -3,6 +3,7 @@
 #include <math.h>
 #include <stdarg.h>
 #include <stdio.h>
+#include <string.h>
 #include <stdlib.h>
 
 #include "fa_cli.h"
@@ -126,7 +127,13 @@ int fa_cli_next(struct fa_ndjson_reader *r, struct json_object **out)
 {
     int rc;
 
-    while ((rc = fa_ndjson_next(r, out)) == FA_NDJSON_BAD)
-        fa_bad_record(NULL, NULL, NULL, "%s", fa_err_get());
+    while ((rc = fa_ndjson_next(r, out)) == FA_NDJSON_BAD) {
+        /* the error record carries where; the message then need not */
+        const char *where = fa_ndjson_where(r), *msg = fa_err_get();
+        size_t wl = strlen(where);
+        if (strncmp(msg, where, wl) == 0 && msg[wl] == ':' && msg[wl + 1] == ' ')
+            msg += wl + 2;
+        fa_bad_record(NULL, NULL, where, "%s", msg);
+    }
     return rc;
 }

@@ -182,10 +182,14 @@ int fa_day_next(struct fa_day_reader *r, struct fa_day *d)
             return -1;
         if (st == FA_NDJSON_BAD) {
             /* Kept in place as an error record, so the stream's order holds. */
-            const char *msg = fa_err_get();
+            const char *msg = fa_err_get(), *where = fa_ndjson_where(r->nd);
+            size_t wl = strlen(where);
             if (fa_strict)
                 fa_die(FA_EXIT_FAIL, "%s", msg);
             fa_warn("%s", msg);
+            /* the error record carries where; its message need not */
+            if (strncmp(msg, where, wl) == 0 && msg[wl] == ':' && msg[wl + 1] == ' ')
+                msg += wl + 2;
             fa_day_add(d,
                        fa_record_error(fa_progname, d->symbol[0] ? d->symbol : NULL,
                                        d->date[0] ? d->date : NULL, fa_ndjson_where(r->nd), msg),

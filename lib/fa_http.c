@@ -139,9 +139,15 @@ static size_t on_header(char *p, size_t size, size_t n, void *ud)
         if (v) {
             errno = 0;
             s = strtol(v, &end, 10);
-            /* Only delta-seconds; an HTTP-date falls back to backoff. */
-            if (end != v && *end == '\0' && errno == 0 && s >= 0)
-                r->retry_after_s = s;
+            if (end != v && *end == '\0' && errno == 0 && s >= 0) {
+                r->retry_after_s = s; /* delta-seconds */
+            } else {
+                /* an HTTP date ("Wed, 21 Oct 2015 07:28:00 GMT"): the wait
+                 * until then, 0 when it has passed */
+                time_t t = curl_getdate(v, NULL);
+                if (t != (time_t)-1)
+                    r->retry_after_s = t > time(NULL) ? (long)(t - time(NULL)) : 0;
+            }
             free(v);
         }
     } else if (len > sizeof ct - 1 && strncasecmp(p, ct, sizeof ct - 1) == 0) {

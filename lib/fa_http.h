@@ -44,7 +44,8 @@ struct fa_http_resp {
     char *body;               /* NUL-terminated (may hold NULs inside) */
     size_t len;               /* body length in bytes */
     char *content_type;       /* Content-Type value, or NULL */
-    long retry_after_s;       /* Retry-After in seconds, -1 if absent */
+    long retry_after_s;       /* Retry-After in seconds (delta-seconds, or the wait
+                                 until its HTTP date), -1 if absent */
     int attempts;             /* attempts made, >= 1 */
 };
 

@@ -175,6 +175,41 @@ static long read_line(struct fa_ndjson_reader *r)
     return (long)n;
 }
 
+size_t fa_ndjson_utf8_check(const char *s, size_t n)
+{
+    const unsigned char *p = (const unsigned char *)s;
+    size_t i = 0;
+
+    while (i < n) {
+        unsigned c = p[i];
+        size_t k;
+        unsigned cp, min;
+        if (c < 0x80) {
+            i++;
+            continue;
+        }
+        if (c >= 0xC2 && c <= 0xDF)
+            k = 1, cp = c & 0x1F, min = 0x80;
+        else if (c >= 0xE0 && c <= 0xEF)
+            k = 2, cp = c & 0x0F, min = 0x800;
+        else if (c >= 0xF0 && c <= 0xF4)
+            k = 3, cp = c & 0x07, min = 0x10000;
+        else
+            return i; /* a continuation byte first, an overlong lead, > U+10FFFF */
+        if (n - i <= k)
+            return i;
+        for (size_t j = 1; j <= k; j++) {
+            if ((p[i + j] & 0xC0) != 0x80)
+                return i;
+            cp = cp << 6 | (p[i + j] & 0x3F);
+        }
+        if (cp < min || cp > 0x10FFFF || (cp >= 0xD800 && cp <= 0xDFFF))
+            return i; /* overlong, out of range, a surrogate */
+        i += k + 1;
+    }
+    return n;
+}
+
 int fa_ndjson_next(struct fa_ndjson_reader *r, struct json_object **out)
 {
     struct json_object *o;
@@ -201,8 +236,22 @@ int fa_ndjson_next(struct fa_ndjson_reader *r, struct json_object **out)
             return FA_NDJSON_BAD;
         }
         off = strspn(r->line, " \t");
-        if (r->line[off])
+        if (r->line[off] || (size_t)n > off) /* a NUL is not blank */
             break;
+    }
+    /* Streams are UTF-8 text: a NUL byte or invalid UTF-8 makes the line a
+     * bad record (never passed on, never repaired into other text) */
+    {
+        const char *z = memchr(r->line, 0, (size_t)n);
+        size_t bad;
+        if (z) {
+            fa_err_set("%s: NUL byte at column %zu", fa_ndjson_where(r), (size_t)(z - r->line) + 1);
+            return FA_NDJSON_BAD;
+        }
+        if ((bad = fa_ndjson_utf8_check(r->line, (size_t)n)) < (size_t)n) {
+            fa_err_set("%s: invalid UTF-8 at column %zu", fa_ndjson_where(r), bad + 1);
+            return FA_NDJSON_BAD;
+        }
     }
     json_tokener_reset(r->tok);
     o = json_tokener_parse_ex(r->tok, r->line + off, (int)(n - (long)off));

@@ -38,9 +38,17 @@ enum {
 };
 
 /* Reads the next non-blank line as a JSON object. Returns one of the codes
- * above. A BAD line's message starts with "file:line: ". */
+ * above. A BAD line's message starts with "file:line: ". Streams are
+ * UTF-8: a line holding a NUL byte (a line of NULs too: it is not blank)
+ * or a byte sequence that is not UTF-8 is BAD ("NUL byte at column N",
+ * "invalid UTF-8 at column N"), the one rule for every program. */
 int fa_ndjson_next(struct fa_ndjson_reader *r, struct json_object **out)
     __attribute__((warn_unused_result));
+/* The offset of the first byte of s[0..n) that does not start a valid
+ * UTF-8 sequence (overlong forms, surrogates and values past U+10FFFF are
+ * invalid), or n when all of it is valid. */
+size_t fa_ndjson_utf8_check(const char *s, size_t n);
+
 /* "file:line" of the line last returned (static per reader). */
 const char *fa_ndjson_where(struct fa_ndjson_reader *r);
 /* The 1-based number of the line last returned. */

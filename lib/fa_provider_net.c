@@ -72,6 +72,11 @@ static int check(const char *body, size_t len, const char *label, void *ud)
     return rc;
 }
 
+/* News items asked for per request (the providers' largest page), and
+ * the most FMP pages fetched for one period. */
+#define FA_NEWS_LIMIT 1000
+#define FA_NEWS_PAGES 100
+
 /* Moves the parsed bars and items into d. */
 static int take(struct parse *p, struct fa_provider_data *d)
 {
@@ -294,21 +299,29 @@ int fa_provider_fmp(const struct fa_provider_req *q, struct fa_provider_data *d)
     p.fn = fmp_prices;
     if (fetch(q, "fmp", url, label, &p, d) != 0)
         goto out;
-    if (q->news) {
+    /* News pages (newest first) until one is not full, each cached on its
+     * own; past FA_NEWS_PAGES pages the provider's cap may hide the rest. */
+    for (int page = 0; q->news; page++) {
+        size_t before = d->nnews;
         free(url);
-        if (is_crypto(q->symbol, q->cal))
-            snprintf(label, sizeof label,
-                     "%s/api/v4/crypto_news?symbol=%s&from=%s&to=%s&limit=1000", base, sym, from,
-                     to);
-        else
-            snprintf(label, sizeof label,
-                     "%s/api/v3/stock_news?tickers=%s&from=%s&to=%s&limit=1000", base, sym, from,
-                     to);
+        url = NULL;
+        if (page == FA_NEWS_PAGES) {
+            fa_warn("fmp: news of %s %s..%s: stopped after %d pages of %d items; the provider's "
+                    "cap may still hide older items (fetch a shorter period)",
+                    q->symbol, from, to, FA_NEWS_PAGES, FA_NEWS_LIMIT);
+            break;
+        }
+        snprintf(label, sizeof label, "%s/api/%s?%s=%s&from=%s&to=%s&page=%d&limit=%d", base,
+                 is_crypto(q->symbol, q->cal) ? "v4/crypto_news" : "v3/stock_news",
+                 is_crypto(q->symbol, q->cal) ? "symbol" : "tickers", sym, from, to, page,
+                 FA_NEWS_LIMIT);
         if (!(url = with_key(label, key)))
             goto out;
         p.fn = fmp_news;
         if (fetch(q, "fmp", url, label, &p, d) != 0)
             goto out;
+        if (d->nnews - before < FA_NEWS_LIMIT)
+            break;
     }
     ret = fa_provider_sort(d, label);
     goto out;
@@ -531,11 +544,50 @@ static int av_news(struct parse *p, struct json_object *root, const char *label)
     return 0;
 }
 
+/* Alpha Vantage's news of the days [from, to]: one request; a full reply
+ * (FA_NEWS_LIMIT items) may hide more, so its items are dropped and the
+ * window split in two halves, each asked (and cached) on its own. A single
+ * day that fills a reply is kept with a warning. Returns 0 or -1. */
+static int av_news_window(const struct fa_provider_req *q, const char *base, const char *sym,
+                          const char *key, int from, int to, struct parse *p,
+                          struct fa_provider_data *d)
+{
+    char label[2048], f[11], t[11], *url;
+    size_t before = d->nnews;
+    int rc;
+
+    fa_date_format(from, f);
+    fa_date_format(to, t);
+    snprintf(label, sizeof label,
+             "%s/query?function=NEWS_SENTIMENT&tickers=%s&time_from=%.4s%.2s%.2sT0000"
+             "&time_to=%.4s%.2s%.2sT2359&sort=EARLIEST&limit=%d",
+             base, sym, f, f + 5, f + 8, t, t + 5, t + 8, FA_NEWS_LIMIT);
+    if (!(url = with_key(label, key)))
+        return -1;
+    p->fn = av_news;
+    rc = fetch(q, "alphavantage", url, label, p, d);
+    free(url);
+    if (rc != 0 || d->nnews - before < FA_NEWS_LIMIT)
+        return rc;
+    if (from == to) {
+        fa_warn("alphavantage: news of %s on %s fill a reply of %d items; the provider's cap "
+                "may still hide more of that day",
+                q->symbol, f, FA_NEWS_LIMIT);
+        return 0;
+    }
+    for (size_t i = before; i < d->nnews; i++)
+        json_object_put(d->news[i].fields);
+    d->nnews = before;
+    if (av_news_window(q, base, sym, key, from, from + (to - from) / 2, p, d) != 0)
+        return -1;
+    return av_news_window(q, base, sym, key, from + (to - from) / 2 + 1, to, p, d);
+}
+
 int fa_provider_alphavantage(const struct fa_provider_req *q, struct fa_provider_data *d)
 {
     const char *key = getenv("ALPHAVANTAGE_API_KEY");
     char base[1024];
-    char label[2048], from[11], to[11], *sym = NULL, *url = NULL;
+    char label[2048], *sym = NULL, *url = NULL;
     struct parse p = {.symbol = q->symbol, .key = key};
     int ret = -1;
 
@@ -560,20 +612,8 @@ int fa_provider_alphavantage(const struct fa_provider_req *q, struct fa_provider
     p.fn = av_daily;
     if (fetch(q, "alphavantage", url, label, &p, d) != 0)
         goto out;
-    if (q->news) {
-        fa_date_format(q->from, from);
-        fa_date_format(q->to, to);
-        snprintf(label, sizeof label,
-                 "%s/query?function=NEWS_SENTIMENT&tickers=%s&time_from=%.4s%.2s%.2sT0000"
-                 "&time_to=%.4s%.2s%.2sT2359&sort=EARLIEST&limit=1000",
-                 base, sym, from, from + 5, from + 8, to, to + 5, to + 8);
-        free(url);
-        if (!(url = with_key(label, key)))
-            goto out;
-        p.fn = av_news;
-        if (fetch(q, "alphavantage", url, label, &p, d) != 0)
-            goto out;
-    }
+    if (q->news && av_news_window(q, base, sym, key, q->from, q->to, &p, d) != 0)
+        goto out;
     ret = fa_provider_sort(d, label);
 out:
     free(sym);

@@ -12,7 +12,8 @@ plus helpers for the HTTP client's unit test:
 Faults are asked for with a first path segment "fault=SPEC", stripped
 before routing, e.g. base URL http://127.0.0.1:P/fault=429:2:ra=1 :
   429[:N][:ra=S]   the first N requests under this prefix get 429 with
-                   Retry-After S (N default 1, "all" for every request)
+                   Retry-After S (N default 1, "all" for every request);
+                   ra=dateS sends it as the HTTP date S seconds from now
   500[:N]          the first N requests get 500
   stall            accept, read the request, never answer
   truncate[:N]     promise a longer Content-Length than sent, then close
@@ -23,10 +24,14 @@ before routing, e.g. base URL http://127.0.0.1:P/fault=429:2:ra=1 :
 excluded); /_requests the request lines (query strings with apikey
 redacted). Data are deterministic functions of the symbol and the date:
 weekday bars from 2023-01-02 to 2024-06-28, two news items every
-calendar day (weekends too). Python 3 standard library only.
+calendar day (weekends too; --news-per-day N for more). News replies honour
+`limit` (at most that many items; FMP and Alpha Vantage default 1000), FMP's
+`page` (0 first, newest first) and Alpha Vantage's `sort` (LATEST, the
+default, or EARLIEST). Python 3 standard library only.
 """
 import argparse
 import datetime as dt
+import email.utils
 import http.server
 import json
 import math
@@ -70,14 +75,18 @@ def bars(sym, first=FIRST, last=LAST):
     return out
 
 
+NEWS_PER_DAY = 2
+
+
 def news(sym, first=FIRST, last=LAST):
     out = []
     d = max(first, FIRST)
+    hours = [9 + (6 * k) // max(NEWS_PER_DAY - 1, 1) for k in range(NEWS_PER_DAY)]
     while d <= min(last, LAST):
-        for k, hh in enumerate((9, 15)):
+        for k, hh in enumerate(hours):
             up = (d.toordinal() + k) % 3 != 0
             out.append({
-                "date": d, "time": "%s %02d:30:00" % (d.isoformat(), hh),
+                "date": d, "time": "%s %02d:%02d:00" % (d.isoformat(), hh, 30 if NEWS_PER_DAY == 2 else k % 60),
                 "title": "%s %s on %s report %d" % (
                     sym, "rallies" if up else "slips", d.isoformat(), k),
                 "text": "Analysts say %s %s; \"quoted\" words, commas, and a tab\there." % (
@@ -168,6 +177,8 @@ class Handler(http.server.BaseHTTPRequestHandler):
             if seen >= limit:
                 return False
             if kind == "429":
+                if ra is not None and ra.startswith("date"):
+                    ra = email.utils.formatdate(time.time() + int(ra[4:]), usegmt=True)
                 return self.send(429, {"error": "too many requests"},
                                  extra={"Retry-After": ra} if ra is not None else None) or True
             if kind == "500":
@@ -224,7 +235,8 @@ class Handler(http.server.BaseHTTPRequestHandler):
                   "image": "https://fakewire.example/i.jpg", "site": n["site"],
                   "text": n["text"], "url": n["url"]}
                  for n in reversed(news(sym, first, last))]
-        self.send(200, items)
+        limit, page = int(q.get("limit", "1000")), int(q.get("page", "0"))
+        self.send(200, items[page * limit:(page + 1) * limit])
 
     def yahoo(self, sym, q, shape):
         if shape:
@@ -293,7 +305,10 @@ class Handler(http.server.BaseHTTPRequestHandler):
                      "ticker_sentiment": [{"ticker": sym, "relevance_score": "0.9",
                                            "ticker_sentiment_score": str(n["score"]),
                                            "ticker_sentiment_label": "Bullish"}]}
-                    for n in reversed(news(sym, first, last))]
+                    for n in news(sym, first, last)]
+            if q.get("sort", "LATEST") != "EARLIEST":
+                feed.reverse()
+            feed = feed[:int(q.get("limit", "50"))]
             return self.send(200, {"items": str(len(feed)),
                                    "sentiment_score_definition": "x <= -0.35: Bearish; ...",
                                    "relevance_score_definition": "0 < x <= 1",
@@ -308,7 +323,10 @@ class Server(http.server.ThreadingHTTPServer):
 def main():
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--port-file", required=True)
+    ap.add_argument("--news-per-day", type=int, default=2)
     a = ap.parse_args()
+    global NEWS_PER_DAY
+    NEWS_PER_DAY = a.news_per_day
     srv = Server(("127.0.0.1", 0), Handler)
     tmp = a.port_file + ".tmp"
     with open(tmp, "w") as f:

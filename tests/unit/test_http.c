@@ -128,6 +128,15 @@ int main(void)
     free(e);
     fa_http_resp_free(&r);
 
+    /* Retry-After as an HTTP date, 30 s ahead: the wait until then */
+    ok(fa_http_get(url("/fault=429:all:ra=date30/echo"), &o, &r) == -1, "429 with a date");
+    ok(r.retry_after_s >= 27 && r.retry_after_s <= 31, "Retry-After date honoured: %ld s",
+       r.retry_after_s);
+    fa_http_resp_free(&r);
+    ok(fa_http_get(url("/fault=429:all:ra=date-60/echo"), &o, &r) == -1, "429 with a past date");
+    is_num(r.retry_after_s, 0, 0, "a past date: no wait");
+    fa_http_resp_free(&r);
+
     /* 404: not retried, body kept. */
     ok(fa_http_get(url("/nothing"), &o, &r) == -1, "404 fails");
     ok(r.status == 404 && r.attempts == 1, "404 not retried");

@@ -128,5 +128,26 @@ int main(void)
         json_object_put(o);
         fclose(f);
     }
+    {
+        /* UTF-8: the first bad byte's offset, or the length */
+        static const struct {
+            const char *s;
+            size_t want;
+        } u[] = {
+            {"plain ascii", 11},
+            {"caf\xc3\xa9 \xe6\x97\xa5 \xf0\x9f\x9a\x80", 14},
+            {"a\xff"
+             "b",
+             1},
+            {"\xc0\xaf", 0},         /* overlong '/' */
+            {"x\xe0\x80\xaf", 1},    /* overlong, three bytes */
+            {"\xed\xa0\x80", 0},     /* a surrogate */
+            {"\xf4\x90\x80\x80", 0}, /* past U+10FFFF */
+            {"ok\xc3", 2},           /* cut short */
+            {"\x80", 0},             /* a continuation first */
+        };
+        for (size_t k = 0; k < sizeof u / sizeof u[0]; k++)
+            ok(fa_ndjson_utf8_check(u[k].s, strlen(u[k].s)) == u[k].want, "utf8 case %zu", k);
+    }
     return tap_done();
 }
