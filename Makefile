@@ -6,6 +6,12 @@
 #   make demo       run the agent end to end on the embedded default
 #   make demo-real  FinAgent and FLAG-Trader on real MSFT prices and news
 #   make bench      benchmarks (never part of check)
+#   make fuzz       libFuzzer (clang, -fsanitize=fuzzer,address,undefined):
+#                   each tests/fuzz/fuzz_NAME.c for FUZZ_SECONDS (60) on its
+#                   corpus, one after the other at nice 19; FUZZ="csv store"
+#                   picks harnesses, FUZZ_FLAGS adds libFuzzer flags. New
+#                   crashes are kept in tests/fuzz/regress/NAME/ (and fail).
+#                   make check replays every corpus and regression input.
 #   make lint       clang-format, shellcheck, mandoc -Tlint
 #   make install    PREFIX=/usr/local DESTDIR=
 #
@@ -58,9 +64,13 @@ PROGS    = $(CMD_SRC:cmd/%.c=$(B)/%)
 UNIT_SRC = $(sort $(wildcard tests/unit/test_*.c))
 UNITS    = $(UNIT_SRC:tests/unit/%.c=$(O)/t/%)
 SCRIPTS  = $(sort $(wildcard pipelines/fa-*))
+FUZZ_SRC = $(sort $(wildcard tests/fuzz/fuzz_*.c))
+FUZZ_NAMES = $(FUZZ_SRC:tests/fuzz/fuzz_%.c=%)
+FUZZ_T   = $(FUZZ_NAMES:%=$(O)/t/test_fuzz_%)
 MANPAGES = $(sort $(wildcard man/*.1 man/*.5 man/*.7))
 
 .PHONY: all tests check check-plain check-san deps deps-check demo demo-real bench lint install uninstall clean
+.PHONY: fuzz fuzz-bins deps-fuzz
 
 all: $(PROGS)
 
@@ -82,6 +92,45 @@ $(B)/%: $(O)/cmd/%.o $(LIBFA)
 $(O)/t/%: $(O)/tests/unit/%.o $(LIBFA)
 	@mkdir -p $(@D)
 	$(CC) $(ALL_LDFLAGS) -o $@ $< $(LIBFA) $(LIBS)
+
+# Fuzz harnesses: in make check each is a TAP program (tests/fuzz/driver.c)
+# replaying its corpus and regression inputs; make fuzz links them with
+# libFuzzer instead.
+tests: $(FUZZ_T)
+
+$(O)/t/test_fuzz_%: $(O)/tests/fuzz/fuzz_%.o $(O)/tests/fuzz/driver.o $(LIBFA)
+	@mkdir -p $(@D)
+	$(CC) $(ALL_LDFLAGS) -o $@ $^ $(LIBS)
+
+FUZZ_SECONDS ?= 60
+FUZZ ?= $(FUZZ_NAMES)
+fuzz: deps-fuzz
+	@$(MAKE) --no-print-directory CC=clang SANITIZE=fuzzer-no-link,address,undefined \
+	         O=build/fuzz B=build/fuzz/bin fuzz-bins
+	@tests/fuzz/run --seconds $(FUZZ_SECONDS) --bin build/fuzz/fz $(FUZZ) -- $(FUZZ_FLAGS)
+
+fuzz-bins: $(FUZZ_NAMES:%=$(O)/fz/fuzz_%)
+
+$(O)/fz/fuzz_%: $(O)/tests/fuzz/fuzz_%.o $(LIBFA)
+	@mkdir -p $(@D)
+	$(CC) $(ALL_LDFLAGS) -fsanitize=fuzzer -o $@ $< $(LIBFA) $(LIBS)
+
+# clang and its libFuzzer runtime, installed like deps when missing.
+deps-fuzz:
+	@t=$$(mktemp -d) || exit 2; \
+	printf 'int LLVMFuzzerTestOneInput(const char *d, unsigned long n);\nint LLVMFuzzerTestOneInput(const char *d, unsigned long n) { return d && n > 99; }\n' >$$t/f.c; \
+	clang -fsanitize=fuzzer,address,undefined -o $$t/f $$t/f.c >/dev/null 2>&1; rc=$$?; rm -rf $$t; \
+	[ $$rc = 0 ] && exit 0; \
+	if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then \
+	  echo "deps-fuzz: installing clang libclang-rt-dev"; \
+	  export DEBIAN_FRONTEND=noninteractive; \
+	  apt-get update -qq && apt-get install -y -qq --no-install-recommends clang libclang-rt-dev >/dev/null \
+	    || { echo "deps-fuzz: apt-get failed" >&2; exit 2; }; \
+	else \
+	  echo "deps-fuzz: clang with libFuzzer is missing; run:" >&2; \
+	  echo "  sudo apt-get install -y clang libclang-rt-dev" >&2; \
+	  exit 2; \
+	fi
 
 # Debian packages needed to build, test and run. Installed when missing:
 # with apt-get when root, otherwise the exact command is printed (exit 2).
@@ -151,8 +200,9 @@ bench: deps
 	@bench/run
 
 lint:
-	clang-format --dry-run --Werror lib/*.c lib/*.h cmd/*.c tests/unit/*.c tests/unit/*.h
-	shellcheck -x .ci/run tests/run tests/cli/*.sh $(SCRIPTS) bench/run bench/*.sh
+	clang-format --dry-run --Werror lib/*.c lib/*.h cmd/*.c tests/unit/*.c tests/unit/*.h \
+	             tests/fuzz/*.c tests/fuzz/*.h
+	shellcheck -x .ci/run tests/run tests/fuzz/run tests/fuzz/mkcorpus tests/cli/*.sh $(SCRIPTS) bench/run bench/*.sh
 	mandoc -Tlint -Wwarning $(MANPAGES)
 
 install: all
@@ -178,3 +228,4 @@ clean:
 	rm -rf build bin tests/out
 
 -include $(LIB_OBJ:.o=.d) $(CMD_SRC:%.c=$(O)/%.d) $(UNIT_SRC:%.c=$(O)/%.d)
+-include $(FUZZ_SRC:%.c=$(O)/%.d) $(O)/tests/fuzz/driver.d

@@ -539,6 +539,20 @@ ioerr:
     return -1;
 }
 
+/* The parameter count of a shape read from a file, or 0 when a width is
+ * not valid (nn_shape then says why). */
+static size_t shape_params(uint32_t in_dim, uint32_t nhidden, const int *widths)
+{
+    size_t np = 0, prev = in_dim;
+    for (uint32_t l = 0; l < nhidden; l++) {
+        if (widths[l] < 1)
+            return 0;
+        np += (size_t)widths[l] * prev + (size_t)widths[l];
+        prev = (size_t)widths[l];
+    }
+    return np + (size_t)FA_NN_ACTIONS * prev + FA_NN_ACTIONS + prev + 1;
+}
+
 struct fa_nn *fa_nn_read(FILE *f, const char *name)
 {
     unsigned char b[8];
@@ -562,6 +576,18 @@ struct fa_nn *fa_nn_read(FILE *f, const char *name)
             goto trunc;
         uint32_t w = get_u32(b);
         widths[l] = w > FA_NN_MAXWIDTH ? -1 : (int)w;
+    }
+    /* A seekable stream must hold the shape's parameters before they are
+     * allocated: a damaged 50-byte file must not ask for gigabytes. */
+    size_t want = shape_params(hdr[0], hdr[1], widths);
+    off_t here = ftello(f), end;
+    if (want && here >= 0 && fseeko(f, 0, SEEK_END) == 0 && (end = ftello(f)) >= 0) {
+        if (fseeko(f, here, SEEK_SET) != 0) {
+            fa_err_sys("read error '%s'", name);
+            return NULL;
+        }
+        if ((uint64_t)(end - here) < 8 + (uint64_t)want * 8)
+            goto trunc;
     }
     struct fa_nn *nn = nn_shape((int)hdr[0], (int)hdr[1], widths, (enum fa_nn_act)hdr[2]);
     if (!nn) {

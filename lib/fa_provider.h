@@ -155,6 +155,13 @@ int fa_provider_fetch(const struct fa_provider_req *q, const char *provider, con
                       int (*check)(const char *body, size_t len, const char *label, void *ud),
                       void *ud, char **body, size_t *len) __attribute__((warn_unused_result));
 
+/* Parses one reply body of an HTTP provider as its fetch does, without a
+ * request or the cache (tests and fuzzing): provider "fmp", "yahoo" or
+ * "alphavantage", reply "prices" or "news" (not yahoo). Adds what it holds
+ * to d (unsorted: fa_provider_sort). Returns 0, or -1 with fa_err set. */
+int fa_provider_parse_reply(const char *provider, const char *reply, const char *body, size_t len,
+                            struct fa_provider_data *d) __attribute__((warn_unused_result));
+
 /* The cache directory: FA_CACHE_DIR, else $HOME/.cache/fa, else NULL.
  * Returns a malloc'd string or NULL. */
 char *fa_provider_cache_dir(void);

@@ -374,6 +374,10 @@ static int yahoo_chart(struct parse *p, struct json_object *root, const char *la
         struct json_object *g;
         if (json_object_object_get_ex(meta, "gmtoffset", &g))
             off = (long)json_object_get_int64(g);
+        if (off < -86400 || off > 86400) {
+            fa_err_set("%s: meta.gmtoffset %ld is not a time zone's offset", label, off);
+            return -1;
+        }
     }
     adj =
         path_get(first_of(path_get(ind, "adjclose", json_type_array)), "adjclose", json_type_array);
@@ -400,7 +404,14 @@ static int yahoo_chart(struct parse *p, struct json_object *root, const char *la
             fa_err_set("%s: not a number", where);
             return -1;
         }
-        secs = json_object_get_int64(t) + off;
+        secs = json_object_get_int64(t);
+        /* the dates fa knows (1900..2199), so the sum cannot overflow */
+        if (secs < (int64_t)fa_date_from_ymd(1900, 1, 2) * 86400 ||
+            secs > (int64_t)fa_date_from_ymd(2199, 12, 30) * 86400) {
+            fa_err_set("%s: %lld is not a date from 1900 to 2199", where, (long long)secs);
+            return -1;
+        }
+        secs += off;
         b.day = (int)((secs - (secs < 0 ? 86399 : 0)) / 86400);
         for (int k = 0; k < 6; k++) {
             struct json_object *v;
@@ -608,4 +619,31 @@ out:
     free(sym);
     free(url);
     return ret;
+}
+
+/* --- replies without a request ------------------------------------------ */
+
+int fa_provider_parse_reply(const char *provider, const char *reply, const char *body, size_t len,
+                            struct fa_provider_data *d)
+{
+    static const struct {
+        const char *provider, *reply;
+        int (*fn)(struct parse *p, struct json_object *root, const char *label);
+    } parsers[] = {
+        {"fmp", "prices", fmp_prices},     {"fmp", "news", fmp_news},
+        {"yahoo", "prices", yahoo_chart},  {"alphavantage", "prices", av_daily},
+        {"alphavantage", "news", av_news},
+    };
+    struct parse p = {.symbol = ""};
+
+    for (size_t i = 0; i < sizeof parsers / sizeof parsers[0]; i++)
+        if (strcmp(provider, parsers[i].provider) == 0 && strcmp(reply, parsers[i].reply) == 0)
+            p.fn = parsers[i].fn;
+    if (!p.fn) {
+        fa_err_set("%s: no parser for '%s' replies", provider, reply);
+        return -1;
+    }
+    if (check(body, len, provider, &p) != 0)
+        return -1;
+    return take(&p, d);
 }
