@@ -55,6 +55,7 @@ static struct {
     const char *(*easy_strerror)(CURLcode);
     struct curl_slist *(*slist_append)(struct curl_slist *, const char *);
     void (*slist_free_all)(struct curl_slist *);
+    time_t (*getdate)(const char *, const time_t *);
 } cu;
 #undef curl_easy_setopt
 #undef curl_easy_getinfo
@@ -67,6 +68,7 @@ static struct {
 #define curl_easy_strerror  cu.easy_strerror
 #define curl_slist_append   cu.slist_append
 #define curl_slist_free_all cu.slist_free_all
+#define curl_getdate        cu.getdate
 
 /* dlsym returns void *; POSIX guarantees it converts to a function pointer. */
 #define LOAD(lib, field, name) (*(void **)&cu.field = dlsym(lib, name)) != NULL
@@ -86,7 +88,7 @@ static void global_init(void)
           LOAD(lib, easy_cleanup, "curl_easy_cleanup") &&
           LOAD(lib, easy_strerror, "curl_easy_strerror") &&
           LOAD(lib, slist_append, "curl_slist_append") &&
-          LOAD(lib, slist_free_all, "curl_slist_free_all"))) {
+          LOAD(lib, slist_free_all, "curl_slist_free_all") && LOAD(lib, getdate, "curl_getdate"))) {
         e = dlerror();
         snprintf(load_err, sizeof load_err, "%s", e ? e : "libcurl.so.4 not found");
         global_rc = CURLE_FAILED_INIT;
