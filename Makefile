@@ -70,7 +70,7 @@ FUZZ_T   = $(FUZZ_NAMES:%=$(O)/t/test_fuzz_%)
 MANPAGES = $(sort $(wildcard man/*.1 man/*.5 man/*.7))
 
 .PHONY: all tests check check-plain check-san deps deps-check demo demo-real bench lint install uninstall clean
-.PHONY: fuzz fuzz-bins deps-fuzz
+.PHONY: fuzz fuzz-bins deps-fuzz deps-test
 
 all: $(PROGS)
 
@@ -132,11 +132,26 @@ deps-fuzz:
 	  exit 2; \
 	fi
 
-# Debian packages needed to build, test and run. Installed when missing:
-# with apt-get when root, otherwise the exact command is printed (exit 2).
+# Debian packages needed to build and run (deps) and, for make check, the
+# tests' references (deps-test: python3-torch for the language model,
+# python3-regex for the tokenizer). Installed when missing: with apt-get
+# when root, otherwise the exact command is printed (exit 2).
 DEB_BUILD = pkg-config libcurl4-openssl-dev libjson-c-dev libsodium-dev
 DEB_RUN   = gnuplot-nox jq parallel python3 curl
 DEB_TEST  = python3-regex python3-torch python3-numpy
+define install_missing
+	[ -z "$$missing" ] && exit 0; \
+	if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then \
+	  echo "deps: installing$$missing"; \
+	  export DEBIAN_FRONTEND=noninteractive; \
+	  apt-get update -qq && apt-get install -y -qq --no-install-recommends $$missing >/dev/null \
+	    || { echo "deps: apt-get failed" >&2; exit 2; }; \
+	else \
+	  echo "deps: missing Debian packages; run:" >&2; \
+	  echo "  sudo apt-get install -y$$missing" >&2; \
+	  exit 2; \
+	fi
+endef
 deps:
 	@missing=""; \
 	command -v pkg-config >/dev/null 2>&1 || missing="$$missing pkg-config"; \
@@ -150,24 +165,19 @@ deps:
 	command -v parallel >/dev/null 2>&1 || missing="$$missing parallel"; \
 	command -v python3  >/dev/null 2>&1 || missing="$$missing python3"; \
 	command -v curl     >/dev/null 2>&1 || missing="$$missing curl"; \
+	$(install_missing)
+
+deps-test: deps
+	@missing=""; \
+	[ -x /usr/bin/python3 ] || missing="$$missing python3"; \
 	/usr/bin/python3 -c 'import regex' >/dev/null 2>&1 || missing="$$missing python3-regex"; \
 	/usr/bin/python3 -c 'import torch, numpy' >/dev/null 2>&1 || missing="$$missing python3-torch python3-numpy"; \
-	[ -z "$$missing" ] && exit 0; \
-	if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then \
-	  echo "deps: installing$$missing"; \
-	  export DEBIAN_FRONTEND=noninteractive; \
-	  apt-get update -qq && apt-get install -y -qq --no-install-recommends $$missing >/dev/null \
-	    || { echo "deps: apt-get failed" >&2; exit 2; }; \
-	else \
-	  echo "deps: missing Debian packages; run:" >&2; \
-	  echo "  sudo apt-get install -y$$missing" >&2; \
-	  exit 2; \
-	fi
+	$(install_missing)
 
 # Chromium, for the report's browser test (t1103) only: installed by make
 # check when possible, never by make all or make demo; where it cannot be,
 # that test prints SKIP with the reason.
-deps-check: deps
+deps-check: deps-test
 	@command -v chromium >/dev/null 2>&1 || command -v chromium-browser >/dev/null 2>&1 || \
 	if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then \
 	  echo "deps: installing chromium (for the report's browser test)"; \
