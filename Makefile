@@ -187,14 +187,16 @@ deps-check: deps-test
 	else echo "deps: chromium is missing (sudo apt-get install -y chromium); its test will say SKIP" >&2; fi
 
 # The plain build first, then the same suite under ASan and UBSan; one tally.
+# (the builds use every core: make check runs as a plain `make check`)
+NPROC := $(shell nproc 2>/dev/null || echo 2)
 check: deps-check
-	@$(MAKE) --no-print-directory tests
-	@$(MAKE) --no-print-directory SANITIZE=address,undefined tests
+	@$(MAKE) --no-print-directory -j$(NPROC) tests
+	@$(MAKE) --no-print-directory -j$(NPROC) SANITIZE=address,undefined tests
 	@tests/run --bin bin --units build/default/t \
 	           --san-bin build/san/bin --san-units build/san/t
 
 check-plain: deps-check
-	@$(MAKE) --no-print-directory tests
+	@$(MAKE) --no-print-directory -j$(NPROC) tests
 	@tests/run --bin bin --units build/default/t
 
 demo: deps

@@ -31,6 +31,7 @@ ok "! curl -s --max-time 1 'http://127.0.0.1:$port/_stats' >/dev/null" "the serv
 
 FA_CACHE=replay run fa-run "${args[@]}" --out "$T/b"
 is "$rc" 0 "the same run replayed with the server stopped"
+[ "$rc" = 0 ] || sed 's/^/# /' "$err"
 sed 's/^/# /' "$err" | head -n 5
 is "$(wc -l <"$T/requests.log")" "$n1" "zero requests"
 is "$(jq -c 'select(.kind == "decision")' "$T"/b/days/*.ndjson | md5sum)" \
