@@ -3,6 +3,9 @@
 # fa-cron runs a live run's missing days through today, is safe to rerun,
 # and steps aside while another run holds the lock.
 . "$(dirname "$0")/lib.sh"
+if [ "${FA_SUITE:-plain}" = san ]; then
+  skip "sweep and cron" "GNU parallel over whole pipelines; plain suite only (the same programs run under the sanitizers in t0601, t0602)"; done_testing; exit 0
+fi
 for p in fa-fetch fa-intel fa-retrieve fa-embed fa-reflect-low fa-reflect-high fa-tools fa-decide fa-metrics; do
   command -v "$p" >/dev/null || { skip "sweep and cron" "$p is not built"; done_testing; exit 0; }
 done

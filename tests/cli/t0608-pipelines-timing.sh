@@ -4,6 +4,9 @@
 # (Only the shape is checked: no test asserts a time.)
 # shellcheck source=lib.sh
 . "$(dirname "$0")/lib.sh"
+if [ "${FA_SUITE:-plain}" = san ]; then
+  skip "timing" "the timing record is written by the shell; plain suite only"; done_testing; exit 0
+fi
 for p in fa-fetch fa-intel fa-retrieve fa-embed fa-reflect-low fa-reflect-high fa-tools fa-decide fa-metrics; do
   command -v "$p" >/dev/null || { skip "timing" "$p is not built"; done_testing; exit 0; }
 done

@@ -4,6 +4,9 @@
 # empty"). The progress line shows the pace and the time left.
 # shellcheck source=lib.sh
 . "$(dirname "$0")/lib.sh"
+if [ "${FA_SUITE:-plain}" = san ]; then
+  skip "no-news" "fa-run's messages are shell; plain suite only"; done_testing; exit 0
+fi
 for p in fa-fetch fa-intel fa-retrieve fa-embed fa-reflect-low fa-reflect-high fa-tools fa-decide fa-metrics; do
   command -v "$p" >/dev/null || { skip "fa-run no news" "$p is not built"; done_testing; exit 0; }
 done
