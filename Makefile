@@ -89,6 +89,19 @@ $(B)/%: $(O)/cmd/%.o $(LIBFA)
 	@mkdir -p $(@D)
 	$(CC) $(ALL_LDFLAGS) -o $@ $< $(LIBFA) $(LIBS)
 
+# fa-days carries the stock stages linked in: each cmd/fa-NAME.c built a
+# second time with its main renamed fa_main_NAME (fa-days(1)).
+DAYS_STAGES = fetch intel retrieve embed reflect-low reflect-high tools decide metrics journal
+DAYS_OBJ = $(DAYS_STAGES:%=$(O)/mc/fa-%.o)
+
+$(O)/mc/fa-%.o: cmd/fa-%.c
+	@mkdir -p $(@D)
+	$(CC) $(ALL_CFLAGS) -Wno-missing-prototypes -Dmain=fa_main_$(subst -,_,$*) -c -o $@ $<
+
+$(B)/fa-days: $(O)/cmd/fa-days.o $(DAYS_OBJ) $(LIBFA)
+	@mkdir -p $(@D)
+	$(CC) $(ALL_LDFLAGS) -Wl,-z,now -o $@ $< $(DAYS_OBJ) $(LIBFA) $(LIBS)
+
 $(O)/t/%: $(O)/tests/unit/%.o $(LIBFA)
 	@mkdir -p $(@D)
 	$(CC) $(ALL_LDFLAGS) -o $@ $< $(LIBFA) $(LIBS)
