@@ -488,8 +488,8 @@ static void step_done(const char *name, const char *f, long long t0, int rc)
         fprintf(stderr, "fa-days: %s %-14s %4zu records %4lld ms\n", date, name, nl, ms);
     }
     if (rc != 0) {
-        fprintf(stderr, "fa-days: stage '%s' failed on %s (work files kept in %s/%s)\n", name,
-                date, o_out, w);
+        fprintf(stderr, "fa-days: stage '%s' failed on %s (work files kept in %s/%s)\n", name, date,
+                o_out, w);
         day_failed = true;
         return;
     }
@@ -627,9 +627,8 @@ static int history(const char *to, const char *file)
     } else {
         char tmp[4200];
         struct lines l;
-        const char *argv[] = {"fa-fetch",      "-q",           "--source", o_source,
-                        "--symbol",      o_symbol, "--from", start,
-                        "--to",          to,     NULL};
+        const char *argv[] = {"fa-fetch", "-q",  "--source", o_source, "--symbol", o_symbol,
+                              "--from",   start, "--to",     to,       NULL};
         wpath(tmp, sizeof tmp, "fetched.ndjson");
         if (run_prog(argv, "/dev/null", tmp) != 0 || lines_read(&l, tmp) < 0) {
             fa_warn("cannot fetch the price history through %s", to);
@@ -770,8 +769,8 @@ static void av_add(struct av *a, const char *s)
 }
 
 /* retrieve KIND STORE FIELD TOP, as a step (fa-day's retrieve). */
-static bool step_retrieve(const char *name, const char *kind, const char *st,
-                          const char *field, const char *top)
+static bool step_retrieve(const char *name, const char *kind, const char *st, const char *field,
+                          const char *top)
 {
     long long t0 = now_us();
     char q[4200], h[4200], store[64];
@@ -968,7 +967,8 @@ static int run_day(void)
     wpath(hsf, sizeof hsf, "hindsight.ndjson");
     wpath(jf, sizeof jf, "journal.ndjson");
     wpath(acf, sizeof acf, "accounts.ndjson");
-    const char *chart1 = o_charts ? "--charts" : "--no-charts", *chart2 = o_charts ? "charts" : NULL;
+    const char *chart1 = o_charts ? "--charts" : "--no-charts",
+               *chart2 = o_charts ? "charts" : NULL;
     bool hs = false;
 
     /* 2-5. market intelligence */
@@ -1093,8 +1093,7 @@ static int run_day(void)
     if (!step_prog("decide", a.v))
         goto failed;
     if (!has_record("decision")) {
-        fprintf(stderr, "fa-days: no decision for %s (work files kept in %s/%s)\n", date, o_out,
-                w);
+        fprintf(stderr, "fa-days: no decision for %s (work files kept in %s/%s)\n", date, o_out, w);
         goto failed;
     }
     {
@@ -1112,8 +1111,9 @@ static int run_day(void)
         const char *argv[] = {"fa-metrics", "-q", "--convention", o_conv, NULL};
         if (rc < 0 || run_prog(argv, mi, mo) != 0) {
             lines_free(&l);
-            fprintf(stderr, "fa-days: cannot compute the account of %s (work files kept in %s/%s)\n",
-                    date, o_out, w);
+            fprintf(stderr,
+                    "fa-days: cannot compute the account of %s (work files kept in %s/%s)\n", date,
+                    o_out, w);
             goto failed;
         }
         lap("metrics", t0);
@@ -1191,7 +1191,8 @@ static int run_day(void)
             if (*s != '"' && *s != '\\')
                 sym[k++] = *s;
         sym[k] = 0;
-        int n = snprintf(tl, sizeof tl, "{\"kind\":\"timing\",\"symbol\":\"%s\",\"date\":\"%s\",\"ms\":{%s}}\n",
+        int n = snprintf(tl, sizeof tl,
+                         "{\"kind\":\"timing\",\"symbol\":\"%s\",\"date\":\"%s\",\"ms\":{%s}}\n",
                          sym, date, timing.s ? timing.s : "");
         if (n > 0 && (size_t)n < sizeof tl)
             put_file("timing.ndjson", tl, (size_t)n, O_APPEND);
@@ -1303,9 +1304,27 @@ static void pace(char *b, size_t n, double dt, long ran, long left)
 
 int main(int argc, char **argv)
 {
-    enum { O_SINCE = 256, O_START, O_PRICES, O_HEND, O_PREF, O_WITHOUT, O_CONV, O_LOOK,
-           O_TOPI, O_TOPR, O_ASSET, O_PARAMS, O_NOCHARTS, O_WARMUP, O_TESTFROM, O_RUN, O_PROGRESS,
-           O_STRICT, O_SOURCE };
+    enum {
+        O_SINCE = 256,
+        O_START,
+        O_PRICES,
+        O_HEND,
+        O_PREF,
+        O_WITHOUT,
+        O_CONV,
+        O_LOOK,
+        O_TOPI,
+        O_TOPR,
+        O_ASSET,
+        O_PARAMS,
+        O_NOCHARTS,
+        O_WARMUP,
+        O_TESTFROM,
+        O_RUN,
+        O_PROGRESS,
+        O_STRICT,
+        O_SOURCE
+    };
     static const struct option opts[] = {
         {"out", required_argument, NULL, 'o'},
         {"symbol", required_argument, NULL, 's'},
@@ -1358,14 +1377,30 @@ int main(int argc, char **argv)
     }
     while ((c = getopt_long(argc, argv, "o:s:qvhV", opts, NULL)) != -1) {
         switch (c) {
-        case 'o': o_out = optarg; break;
-        case 's': o_symbol = optarg; break;
-        case O_SOURCE: o_source = optarg; break;
-        case O_SINCE: o_since = optarg; break;
-        case O_START: o_start = optarg; break;
-        case O_PRICES: o_prices = optarg; break;
-        case O_HEND: o_hend = optarg; break;
-        case O_PREF: o_pref = optarg; break;
+        case 'o':
+            o_out = optarg;
+            break;
+        case 's':
+            o_symbol = optarg;
+            break;
+        case O_SOURCE:
+            o_source = optarg;
+            break;
+        case O_SINCE:
+            o_since = optarg;
+            break;
+        case O_START:
+            o_start = optarg;
+            break;
+        case O_PRICES:
+            o_prices = optarg;
+            break;
+        case O_HEND:
+            o_hend = optarg;
+            break;
+        case O_PREF:
+            o_pref = optarg;
+            break;
         case O_WITHOUT:
             wcopy = strdup(optarg);
             for (char *save = NULL, *t = strtok_r(wcopy, ",", &save); t;
@@ -1375,18 +1410,39 @@ int main(int argc, char **argv)
                     if (strcmp(t, wnames[i]) == 0)
                         k = i;
                 if (k < 0)
-                    fa_cli_usage_error("--without: unknown stage '%s' (intel, low, high, tools)", t);
+                    fa_cli_usage_error("--without: unknown stage '%s' (intel, low, high, tools)",
+                                       t);
                 without[k] = true;
             }
             free(wcopy);
             break;
-        case O_CONV: o_conv = optarg; break;
-        case O_LOOK: snprintf(o_lookback, sizeof o_lookback, "%s", optarg); if (!is_count(optarg, false)) fa_cli_usage_error("--lookback: want a count, got '%s'", optarg); break;
-        case O_TOPI: snprintf(o_topi, sizeof o_topi, "%s", optarg); if (!is_count(optarg, true)) fa_cli_usage_error("--top-intel: want a count of at least 1, got '%s'", optarg); break;
-        case O_TOPR: snprintf(o_topr, sizeof o_topr, "%s", optarg); if (!is_count(optarg, true)) fa_cli_usage_error("--top-reflect: want a count of at least 1, got '%s'", optarg); break;
-        case O_ASSET: o_asset = optarg; break;
-        case O_PARAMS: o_params = optarg; break;
-        case O_NOCHARTS: o_charts = false; break;
+        case O_CONV:
+            o_conv = optarg;
+            break;
+        case O_LOOK:
+            snprintf(o_lookback, sizeof o_lookback, "%s", optarg);
+            if (!is_count(optarg, false))
+                fa_cli_usage_error("--lookback: want a count, got '%s'", optarg);
+            break;
+        case O_TOPI:
+            snprintf(o_topi, sizeof o_topi, "%s", optarg);
+            if (!is_count(optarg, true))
+                fa_cli_usage_error("--top-intel: want a count of at least 1, got '%s'", optarg);
+            break;
+        case O_TOPR:
+            snprintf(o_topr, sizeof o_topr, "%s", optarg);
+            if (!is_count(optarg, true))
+                fa_cli_usage_error("--top-reflect: want a count of at least 1, got '%s'", optarg);
+            break;
+        case O_ASSET:
+            o_asset = optarg;
+            break;
+        case O_PARAMS:
+            o_params = optarg;
+            break;
+        case O_NOCHARTS:
+            o_charts = false;
+            break;
         case O_WARMUP: {
             char *cpy = strdup(optarg), *colon = strchr(cpy, ':');
             if (!colon)
@@ -1398,15 +1454,31 @@ int main(int argc, char **argv)
                 fa_cli_usage_error("--warmup: want FROM:TO, got '%s'", optarg);
             break;
         }
-        case O_TESTFROM: o_t0 = optarg; break;
-        case O_RUN: o_run = true; break;
-        case O_PROGRESS: o_progress = true; break;
-        case O_STRICT: break;
-        case 'q': o_verbose = 0; break;
-        case 'v': o_verbose = 2; break;
-        case 'h': usage(); return 0;
-        case 'V': puts("fa-days 0.1.0"); return 0;
-        default: fa_cli_try_help();
+        case O_TESTFROM:
+            o_t0 = optarg;
+            break;
+        case O_RUN:
+            o_run = true;
+            break;
+        case O_PROGRESS:
+            o_progress = true;
+            break;
+        case O_STRICT:
+            break;
+        case 'q':
+            o_verbose = 0;
+            break;
+        case 'v':
+            o_verbose = 2;
+            break;
+        case 'h':
+            usage();
+            return 0;
+        case 'V':
+            puts("fa-days 0.1.0");
+            return 0;
+        default:
+            fa_cli_try_help();
         }
     }
     if (!o_out)
@@ -1529,8 +1601,8 @@ int main(int argc, char **argv)
         if (o_progress) {
             jq_num(u, sizeof u, round(usd * 10000) / 10000);
             pace(pc, sizeof pc, (double)(now_us() - t_start) / 1e6, ran, total - ndone - ran);
-            fprintf(stderr, "fa-run: %s %s %ld/%ld %s%s%s cost $%s (%ld calls), %s\n", date,
-                    phase, i, total, action, value[0] ? " value " : "", value, u, n_calls, pc);
+            fprintf(stderr, "fa-run: %s %s %ld/%ld %s%s%s cost $%s (%ld calls), %s\n", date, phase,
+                    i, total, action, value[0] ? " value " : "", value, u, n_calls, pc);
         }
         if (o_progress && o_verbose == 2) {
             /* the day's timing record: "stage ms, ..." */

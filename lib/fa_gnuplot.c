@@ -14,6 +14,7 @@
  * own error message. */
 #include <errno.h>
 #include <fcntl.h>
+#include <sodium.h>
 #include <limits.h>
 #include <poll.h>
 #include <signal.h>
@@ -27,6 +28,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "fa_cache.h"
 #include "fa_err.h"
 #include "fa_file.h"
 #include "fa_gnuplot.h"
@@ -439,6 +441,89 @@ static char *gp_script(const char *term, const char *script)
     return s;
 }
 
+/* The rendered-chart cache (see fa_gnuplot.h): the file of the chart
+ * that full (the whole script, terminal line included) draws with the
+ * gnuplot at exe, in *path (malloc'd); -1 when there is none
+ * (FA_CHART_CACHE is not 1, FA_CACHE is off, or no cache directory). */
+static int chart_cache_path(const char *exe, const char *full, char **path)
+{
+    const char *mode = getenv("FA_CACHE"), *d = getenv("FA_CACHE_DIR"),
+               *on = getenv("FA_CHART_CACHE");
+    crypto_generichash_state h;
+    unsigned char k[32];
+    char hex[65], id[160], *dir;
+    struct stat st;
+    int n;
+
+    *path = NULL;
+    if (!on || strcmp(on, "1") != 0 || (mode && strcmp(mode, "off") == 0) || stat(exe, &st) < 0)
+        return -1;
+    /* the same script, drawn by the same gnuplot binary: the same bytes */
+    n = snprintf(id, sizeof id, "fa-chart-1\n%lld %lld.%09ld\n", (long long)st.st_size,
+                 (long long)st.st_mtim.tv_sec, st.st_mtim.tv_nsec);
+    crypto_generichash_init(&h, NULL, 0, sizeof k);
+    crypto_generichash_update(&h, (const unsigned char *)id, (size_t)n);
+    crypto_generichash_update(&h, (const unsigned char *)exe, strlen(exe) + 1);
+    crypto_generichash_update(&h, (const unsigned char *)full, strlen(full));
+    crypto_generichash_final(&h, k, sizeof k);
+    sodium_bin2hex(hex, sizeof hex, k, sizeof k);
+    dir = d && *d ? strdup(d) : fa_cache_default_dir();
+    if (!dir)
+        return -1;
+    n = asprintf(path, "%s/charts/%.2s/%s", dir, hex, hex + 2);
+    free(dir);
+    if (n < 0) {
+        *path = NULL;
+        return -1;
+    }
+    return 0;
+}
+
+/* A cached chart: 1 with the bytes, 0 when there is none (or it is not
+ * an image: then it is drawn again and replaced). */
+static int chart_cache_get(const char *path, unsigned char **out, size_t *len)
+{
+    char *buf;
+    size_t n;
+
+    if (fa_file_read(path, 64u << 20, &buf, &n) < 0)
+        return 0;
+    if ((n > 8 && memcmp(buf, "\x89PNG\r\n\x1a\n", 8) == 0) ||
+        (n > 5 && (memcmp(buf, "<?xml", 5) == 0 || memcmp(buf, "<svg", 4) == 0))) {
+        *out = (unsigned char *)buf;
+        *len = n;
+        return 1;
+    }
+    free(buf);
+    return 0;
+}
+
+/* Keeps a drawn chart (atomically; a cache that cannot be written is no
+ * error: the chart was drawn). */
+static void chart_cache_put(const char *path, const unsigned char *img, size_t len)
+{
+    const char *mode = getenv("FA_CACHE");
+    char *dir = strdup(path), *sl;
+
+    if (mode && (strcmp(mode, "ro") == 0 || strcmp(mode, "replay") == 0)) {
+        free(dir);
+        return;
+    }
+    if (!dir)
+        return;
+    /* DIR/charts/ab/ and its parents */
+    for (sl = strchr(dir + 1, '/'); sl; sl = strchr(sl + 1, '/')) {
+        *sl = 0;
+        if (mkdir(dir, 0755) < 0 && errno != EEXIST)
+            break;
+        *sl = '/';
+    }
+    free(dir);
+    if (fa_file_write_atomic(path, img, len, 0644) < 0) {
+        /* the chart stands: the cache only saves drawing it again */
+    }
+}
+
 int fa_gnuplot_render(const char *script, enum fa_gnuplot_format fmt, int width, int height,
                       unsigned char **out, size_t *len)
 {
@@ -469,13 +554,25 @@ int fa_gnuplot_render(const char *script, enum fa_gnuplot_format fmt, int width,
         return -1;
     }
     {
+        char *cpath = NULL;
         const char *sess = getenv("FA_GNUPLOT_SESSION");
-        if (sess && *sess && session_run(sess, full, out, len) == 0) {
+        if (chart_cache_path(exe, full, &cpath) == 0 && chart_cache_get(cpath, out, len)) {
+            free(cpath);
+            free(full);
+            return 0;
+        }
+        if (sess && *sess && session_run(sess, full, out, len) == 0)
+            rc = 0;
+        else
+            rc = gp_run(exe, full, out, len, &gperr);
+        if (rc == 0 && cpath)
+            chart_cache_put(cpath, *out, *len);
+        free(cpath);
+        if (rc == 0) {
             free(full);
             return 0;
         }
     }
-    rc = gp_run(exe, full, out, len, &gperr);
     free(full);
     /* A gnuplot built without cairo: libgd's png terminal, same
      * determinism, plainer text. */

@@ -14,7 +14,17 @@
  * path) holding "in", a FIFO a running gnuplot reads its commands from,
  * and "pid", that gnuplot's process id, charts are drawn by it (one chart
  * at a time, under a lock on DIR/lock) instead of by a gnuplot started
- * per chart; the bytes are the same. fa-run starts one per run. */
+ * per chart; the bytes are the same. fa-run starts one per run.
+ *
+ * With FA_CHART_CACHE=1 (fa-run sets it), drawn charts are kept,
+ * content-addressed like model calls, in
+ * $FA_CACHE_DIR/charts/ab/cdef... (else the model cache's default
+ * directory): the key is the BLAKE2b-256 of the whole script (terminal
+ * line included) and of the gnuplot binary's path, size and modification
+ * time, so a rerun or replay of the same days draws nothing and gets the
+ * same bytes. FA_CACHE=off: no chart cache; ro and replay: read only.
+ * Entries are written atomically; one that is not an image is drawn
+ * again. */
 #ifndef FA_GNUPLOT_H
 #define FA_GNUPLOT_H
 
