@@ -1212,18 +1212,28 @@ failed:
 
 /* ---- fa-run's loop: the journal and the progress line -------------------- */
 
-/* A number as jq prints it: the shortest decimal that reads back the same. */
+/* A number as jq prints it: the shortest decimal that reads back the
+ * same, in plain notation (jq writes 10000, not 1e+04). */
 static void jq_num(char *b, size_t n, double x)
 {
-    if (x == 0) {
+    char e[64];
+    int p, ex;
+
+    if (x == 0 || !isfinite(x)) {
         snprintf(b, n, "0");
         return;
     }
-    for (int p = 1; p <= 17; p++) {
-        snprintf(b, n, "%.*g", p, x);
-        if (strtod(b, NULL) == x)
-            return;
+    for (p = 1; p < 17; p++) {
+        snprintf(e, sizeof e, "%.*e", p - 1, x);
+        if (strtod(e, NULL) == x)
+            break;
     }
+    ex = atoi(strchr(e, 'e') + 1);
+    if (ex < -5 || ex >= 17) {
+        snprintf(b, n, "%s", e);
+        return;
+    }
+    snprintf(b, n, "%.*f", p - 1 - ex > 0 ? p - 1 - ex : 0, x);
 }
 
 static long n_calls;
