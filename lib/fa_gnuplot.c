@@ -570,6 +570,7 @@ int fa_gnuplot_render(const char *script, enum fa_gnuplot_format fmt, int width,
         free(cpath);
         if (rc == 0) {
             free(full);
+            free(gperr);
             return 0;
         }
     }

@@ -4,8 +4,12 @@
 # for byte: days, memories, charts, metrics, ledger. A stage found in
 # FA_EXEC_PATH is that program instead; a stage that fails stops the run
 # with its work files kept; fa-run resumes.
-# shellcheck source=lib.sh
+# shellcheck source=lib.sh disable=SC2016,SC2012 # regexes in single quotes; ls of our own names
 . "$(dirname "$0")/lib.sh"
+if [ "${FA_SUITE:-plain}" = san ]; then
+  skip "fa-days" "whole runs twice over; plain suite only (fa-run runs its days through fa-days under the sanitizers in t0602, t0606, t1101)"
+  done_testing; exit 0
+fi
 for p in fa-days fa-fetch fa-intel fa-retrieve fa-embed fa-reflect-low fa-reflect-high fa-tools fa-decide fa-metrics fa-journal; do
   command -v "$p" >/dev/null || { skip "fa-days" "$p is not built"; done_testing; exit 0; }
 done
@@ -43,7 +47,7 @@ is "$(grep -c '"kind":"timing"' "$T/days/timing.ndjson")" 6 "a timing record per
 
 # another configuration: ablations, the other convention, no charts
 a2=(--symbol SYN --source synth:5 --warmup 2023-03-01:2023-03-02 --test 2023-03-03:2023-03-07
-  --convention finagent --without high,tools --no-charts --preference conservative)
+  --convention finagent --without high --without tools --no-charts --preference conservative)
 run fa-run -q "${a2[@]}" --out "$T/days2"
 is "$rc" 0 "an ablated run through fa-days"
 FA_DAY_ENGINE=shell run fa-run -q "${a2[@]}" --out "$T/shell2"
