@@ -7,7 +7,9 @@
 # Prints wall and CPU milliseconds per day ("bench: ..." lines), then
 # where a day's wall time goes, stage by stage (the mean of the days'
 # timing records, RUN/timing.ndjson; "stage:" lines, largest first), so
-# the next place to cut is in plain sight. Goal (issue 12): replay with
+# the next place to cut is in plain sight. The replay runs its days through
+# fa-days (one process for the run), then again through fa-day per day
+# (FA_DAY_ENGINE=shell), for the ratio. Goal (issue 12): replay with
 # charts at most 50 ms/day; the machine is shared, so compare runs made
 # together.
 set -euo pipefail
@@ -19,7 +21,9 @@ mkdir -p "$dir"
 unset FA_LLM_URL FA_EMBED_MODEL FA_MODEL FA_VISION_MODEL FA_LEDGER FA_BUDGET_USD
 args=(--symbol SYN --source synth:42 --warmup 2023-01-03:2023-02-28 --test 2023-03-01:2023-04-28 -q)
 
-# run NAME FA-RUN-FLAGS...: times a fresh run; prints per-day figures.
+# run NAME FA-RUN-FLAGS...: times a fresh run; prints per-day figures
+# (and keeps the wall nanoseconds per day in wall[NAME]).
+declare -A wall=()
 run() {
   local name=$1 t0 t1 c0 c1 days
   shift
@@ -30,6 +34,7 @@ run() {
   # CPU of this shell's waited-for children (utime, stime, cutime, cstime)
   c1=$(awk '{ print $14 + $15 + $16 + $17 }' /proc/$$/stat)
   days=$(find "$dir/$name/days" -name '*.ndjson' | wc -l)
+  wall[$name]=$(((t1 - t0) / days))
   awk -v n="$name" -v w=$((t1 - t0)) -v c=$((c1 - c0)) -v d="$days" -v hz="$(getconf CLK_TCK)" 'BEGIN {
     printf "bench: day-%s-wall %.0f ms/day\n", n, w / 1e6 / d
     printf "bench: day-%s-cpu %.0f ms/day\n", n, c * 1000 / hz / d
@@ -59,5 +64,15 @@ wait "$fake" 2>/dev/null || true
 export FA_CACHE=replay
 run replay
 run replay-nocharts --no-charts
+# the same replay with fa-day once per day (FA_DAY_ENGINE=shell), for the ratio
+FA_DAY_ENGINE=shell run replay-shell
+# what a process costs here: fa-days forks a child per stage (no exec);
+# fa-day forks and execs one, from bash
+t0=$(date +%s%N)
+for _ in $(seq 200); do /bin/true; done
+t1=$(date +%s%N)
+echo "bench: process-fork-exec $(((t1 - t0) / 200000)) us (bash running /bin/true)"
+awk -v s="${wall[replay-shell]}" -v d="${wall[replay]}" 'BEGIN {
+  printf "ratio: day-replay-wall fa-day/fa-days %.2f\n", s / d }'
 echo "goal: day-replay-wall at most 50 ms/day (issue 12)"
 rm -rf "$dir"/*/memory "$dir/cache"

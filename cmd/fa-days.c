@@ -1367,24 +1367,6 @@ int main(int argc, char **argv)
     char *wcopy;
 
     fa_err_init(argv[0]);
-    if (getenv("FA_DAYS_FORKBENCH")) {
-        int n = atoi(getenv("FA_DAYS_FORKBENCH"));
-        long long t0 = now_us();
-        for (int k = 0; k < n; k++) {
-            pid_t p = fork();
-            if (p == 0)
-                _exit(0);
-            wait_for(p);
-        }
-        fprintf(stderr, "fork+exit: %.3f ms\n", (now_us() - t0) / 1000.0 / n);
-        t0 = now_us();
-        for (int k = 0; k < n; k++) {
-            const char *av[] = {"fa-tools", "--version", NULL};
-            wait_for(spawn(av, "/dev/null", "/dev/null"));
-        }
-        fprintf(stderr, "fork+tools --version: %.3f ms\n", (now_us() - t0) / 1000.0 / n);
-        return 0;
-    }
     while ((c = getopt_long(argc, argv, "o:s:qvhV", opts, NULL)) != -1) {
         switch (c) {
         case 'o':
