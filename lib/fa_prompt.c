@@ -68,14 +68,15 @@ char *fa_prompt_path(const char *name)
     if (n > 0) {
         /* ../prompts of the executable's directory (bin/ of a source tree
          * or of an install prefix), then two levels further up (build/san/
-         * bin/ of a source tree) */
-        static const char *const ups[] = {"/..", "/../../.."};
+         * bin/ of a source tree), then ../share/fa (an install moved to
+         * another prefix than the one compiled in) */
+        static const char *const ups[] = {"/..", "/../../..", "/../share/fa"};
         char *slash;
         exe[n] = 0;
         slash = strrchr(exe, '/');
         if (slash) {
             *slash = 0;
-            for (size_t u = 0; u < 2; u++) {
+            for (size_t u = 0; u < 3; u++) {
                 if (asprintf(&path, "%s%s/prompts/%s", exe, ups[u], fn) < 0)
                     abort();
                 if (readable(path))

@@ -42,4 +42,14 @@ if command -v parallel >/dev/null; then
 else
   skip "an installed fa-sweep" "GNU parallel is missing"
 fi
+# an install moved to another prefix than the one compiled in: PREFIX/bin
+# and PREFIX/share/fa/prompts; the programs find the prompts from where
+# they are
+mkdir -p "$T/moved/bin" "$T/moved/share/fa"
+cp "$FA_BIN"/fa-* "$FA_ROOT"/pipelines/fa-* "$T/moved/bin/"
+cp -r "$FA_ROOT/prompts" "$T/moved/share/fa/"
+PATH=$sys run "$T/moved/bin/fa-run" -q --symbol SYN --source synth:3 --test 2023-03-06:2023-03-06 \
+  --no-charts --out "$T/m"
+is "$rc" 0 "an install moved to another prefix finds its prompts in ../share/fa"
+[ "$rc" -eq 0 ] || sed 's/^/#   /' "$err" | tail -n 5
 done_testing
