@@ -196,6 +196,27 @@ int fa_day_next(struct fa_day_reader *r, struct fa_day *d)
                        fa_ndjson_where(r->nd));
             continue;
         }
+        {
+            /* a symbol must fit the group's key whole: cut, two symbols
+             * that share their first 63 bytes would be one, and a long
+             * symbol would start a new group with every record */
+            const char *s = fa_record_symbol(rec);
+            if (s && strlen(s) >= sizeof d->symbol) {
+                char msg[160];
+                snprintf(msg, sizeof msg, "symbol of %zu bytes (at most %zu): record skipped",
+                         strlen(s), sizeof d->symbol - 1);
+                if (fa_strict)
+                    fa_die(FA_EXIT_FAIL, "%s: %s", fa_ndjson_where(r->nd), msg);
+                fa_warn("%s: %s", fa_ndjson_where(r->nd), msg);
+                json_object_put(rec);
+                fa_day_add(d,
+                           fa_record_error(fa_progname, d->symbol[0] ? d->symbol : NULL,
+                                           d->date[0] ? d->date : NULL, fa_ndjson_where(r->nd),
+                                           msg),
+                           fa_ndjson_where(r->nd));
+                continue;
+            }
+        }
         if (d->n == 0) {
             start_group(r, d, rec);
             fa_day_add(d, rec, fa_ndjson_where(r->nd));

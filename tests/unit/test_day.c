@@ -78,5 +78,42 @@ int main(void)
     json_object_put(rec);
     is_str(fa_day_later("2023-01-02", "2023-01-03"), "2023-01-03", "later");
     ok(fa_day_later(NULL, "") == NULL, "later of nothing");
+
+    /* a symbol too long for a group's key is a bad record, not a new group
+     * per record (nor two symbols merged by their first 63 bytes) */
+    {
+        char lp[] = "/tmp/fa-test-day-long.XXXXXX", sym[80], line[256];
+        int lfd = mkstemp(lp);
+        size_t groups = 0, errors = 0, prices = 0, agroups = 0;
+        memset(sym, 'S', 70);
+        sym[70] = 0;
+        for (int k = 0; k < 3 && lfd >= 0; k++) {
+            int n = snprintf(line, sizeof line,
+                             "{\"kind\":\"price\",\"symbol\":\"%s\",\"date\":\"2023-06-01\","
+                             "\"close\":1}\n{\"kind\":\"price\",\"symbol\":\"A\",\"date\":"
+                             "\"2023-06-0%d\",\"close\":1}\n",
+                             sym, k + 1);
+            ok(write(lfd, line, (size_t)n) == n, "long-symbol fixture %d", k);
+        }
+        close(lfd);
+        ok((r = fa_day_open(lp)) != NULL, "open the long-symbol stream");
+        while (r && fa_day_next(r, &d) == 1) {
+            groups++;
+            agroups += strcmp(d.symbol, "A") == 0;
+            for (size_t k = 0; k < d.n; k++) {
+                const char *kind = fa_record_kind(d.recs[k]);
+                errors += strcmp(kind, "error") == 0;
+                prices += strcmp(kind, "price") == 0;
+            }
+            fa_day_clear(&d);
+        }
+        ok(agroups == 3 && groups == 4 && errors == 3 && prices == 3,
+           "three days of A, each long-symbol record an error in place (%zu groups, %zu of A, %zu "
+           "errors, %zu prices)",
+           groups, agroups, errors, prices);
+        fa_day_free(&d);
+        fa_day_close(r);
+        unlink(lp);
+    }
     return tap_done();
 }
