@@ -5,6 +5,7 @@
 
 #include <errno.h>
 #include <math.h>
+#include <stdbool.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -91,6 +92,7 @@ struct fa_nn {
     double *a[FA_NN_MAXLAYERS + 1];
     double *delta[FA_NN_MAXLAYERS + 1];
     double *buf;
+    double *in_mu, *in_isd; /* input standardisation, NULL: none */
 };
 
 static int layer_in(const struct fa_nn *nn, int l)
@@ -210,7 +212,35 @@ struct fa_nn *fa_nn_clone(const struct fa_nn *src)
     if (!nn)
         return NULL;
     memcpy(nn->p, src->p, src->np * sizeof(double));
+    if (src->in_mu && fa_nn_set_input_norm(nn, src->in_mu, src->in_isd) < 0) {
+        fa_nn_free(nn);
+        return NULL;
+    }
     return nn;
+}
+
+int fa_nn_set_input_norm(struct fa_nn *nn, const double *mean, const double *inv_sd)
+{
+    size_t n = (size_t)nn->in_dim;
+    double *mu = malloc(n * sizeof *mu), *isd = malloc(n * sizeof *isd);
+    if (!mu || !isd) {
+        free(mu);
+        free(isd);
+        fa_err_set("out of memory");
+        return -1;
+    }
+    memcpy(mu, mean, n * sizeof *mu);
+    memcpy(isd, inv_sd, n * sizeof *isd);
+    free(nn->in_mu);
+    free(nn->in_isd);
+    nn->in_mu = mu;
+    nn->in_isd = isd;
+    return 0;
+}
+
+bool fa_nn_has_input_norm(const struct fa_nn *nn)
+{
+    return nn->in_mu != NULL;
 }
 
 void fa_nn_free(struct fa_nn *nn)
@@ -222,6 +252,8 @@ void fa_nn_free(struct fa_nn *nn)
     free(nn->m);
     free(nn->v);
     free(nn->buf);
+    free(nn->in_mu);
+    free(nn->in_isd);
     free(nn);
 }
 
@@ -312,7 +344,16 @@ static void affine(const double *w, int out, int in, const double *x, double *y)
 
 void fa_nn_forward(struct fa_nn *nn, const double *x, double *logits, double *value)
 {
-    memcpy(nn->a[0], x, (size_t)nn->in_dim * sizeof(double));
+    if (nn->in_mu) {
+        for (int i = 0; i < nn->in_dim; i++) {
+            double z = (x[i] - nn->in_mu[i]) * nn->in_isd[i];
+            nn->a[0][i] = z > FA_NN_NORM_CLIP    ? FA_NN_NORM_CLIP
+                          : z < -FA_NN_NORM_CLIP ? -FA_NN_NORM_CLIP
+                                                 : z;
+        }
+    } else {
+        memcpy(nn->a[0], x, (size_t)nn->in_dim * sizeof(double));
+    }
     for (int l = 0; l < nn->nhidden; l++) {
         double *y = nn->a[l + 1];
         int out = nn->width[l];
@@ -478,6 +519,9 @@ int fa_nn_argmax(const double *p, unsigned mask)
 /* ---- weight files ---- */
 
 static const char nn_magic[8] = {'F', 'A', 'N', 'N', '0', '0', '0', '1'};
+/* the same, followed by the input standardisation (in_dim means, then
+ * in_dim inverse standard deviations) */
+static const char nn_magic2[8] = {'F', 'A', 'N', 'N', '0', '0', '0', '2'};
 
 static void put_u32(unsigned char *b, uint32_t v)
 {
@@ -510,7 +554,7 @@ static uint64_t get_u64(const unsigned char *b)
 int fa_nn_write(const struct fa_nn *nn, FILE *f, const char *name)
 {
     unsigned char b[8];
-    if (fwrite(nn_magic, 1, 8, f) != 8)
+    if (fwrite(nn->in_mu ? nn_magic2 : nn_magic, 1, 8, f) != 8)
         goto ioerr;
     uint32_t hdr[3] = {(uint32_t)nn->in_dim, (uint32_t)nn->nhidden, (uint32_t)nn->act};
     for (int i = 0; i < 3; i++) {
@@ -532,6 +576,16 @@ int fa_nn_write(const struct fa_nn *nn, FILE *f, const char *name)
         put_u64(b, u);
         if (fwrite(b, 1, 8, f) != 8)
             goto ioerr;
+    }
+    for (int k = 0; nn->in_mu && k < 2; k++) {
+        const double *a = k ? nn->in_isd : nn->in_mu;
+        for (int i = 0; i < nn->in_dim; i++) {
+            uint64_t u;
+            memcpy(&u, &a[i], 8);
+            put_u64(b, u);
+            if (fwrite(b, 1, 8, f) != 8)
+                goto ioerr;
+        }
     }
     return 0;
 ioerr:
@@ -556,10 +610,11 @@ static size_t shape_params(uint32_t in_dim, uint32_t nhidden, const int *widths)
 struct fa_nn *fa_nn_read(FILE *f, const char *name)
 {
     unsigned char b[8];
-    if (fread(b, 1, 8, f) != 8 || memcmp(b, nn_magic, 8)) {
+    if (fread(b, 1, 8, f) != 8 || (memcmp(b, nn_magic, 8) && memcmp(b, nn_magic2, 8))) {
         fa_err_set("'%s': not an fa-policy weight file", name);
         return NULL;
     }
+    bool norm = !memcmp(b, nn_magic2, 8);
     uint32_t hdr[3];
     for (int i = 0; i < 3; i++) {
         if (fread(b, 1, 4, f) != 4)
@@ -586,7 +641,7 @@ struct fa_nn *fa_nn_read(FILE *f, const char *name)
             fa_err_sys("read error '%s'", name);
             return NULL;
         }
-        if ((uint64_t)(end - here) < 8 + (uint64_t)want * 8)
+        if ((uint64_t)(end - here) < 8 + (uint64_t)want * 8 + (norm ? 16 * (uint64_t)hdr[0] : 0))
             goto trunc;
     }
     struct fa_nn *nn = nn_shape((int)hdr[0], (int)hdr[1], widths, (enum fa_nn_act)hdr[2]);
@@ -614,6 +669,32 @@ struct fa_nn *fa_nn_read(FILE *f, const char *name)
             fa_err_set("'%s': parameter %zu is not finite", name, i);
             fa_nn_free(nn);
             return NULL;
+        }
+    }
+    if (norm) {
+        nn->in_mu = malloc((size_t)nn->in_dim * sizeof(double));
+        nn->in_isd = malloc((size_t)nn->in_dim * sizeof(double));
+        if (!nn->in_mu || !nn->in_isd) {
+            fa_err_set("out of memory");
+            fa_nn_free(nn);
+            return NULL;
+        }
+        for (int k = 0; k < 2; k++) {
+            double *a = k ? nn->in_isd : nn->in_mu;
+            for (int i = 0; i < nn->in_dim; i++) {
+                if (fread(b, 1, 8, f) != 8) {
+                    fa_nn_free(nn);
+                    goto trunc;
+                }
+                uint64_t u = get_u64(b);
+                memcpy(&a[i], &u, 8);
+                if (!isfinite(a[i])) {
+                    fa_err_set("'%s': input standardisation %zu is not finite", name,
+                               (size_t)k * (size_t)nn->in_dim + (size_t)i);
+                    fa_nn_free(nn);
+                    return NULL;
+                }
+            }
         }
     }
     if (fgetc(f) != EOF) {

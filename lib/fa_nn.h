@@ -9,6 +9,7 @@
  * clipping, Adam, and a small binary weight format. */
 #ifndef FA_NN_H
 #define FA_NN_H
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -69,6 +70,14 @@ size_t fa_nn_nparams(const struct fa_nn *nn);
 double *fa_nn_params(struct fa_nn *nn);
 double *fa_nn_grads(struct fa_nn *nn);
 void fa_nn_zero_grad(struct fa_nn *nn);
+
+/* Input standardisation: when set, the forward pass feeds the trunk
+ * clamp((x_i - mean_i) inv_sd_i, +-FA_NN_NORM_CLIP) instead of x_i. The
+ * arrays (in_dim each) are copied, kept by fa_nn_clone and stored by
+ * fa_nn_write (then as format "FANN0002"). Not trained. 0 or -1 (OOM). */
+#define FA_NN_NORM_CLIP 10.0
+int fa_nn_set_input_norm(struct fa_nn *nn, const double *mean, const double *inv_sd);
+bool fa_nn_has_input_norm(const struct fa_nn *nn);
 
 /* Forward pass of one input x[in_dim]: the FA_NN_ACTIONS logits and the
  * value. Keeps the activations for a following fa_nn_backward. */

@@ -209,7 +209,11 @@ struct fa_policy_env {
     double peek_prev; /* V of day t before its fill (see observe) */
     long k;           /* P&L values seen in the episode */
     double sum, sumsq, sharpe;
-    double dsr_a, dsr_b;    /* the DSR's moving first and second moments */
+    double dsr_a, dsr_b; /* the DSR's moving first and second moments */
+    /* next-close fills: the action of day t-1 and its reward, known at
+     * day t+1's close, enter the history then */
+    int pend_hist, pend_t, pend_a;
+    double pend_r;
     struct fa_policy_obs o; /* history lives here */
     long illegal;
 };
@@ -282,6 +286,7 @@ int fa_policy_env_reset(struct fa_policy_env *e, int start)
     }
     e->dsr_a = 0;
     e->dsr_b = (e->c.cash * sd) * (e->c.cash * sd);
+    e->pend_hist = 0;
     memset(&e->o, 0, sizeof e->o);
     return 0;
 }
@@ -301,6 +306,66 @@ static double sell_cost(const struct fa_policy_env *e)
     return (1 - e->c.slippage_bps / 1e4) * (1 - e->c.commission_bps / 1e4);
 }
 
+/* The reward of a day's P&L pnl on an account worth base before it. */
+static double env_reward(struct fa_policy_env *e, double pnl, double base)
+{
+    double r = 0;
+    if (e->c.reward == FA_POLICY_REWARD_RETURN) {
+        r = base > 0 ? pnl / base : 0;
+    } else if (e->c.reward == FA_POLICY_REWARD_SHARPE) {
+        /* Moody and Saffell's differential Sharpe ratio: the first-
+         * order change of an exponentially weighted Sharpe ratio per
+         * unit of eta, so O(1) every day of the episode:
+         *   D = (B dA - A dB / 2) / (B - A^2)^(3/2)
+         * with dA = pnl - A, dB = pnl^2 - B before the update; then
+         * A += eta dA, B += eta dB. Clamped to [-10, 10]. */
+        double a = e->dsr_a, bm = e->dsr_b;
+        double da = pnl - a, db = pnl * pnl - bm, den = bm - a * a;
+        if (den > 1e-12 * e->c.cash * e->c.cash) {
+            r = (bm * da - 0.5 * a * db) / (den * sqrt(den));
+            r = r > 10 ? 10 : r < -10 ? -10 : r;
+        }
+        e->dsr_a = a + FA_POLICY_DSR_ETA * da;
+        e->dsr_b = bm + FA_POLICY_DSR_ETA * db;
+    } else {
+        /* running Sharpe of the episode's daily P&L so far: mean over
+         * sample sd; 0 with fewer than 2 values or a zero sd */
+        e->k++;
+        e->sum += pnl;
+        e->sumsq += pnl * pnl;
+        double s = 0;
+        if (e->k >= 2) {
+            double mean = e->sum / (double)e->k;
+            double var = (e->sumsq - (double)e->k * mean * mean) / (double)(e->k - 1);
+            double sd = var > 0 ? sqrt(var) : 0;
+            if (sd > 1e-9 * e->c.cash)
+                s = mean / sd;
+        }
+        r = s - e->sharpe;
+        e->sharpe = s;
+    }
+    return r;
+}
+
+/* Appends (the date of day index d, action a, reward r, value v) to the
+ * history, dropping the oldest entry when it is full. */
+static void hist_add(struct fa_policy_env *e, int d, int a, double r, double v)
+{
+    struct fa_policy_obs *o = &e->o;
+    if (o->nhist == FA_POLICY_HIST) {
+        memmove(o->hist_reward, o->hist_reward + 1, (FA_POLICY_HIST - 1) * sizeof(double));
+        memmove(o->hist_value, o->hist_value + 1, (FA_POLICY_HIST - 1) * sizeof(double));
+        memmove(o->hist_action, o->hist_action + 1, (FA_POLICY_HIST - 1) * sizeof(int));
+        memmove(o->hist_date[0], o->hist_date[1], (FA_POLICY_HIST - 1) * 11);
+        o->nhist--;
+    }
+    o->hist_reward[o->nhist] = r;
+    o->hist_value[o->nhist] = v;
+    o->hist_action[o->nhist] = a;
+    memcpy(o->hist_date[o->nhist], e->d->days[d].date, 11);
+    o->nhist++;
+}
+
 int fa_policy_env_observe(struct fa_policy_env *e, int t, double *reward, struct fa_policy_obs *obs)
 {
     if (t != e->t + 1 || t < 0 || t >= e->d->n) {
@@ -315,70 +380,13 @@ int fa_policy_env_observe(struct fa_policy_env *e, int t, double *reward, struct
     double px = day->bar.adj_close;
     struct fa_market_state st;
     fa_market_state(e->m, &st);
-    /* The account at day t's close, before any fill on day t: what the
-     * position held since the previous close earned. */
+    /* The account at day t's close, before any fill on day t. */
     double peek = st.cash + st.position * px;
-    double r = 0;
-    if (t > e->start) {
-        double pnl = peek - e->peek_prev;
-        if (e->c.reward == FA_POLICY_REWARD_RETURN) {
-            r = e->peek_prev > 0 ? pnl / e->peek_prev : 0;
-        } else if (e->c.reward == FA_POLICY_REWARD_SHARPE) {
-            /* Moody and Saffell's differential Sharpe ratio: the first-
-             * order change of an exponentially weighted Sharpe ratio per
-             * unit of eta, so O(1) every day of the episode:
-             *   D = (B dA - A dB / 2) / (B - A^2)^(3/2)
-             * with dA = pnl - A, dB = pnl^2 - B before the update; then
-             * A += eta dA, B += eta dB. Clamped to [-10, 10]. */
-            double a = e->dsr_a, bm = e->dsr_b;
-            double da = pnl - a, db = pnl * pnl - bm, den = bm - a * a;
-            if (den > 1e-12 * e->c.cash * e->c.cash) {
-                r = (bm * da - 0.5 * a * db) / (den * sqrt(den));
-                r = r > 10 ? 10 : r < -10 ? -10 : r;
-            }
-            e->dsr_a = a + FA_POLICY_DSR_ETA * da;
-            e->dsr_b = bm + FA_POLICY_DSR_ETA * db;
-        } else {
-            /* running Sharpe of the episode's daily P&L so far: mean over
-             * sample sd; 0 with fewer than 2 values or a zero sd */
-            e->k++;
-            e->sum += pnl;
-            e->sumsq += pnl * pnl;
-            double s = 0;
-            if (e->k >= 2) {
-                double mean = e->sum / (double)e->k;
-                double var = (e->sumsq - (double)e->k * mean * mean) / (double)(e->k - 1);
-                double sd = var > 0 ? sqrt(var) : 0;
-                if (sd > 1e-9 * e->c.cash)
-                    s = mean / sd;
-            }
-            r = s - e->sharpe;
-            e->sharpe = s;
-        }
-        /* history: the previous day's action, its reward, value */
-        struct fa_policy_obs *o = &e->o;
-        if (o->nhist == FA_POLICY_HIST) {
-            memmove(o->hist_reward, o->hist_reward + 1, (FA_POLICY_HIST - 1) * sizeof(double));
-            memmove(o->hist_value, o->hist_value + 1, (FA_POLICY_HIST - 1) * sizeof(double));
-            memmove(o->hist_action, o->hist_action + 1, (FA_POLICY_HIST - 1) * sizeof(int));
-            memmove(o->hist_date[0], o->hist_date[1], (FA_POLICY_HIST - 1) * 11);
-            o->nhist--;
-        }
-        o->hist_reward[o->nhist] = r;
-        o->hist_value[o->nhist] = peek;
-        o->hist_action[o->nhist] = e->last_action;
-        memcpy(o->hist_date[o->nhist], e->d->days[t - 1].date, 11);
-        o->nhist++;
-    }
-    e->peek_prev = peek;
-    e->t = t;
-    e->acted = 0;
-    if (reward)
-        *reward = r;
     /* The account as the decision sees it: a pending order (next-close)
      * is taken as filled at today's close. */
     double cash = st.cash, pos = st.position;
-    if (e->c.fill == FA_POLICY_FILL_NEXT_CLOSE && t > e->start) {
+    bool next = e->c.fill == FA_POLICY_FILL_NEXT_CLOSE;
+    if (next && t > e->start) {
         if (e->last_action == FA_POLICY_BUY && pos == 0) {
             double sh = floor(cash / (px * buy_cost(e)));
             if (sh >= 1) {
@@ -390,6 +398,38 @@ int fa_policy_env_observe(struct fa_policy_env *e, int t, double *reward, struct
             pos = 0;
         }
     }
+    /* The reward of the previous action (day t-1's) is the P&L of the
+     * position it sets, over the day it is first held: with fills at the
+     * close, from day t-1's close to day t's; with next-close fills, from
+     * its fill at day t's close (its costs included) to day t+1's close,
+     * a day the state of day t does not show (the reward is the
+     * environment's, never the state's: it enters the history, which
+     * the states show, only from day t+1 on). 0 when that day is past
+     * the data. */
+    double r = 0;
+    if (t > e->start) {
+        if (!next) {
+            r = env_reward(e, peek - e->peek_prev, e->peek_prev);
+            hist_add(e, t - 1, e->last_action, r, peek);
+        } else {
+            if (e->pend_hist)
+                hist_add(e, e->pend_t, e->pend_a, e->pend_r, peek);
+            e->pend_hist = 0;
+            if (t + 1 < e->d->n) {
+                double later = cash + pos * e->d->days[t + 1].bar.adj_close;
+                r = env_reward(e, later - peek, peek);
+                e->pend_hist = 1;
+                e->pend_t = t - 1;
+                e->pend_a = e->last_action;
+                e->pend_r = r;
+            }
+        }
+    }
+    e->peek_prev = peek;
+    e->t = t;
+    e->acted = 0;
+    if (reward)
+        *reward = r;
     struct fa_policy_obs *o = &e->o;
     o->data = e->d;
     o->t = t;
@@ -1253,8 +1293,9 @@ struct fa_policy_trainer {
     struct fa_nn *nn, *ref;
     struct fa_policy_llm *llm; /* instead of nn, ref and the backbone */
     struct fa_policy_env *env;
-    int R, maxlen;
-    double *X, *xlast, *rew, *val, *adv, *ret;
+    int R, maxlen, last;
+    double *X, *xlast, *rew, *val, *adv, *ret, *boot;
+    double *mu, *isd; /* the text backbone's input standardisation */
     struct fa_ppo_sample *buf;
     unsigned char *done;
     struct fa_rng rng_env, rng_mb; /* episodes and actions; minibatch order */
@@ -1280,9 +1321,65 @@ void fa_policy_trainer_free(struct fa_policy_trainer *tr)
     free(tr->val);
     free(tr->adv);
     free(tr->ret);
+    free(tr->boot);
+    free(tr->mu);
+    free(tr->isd);
     free(tr->done);
     free(tr->ep_actions);
     free(tr);
+}
+
+/* The text backbone's input standardisation. A state's vector is K
+ * unit-norm paragraph embeddings: components of about 1/sqrt(dim), some
+ * paragraphs the same in every state (the task, the answer format) and
+ * some nearly so (the legal actions), so that to a network initialised
+ * for inputs of unit variance the informative paragraphs are nearly
+ * invisible and the constant ones are hundreds of duplicated biases.
+ * Each input is therefore centred and scaled by its mean and standard
+ * deviation over the states of one pass through the training days with
+ * uniformly random legal actions (seeded from seed, so a resumed run
+ * computes the same), the variance floored at 1e-4: a constant input
+ * becomes 0. The figures go into both networks (and the checkpoint). */
+static int input_norm(struct fa_policy_trainer *tr, uint64_t seed)
+{
+    size_t n = tr->dim;
+    double *x = malloc(n * sizeof *x);
+    tr->mu = calloc(n, sizeof *tr->mu);
+    tr->isd = calloc(n, sizeof *tr->isd);
+    if (!x || !tr->mu || !tr->isd) {
+        free(x);
+        fa_err_set("out of memory");
+        return -1;
+    }
+    struct fa_rng rg;
+    fa_rng_seed(&rg, seed ^ 0x6e6f726dULL);
+    struct fa_policy_obs ob;
+    long k = 0;
+    int rc = fa_policy_env_reset(tr->env, 0);
+    for (int t = 0; rc == 0 && t < tr->data->n - 1; t++) {
+        if (fa_policy_env_observe(tr->env, t, NULL, &ob) < 0 ||
+            tr->b->ops->encode(tr->b, &ob, x) < 0) {
+            rc = -1;
+            break;
+        }
+        k++;
+        for (size_t i = 0; i < n; i++) { /* Welford */
+            double d = x[i] - tr->mu[i];
+            tr->mu[i] += d / (double)k;
+            tr->isd[i] += d * (x[i] - tr->mu[i]);
+        }
+        int legal[FA_NN_ACTIONS], nl = 0;
+        for (int a = 0; a < FA_NN_ACTIONS; a++)
+            if (ob.mask & (1u << a))
+                legal[nl++] = a;
+        rc = fa_policy_env_act(tr->env, legal[fa_rng_below(&rg, (uint64_t)nl)]);
+    }
+    free(x);
+    if (rc < 0)
+        return -1;
+    for (size_t i = 0; i < n; i++)
+        tr->isd[i] = 1.0 / sqrt((k ? tr->isd[i] / (double)k : 0) + 1e-4);
+    return fa_nn_set_input_norm(tr->nn, tr->mu, tr->isd);
 }
 
 struct fa_policy_trainer *fa_policy_trainer_new(const struct fa_policy_data *data,
@@ -1290,8 +1387,9 @@ struct fa_policy_trainer *fa_policy_trainer_new(const struct fa_policy_data *dat
                                                 const struct fa_policy_train_conf *c)
 {
     const struct fa_ppo_conf *pc = &c->ppo;
-    if (data->n < 2) {
-        fa_err_set("training needs at least 2 trading days, got %d", data->n);
+    int need = c->env.fill == FA_POLICY_FILL_NEXT_CLOSE ? 3 : 2;
+    if (data->n < need) {
+        fa_err_set("training needs at least %d trading days, got %d", need, data->n);
         return NULL;
     }
     if (pc->rollout < 1 || pc->max_episode < 1) {
@@ -1319,8 +1417,14 @@ struct fa_policy_trainer *fa_policy_trainer_new(const struct fa_policy_data *dat
         tr->ref = fa_nn_clone(tr->nn);
     }
     tr->env = fa_policy_env_new(data, &c->env);
+    if (tr->nn && tr->ref && tr->env && !strcmp(b->ops->name, "text") &&
+        (input_norm(tr, c->seed) < 0 || fa_nn_set_input_norm(tr->ref, tr->mu, tr->isd) < 0))
+        goto fail;
     int R = tr->R = pc->rollout;
-    tr->maxlen = pc->max_episode < data->n - 1 ? pc->max_episode : data->n - 1;
+    /* the last day an episode observes: its reward needs the next one
+     * with next-close fills (see fa_policy_env_observe) */
+    tr->last = data->n - 1 - (c->env.fill == FA_POLICY_FILL_NEXT_CLOSE);
+    tr->maxlen = pc->max_episode < tr->last ? pc->max_episode : tr->last;
     tr->X = malloc((size_t)R * dim * sizeof *tr->X);
     tr->xlast = malloc(dim * sizeof *tr->xlast);
     tr->buf = calloc((size_t)R, sizeof *tr->buf);
@@ -1328,10 +1432,11 @@ struct fa_policy_trainer *fa_policy_trainer_new(const struct fa_policy_data *dat
     tr->val = malloc((size_t)R * sizeof *tr->val);
     tr->adv = malloc((size_t)R * sizeof *tr->adv);
     tr->ret = malloc((size_t)R * sizeof *tr->ret);
+    tr->boot = calloc((size_t)R, sizeof *tr->boot);
     tr->done = malloc((size_t)R);
     tr->ep_actions = malloc((size_t)tr->maxlen);
     if ((!tr->ref && !tr->llm) || !tr->env || !tr->X || !tr->xlast || !tr->buf || !tr->rew ||
-        !tr->val || !tr->adv || !tr->ret || !tr->done || !tr->ep_actions) {
+        !tr->val || !tr->adv || !tr->ret || !tr->boot || !tr->done || !tr->ep_actions) {
         if ((tr->ref || tr->llm) && tr->env)
             fa_err_set("out of memory");
         goto fail;
@@ -1382,7 +1487,6 @@ static int train_update(struct fa_policy_trainer *tr, struct fa_policy_progress 
 {
     const struct fa_ppo_conf *pc = &tr->c.ppo;
     struct fa_policy_backbone *b = tr->b;
-    const struct fa_policy_data *data = tr->data;
     int R = tr->R;
     size_t dim = tr->dim;
     long u = tr->update + 1;
@@ -1391,7 +1495,7 @@ static int train_update(struct fa_policy_trainer *tr, struct fa_policy_progress 
     long ret_n = 0;
     for (int i = 0; i < R; i++) {
         if (tr->need_reset) {
-            int span = data->n - 1 - tr->maxlen; /* last start index */
+            int span = tr->last - tr->maxlen; /* last start index */
             int s = span > 0 ? (int)fa_rng_below(&tr->rng_env, (uint64_t)span + 1) : 0;
             if (episode_start(tr, s) < 0)
                 return -1;
@@ -1435,6 +1539,20 @@ static int train_update(struct fa_policy_trainer *tr, struct fa_policy_progress 
         tr->ep_t++;
         tr->steps++;
         tr->done[i] = tr->ep_t >= tr->ep_len;
+        tr->boot[i] = 0;
+        if (tr->done[i]) {
+            /* the episode is cut, not over: the market goes on, so its
+             * return bootstraps from the value of the state it reached */
+            double zb[3];
+            if (tr->llm) {
+                if (fa_policy_llm_eval(tr->llm, &tr->obs, zb, &tr->boot[i]) < 0)
+                    return -1;
+            } else {
+                if (b->ops->encode(b, &tr->obs, tr->xlast) < 0)
+                    return -1;
+                fa_nn_forward(tr->nn, tr->xlast, zb, &tr->boot[i]);
+            }
+        }
         if (tr->done[i]) {
             tr->episodes++;
             ret_sum += tr->ep_ret;
@@ -1454,7 +1572,8 @@ static int train_update(struct fa_policy_trainer *tr, struct fa_policy_progress 
             fa_nn_forward(tr->nn, tr->xlast, z, &last_val);
         }
     }
-    fa_ppo_gae(R, tr->rew, tr->val, tr->done, last_val, pc->gamma, pc->lambda, tr->adv, tr->ret);
+    fa_ppo_gae_boot(R, tr->rew, tr->val, tr->done, tr->boot, last_val, pc->gamma, pc->lambda,
+                    tr->adv, tr->ret);
     if (pc->norm_adv)
         fa_ppo_normalise(R, tr->adv);
     for (int i = 0; i < R; i++) {

@@ -119,9 +119,15 @@ void fa_policy_env_free(struct fa_policy_env *e);
 /* Starts an episode at day index start: a fresh account. Returns 0 or -1. */
 int fa_policy_env_reset(struct fa_policy_env *e, int start);
 /* Moves to day index t (the first call after reset: t = start; then t =
- * previous + 1). The reward of the previous action becomes known here:
- * it is returned in *reward (0 for the first day) and enters the
- * history. Fills *obs for deciding on day t. Returns 0 or -1. */
+ * previous + 1) and returns in *reward the reward of the previous action
+ * (0 for the first day): that of the P&L of the position it sets over
+ * the first day it is held. With fills at the close that is day t-1's
+ * close to day t's; with next-close fills, from its fill at day t's
+ * close (costs included) to day t+1's close (0 when t is the last day),
+ * a price the state of day t does not show: an action enters the
+ * history (which states show) once its reward is known, so with
+ * next-close fills the history of day t ends with day t-2's action.
+ * Fills *obs for deciding on day t. Returns 0 or -1. */
 int fa_policy_env_observe(struct fa_policy_env *e, int t, double *reward,
                           struct fa_policy_obs *obs);
 /* Takes action a (an index; must be legal in the last observation) on

@@ -37,10 +37,20 @@ void fa_ppo_conf_default(struct fa_ppo_conf *c)
 void fa_ppo_gae(int n, const double *rew, const double *val, const unsigned char *done,
                 double last_val, double gamma, double lambda, double *adv, double *ret)
 {
+    fa_ppo_gae_boot(n, rew, val, done, NULL, last_val, gamma, lambda, adv, ret);
+}
+
+void fa_ppo_gae_boot(int n, const double *rew, const double *val, const unsigned char *done,
+                     const double *boot, double last_val, double gamma, double lambda, double *adv,
+                     double *ret)
+{
     double next_adv = 0, next_val = last_val;
     for (int t = n - 1; t >= 0; t--) {
+        /* an episode that ends after step t: the trace stops there, and
+         * the value after it is boot[t] (truncated) or 0 (terminal) */
         double nd = done[t] ? 0.0 : 1.0;
-        double delta = rew[t] + gamma * next_val * nd - val[t];
+        double nv = done[t] ? (boot ? boot[t] : 0.0) : next_val;
+        double delta = rew[t] + gamma * nv - val[t];
         adv[t] = delta + gamma * lambda * nd * next_adv;
         ret[t] = adv[t] + val[t];
         next_adv = adv[t];

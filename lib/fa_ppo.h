@@ -61,6 +61,16 @@ struct fa_ppo_stats {
 void fa_ppo_gae(int n, const double *rew, const double *val, const unsigned char *done,
                 double last_val, double gamma, double lambda, double *adv, double *ret);
 
+/* GAE where an episode may be cut short rather than end: when done[t],
+ * boot[t] is the value of the state the episode reached after step t
+ * (V(s_{t+1}) of a truncated episode, 0 for a true terminal one), so
+ *   delta_t = r_t + gamma (done_t ? boot_t : V(s_{t+1})) - V(s_t)
+ *   A_t     = delta_t + gamma lambda (1 - done_t) A_{t+1}
+ * boot NULL: every done is terminal (fa_ppo_gae). */
+void fa_ppo_gae_boot(int n, const double *rew, const double *val, const unsigned char *done,
+                     const double *boot, double last_val, double gamma, double lambda, double *adv,
+                     double *ret);
+
 /* Normalises a[0..n) to mean 0, standard deviation 1 (population std,
  * plus 1e-8); leaves a single sample at 0. */
 void fa_ppo_normalise(int n, double *a);

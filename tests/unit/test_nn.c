@@ -198,6 +198,49 @@ int main(void)
     rewind(f);
     ok(fa_nn_read(f, "tmp") == NULL, "bad magic refused");
     fclose(f);
+    /* input standardisation: applied in the forward pass, cloned, stored */
+    double mu[6] = {1, 0, 0, 0, 0, 0}, isd[6] = {2, 1, 1, 1, 1, 1000};
+    double xs[6], zs[3], vs, zn[3], vn;
+    for (int i = 0; i < 6; i++)
+        xs[i] = x[i];
+    xs[0] = mu[0] + x[0] / 2;
+    xs[5] = 1; /* (1 - 0) x 1000: clamped to FA_NN_NORM_CLIP */
+    double xc[6];
+    memcpy(xc, x, sizeof xc);
+    xc[5] = FA_NN_NORM_CLIP;
+    struct fa_nn *sn1 = fa_nn_clone(q);
+    ok(sn1 && !fa_nn_has_input_norm(sn1) && fa_nn_set_input_norm(sn1, mu, isd) == 0 &&
+           fa_nn_has_input_norm(sn1),
+       "input standardisation set");
+    fa_nn_forward(sn1, xs, zs, &vs);
+    fa_nn_forward(q, xc, zn, &vn);
+    ok(fabs(zs[0] - zn[0]) + fabs(zs[1] - zn[1]) + fabs(zs[2] - zn[2]) + fabs(vs - vn) < 1e-12,
+       "standardised and clamped input, same outputs");
+    f = tmpfile();
+    ok(f && fa_nn_write(sn1, f, "tmp") == 0, "write weights with standardisation");
+    rewind(f);
+    struct fa_nn *sn2 = fa_nn_read(f, "tmp");
+    double z2[3], v2;
+    if (sn2)
+        fa_nn_forward(sn2, xs, z2, &v2);
+    ok(sn2 && fa_nn_has_input_norm(sn2) && !memcmp(zs, z2, sizeof zs) && vs == v2,
+       "standardisation read back");
+    len = ftell(f);
+    fclose(f);
+    f = tmpfile();
+    fa_nn_write(sn1, f, "tmp");
+    fflush(f);
+    ok(ftruncate(fileno(f), len - 8) == 0 && (rewind(f), fa_nn_read(f, "tmp") == NULL),
+       "truncated standardisation refused");
+    fclose(f);
+    struct fa_nn *sn3 = fa_nn_clone(sn1);
+    double z3[3], v3;
+    if (sn3)
+        fa_nn_forward(sn3, xs, z3, &v3);
+    ok(sn3 && !memcmp(zs, z3, sizeof zs) && vs == v3, "clone keeps the standardisation");
+    fa_nn_free(sn1);
+    fa_nn_free(sn2);
+    fa_nn_free(sn3);
     struct fa_nn *c = fa_nn_clone(q);
     ok(c && !memcmp(fa_nn_params(c), fa_nn_params(q), np * sizeof(double)), "clone copies");
     ok(fa_nn_act_parse("relu") == FA_NN_RELU && fa_nn_act_parse("x") < 0, "activation names");

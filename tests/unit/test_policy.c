@@ -93,12 +93,28 @@ int main(void)
     fa_policy_env_observe(e, 0, &rew, &o);
     fa_policy_env_act(e, FA_POLICY_BUY); /* fills at 110 on day 1 */
     fa_policy_env_observe(e, 1, &rew, &o);
-    is_num(rew, 0, 1e-12, "next-close: no P&L on the fill day");
+    /* the reward of an action is the P&L of the position it sets over
+     * the day it is first held: day 0's BUY fills at day 1's close and is
+     * held to day 2's (99), a price day 1's state does not show */
+    is_num(rew, 9.0 * (99 - 110) / 1000, 1e-12, "next-close: BUY's reward: 9 shares 110 -> 99");
     ok(o.position == 9 && (o.mask & (1u << FA_POLICY_SELL)) && !(o.mask & (1u << FA_POLICY_BUY)),
        "next-close: pending BUY seen as filled (9 shares at 110), SELL legal");
+    ok(o.nhist == 0, "next-close: the BUY's reward is not in day 1's history (known on day 2)");
     fa_policy_env_act(e, FA_POLICY_HOLD);
     fa_policy_env_observe(e, 2, &rew, &o);
-    is_num(rew, 9.0 * (99 - 110) / 1000, 1e-12, "next-close: 9 shares 110 -> 99");
+    is_num(rew, 0, 1e-12, "next-close: HOLD's reward: 9 shares 99 -> 99");
+    ok(o.nhist == 1 && o.hist_action[0] == FA_POLICY_BUY && !strcmp(o.hist_date[0], "2024-01-01"),
+       "next-close: day 2's history: day 0's BUY");
+    is_num(o.hist_reward[0], 9.0 * (99 - 110) / 1000, 1e-12, "next-close: with its own reward");
+    is_num(o.hist_value[0], 10 + 9 * 99, 1e-9, "next-close: and the value once it is known");
+    fa_policy_env_act(e, FA_POLICY_SELL); /* fills at 99 on day 3 */
+    fa_policy_env_observe(e, 3, &rew, &o);
+    is_num(rew, 0, 1e-12, "next-close: SELL's reward: flat through 99 -> 120");
+    for (int t = 4; t < NDAYS; t++) {
+        fa_policy_env_act(e, t == 4 ? FA_POLICY_BUY : FA_POLICY_HOLD);
+        fa_policy_env_observe(e, t, &rew, &o);
+    }
+    is_num(rew, 0, 0, "next-close: no reward on the last day (its next price is unknown)");
     fa_policy_env_free(e);
 
     /* Sharpe reward: running Sharpe of the daily P&L over the episode */

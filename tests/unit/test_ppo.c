@@ -101,6 +101,14 @@ int main(void)
     done[3] = 1;
     fa_ppo_gae(4, rew, val, done, 99.0, 0.9, 0.8, adv, ret);
     is_num(adv[3], 4 - 0.5, 1e-12, "gae: last_val ignored after done");
+    /* an episode cut short bootstraps from the value it reached */
+    double boot[4] = {0, 7.0, 0, 3.0};
+    fa_ppo_gae_boot(4, rew, val, done, boot, 99.0, 0.9, 0.8, adv, ret);
+    is_num(adv[1], 2 + 0.9 * 7.0 - 0.5, 1e-12, "gae_boot: truncation bootstraps from boot");
+    is_num(adv[3], 4 + 0.9 * 3.0 - 0.5, 1e-12, "gae_boot: at the rollout's end too");
+    is_num(adv[0], d0 + 0.9 * 0.8 * adv[1], 1e-12, "gae_boot: the trace stays inside");
+    is_num(adv[2], 3 + 0.9 * 0.5 - 0.5 + 0.9 * 0.8 * adv[3], 1e-12,
+           "gae_boot: no trace across the cut");
 
     double a[5] = {1, 2, 3, 4, 5};
     fa_ppo_normalise(5, a);
