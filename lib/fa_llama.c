@@ -21,6 +21,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <sys/stat.h>
 #include <unistd.h>
 #include <sodium.h>
@@ -57,6 +58,7 @@ struct gemm {
     ptrdiff_t sam, sak, sbk, sbn, ldc;
     float *c;
     bool acc;
+    const float *bp; /* B already in panels (pack_weight), or NULL */
 };
 
 struct gemm_job {
@@ -290,11 +292,11 @@ static void *gemm_run(void *arg)
         jb->rc = 0;
         return NULL;
     }
-    if (!pb)
+    if (!pb && !g->bp)
         pb = aligned_alloc(64, sizeof(float) * KC * NC);
     if (!pa)
         pa = aligned_alloc(64, sizeof(float) * KC * MC);
-    if (!pb || !pa) {
+    if ((!pb && !g->bp) || !pa) {
         jb->rc = -1;
         return NULL;
     }
@@ -303,6 +305,30 @@ static void *gemm_run(void *arg)
     if (g->path == FA_SIMD_AVX2)
         ukr = ukr_avx2;
 #endif
+    if (g->bp) {
+        /* B was packed once (a weight): pack each block of A once and run
+         * it along the whole column range; panel q of B starts at
+         * bp + q * k * NR, its rows pc.. at + pc * NR. */
+        for (int pc = 0; pc < g->k; pc += KC) {
+            int kc = g->k - pc < KC ? g->k - pc : KC;
+            bool acc = g->acc || pc > 0;
+            for (int ic = jb->i0; ic < jb->i1; ic += MC) {
+                int mc = jb->i1 - ic < MC ? jb->i1 - ic : MC;
+                pack_a(g, ic, mc, pc, kc, pa);
+                for (int jr = jb->j0; jr < jb->j1; jr += NR) {
+                    int nr = jb->j1 - jr < NR ? jb->j1 - jr : NR;
+                    const float *bq = g->bp + (size_t)(jr / NR) * g->k * NR + (size_t)pc * NR;
+                    for (int ir = 0; ir < mc; ir += MR) {
+                        int mr = mc - ir < MR ? mc - ir : MR;
+                        ukr(kc, pa + (size_t)ir * kc, bq, g->c + (ptrdiff_t)(ic + ir) * g->ldc + jr,
+                            g->ldc, mr, nr, acc);
+                    }
+                }
+            }
+        }
+        jb->rc = 0;
+        return NULL;
+    }
     for (int jc = jb->j0; jc < jb->j1; jc += NC) {
         int nc = jb->j1 - jc < NC ? jb->j1 - jc : NC;
         for (int pc = 0; pc < g->k; pc += KC) {
@@ -502,24 +528,52 @@ static void gemm_exec(struct gemm *g, int threads)
         }
 }
 
+/* w (out x in, row-major) into d (packed_floats(out, in) floats, 64-byte
+ * aligned) as the kernel's B panels: panel q holds rows q*NR.. as in x NR
+ * floats (p-major), zero-padded past out. */
+static size_t packed_floats(int out, int in)
+{
+    return (size_t)((out + NR - 1) / NR) * NR * (size_t)in;
+}
+
+static void pack_weight(const float *w, int out, int in, float *d)
+{
+    int np = (out + NR - 1) / NR;
+    for (int q = 0; q < np; q++) {
+        float *dq = d + (size_t)q * in * NR;
+        const float *rows[NR];
+        int h = out - q * NR < NR ? out - q * NR : NR;
+        for (int j = 0; j < h; j++)
+            rows[j] = w + (size_t)(q * NR + j) * in;
+        for (int p0 = 0; p0 < in; p0 += 64) {
+            int p1 = in - p0 < 64 ? in : p0 + 64;
+            for (int p = p0; p < p1; p++) {
+                float *dp = dq + (size_t)p * NR;
+                for (int j = 0; j < NR; j++)
+                    dp[j] = j < h ? rows[j][p] : 0.0f;
+            }
+        }
+    }
+}
+
 void fa_llama_gemm(int path, int threads, int m, int n, int k, const float *a, const float *b,
                    float *c, bool accumulate)
 {
-    struct gemm g = {path, m, n, k, a, b, k, 1, 1, k, n, c, accumulate};
+    struct gemm g = {path, m, n, k, a, b, k, 1, 1, k, n, c, accumulate, NULL};
     gemm_exec(&g, threads);
 }
 
 void fa_llama_gemm_nn(int path, int threads, int m, int n, int k, const float *a, const float *b,
                       float *c, bool accumulate)
 {
-    struct gemm g = {path, m, n, k, a, b, k, 1, n, 1, n, c, accumulate};
+    struct gemm g = {path, m, n, k, a, b, k, 1, n, 1, n, c, accumulate, NULL};
     gemm_exec(&g, threads);
 }
 
 void fa_llama_gemm_tn(int path, int threads, int m, int n, int k, const float *a, const float *b,
                       float *c, bool accumulate)
 {
-    struct gemm g = {path, m, n, k, a, b, 1, m, n, 1, n, c, accumulate};
+    struct gemm g = {path, m, n, k, a, b, 1, m, n, 1, n, c, accumulate, NULL};
     gemm_exec(&g, threads);
 }
 
@@ -527,8 +581,9 @@ void fa_llama_gemm_tn(int path, int threads, int m, int n, int k, const float *a
 
 /* y = x W^T (+ s (x A^T) B^T): a frozen or trained projection. */
 struct lin {
-    const float *w; /* out x in */
-    float *gw;      /* its gradient (full training), or NULL */
+    const float *w;  /* out x in */
+    const float *wp; /* w in the kernel's panels (frozen weights), or NULL */
+    float *gw;       /* its gradient (full training), or NULL */
     int out, in;
     int r; /* LoRA rank, 0: none */
     float s;
@@ -549,6 +604,9 @@ struct fa_llama {
     char hash[65];
     unsigned char wid[32]; /* identifies the weights (cache keys) */
     const float *embed, *norm, *head;
+    const float *headp; /* head packed for the kernel */
+    void *arena;        /* the packed weights (mmap) */
+    size_t arena_len;
     struct layer *layers;
     float **owned; /* converted tensors */
     size_t nowned;
@@ -796,6 +854,8 @@ void fa_llama_free(struct fa_llama *m)
         free(m->owned[i]);
     free(m->owned);
     free(m->layers);
+    if (m->arena)
+        munmap(m->arena, m->arena_len);
     free(m->cos_t);
     free(m->sin_t);
     fa_st_close(m->st);
@@ -940,6 +1000,39 @@ struct fa_llama *fa_llama_open(const char *dir)
     }
     if (make_hash(m, cfg) < 0)
         goto fail;
+    /* every weight packed once for the kernel, in one mapping with huge
+     * pages (fewer page faults and TLB misses): one more copy of the
+     * model in memory */
+    size_t tot = packed_floats(c->vocab, d);
+    for (int l = 0; l < c->n_layers; l++) {
+        struct layer *L = &m->layers[l];
+        struct lin *lins[7] = {&L->q, &L->k, &L->v, &L->o, &L->g, &L->u, &L->d};
+        for (int i = 0; i < 7; i++)
+            tot += packed_floats(lins[i]->out, lins[i]->in);
+    }
+    m->arena_len = tot * sizeof(float);
+    void *ar = mmap(NULL, m->arena_len, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+    if (ar == MAP_FAILED) {
+        m->arena = NULL;
+        fa_err_set("out of memory packing the weights");
+        goto fail;
+    }
+    m->arena = ar;
+#ifdef MADV_HUGEPAGE
+    madvise(ar, m->arena_len, MADV_HUGEPAGE); /* a hint: failure is harmless */
+#endif
+    float *dst = ar;
+    for (int l = 0; l < c->n_layers; l++) {
+        struct layer *L = &m->layers[l];
+        struct lin *lins[7] = {&L->q, &L->k, &L->v, &L->o, &L->g, &L->u, &L->d};
+        for (int i = 0; i < 7; i++) {
+            pack_weight(lins[i]->w, lins[i]->out, lins[i]->in, dst);
+            lins[i]->wp = dst;
+            dst += packed_floats(lins[i]->out, lins[i]->in);
+        }
+    }
+    pack_weight(m->head, c->vocab, d, dst);
+    m->headp = dst;
     int half = m->hd / 2;
     m->cos_t = malloc(sizeof(float) * (size_t)c->max_pos * (size_t)half);
     m->sin_t = malloc(sizeof(float) * (size_t)c->max_pos * (size_t)half);
@@ -987,10 +1080,12 @@ void fa_llama_set_path(struct fa_llama *m, int path, int threads)
 
 /* ---- one layer ---------------------------------------------------------- */
 
+/* y (+)= x w^T; wp: w packed by pack_weight, or NULL. */
 static void gemm_nt(const struct fa_llama *m, int rows, int out, int in, const float *x,
-                    const float *w, float *y, bool acc)
+                    const float *w, const float *wp, float *y, bool acc)
 {
-    fa_llama_gemm(m->path, m->threads, rows, out, in, x, w, y, acc);
+    struct gemm g = {m->path, rows, out, in, x, w, in, 1, 1, in, out, y, acc, wp};
+    gemm_exec(&g, m->threads);
 }
 
 /* The kernel on strided operands (see struct gemm; same argument order),
@@ -999,7 +1094,7 @@ static void gemm_s(const struct fa_llama *m, int M, int N, int K, const float *a
                    ptrdiff_t sam, ptrdiff_t sak, ptrdiff_t sbk, ptrdiff_t sbn, ptrdiff_t ldc,
                    float *c, bool acc)
 {
-    struct gemm g = {m->path, M, N, K, a, b, sam, sak, sbk, sbn, ldc, c, acc};
+    struct gemm g = {m->path, M, N, K, a, b, sam, sak, sbk, sbn, ldc, c, acc, NULL};
     gemm_exec(&g, m->threads);
 }
 
@@ -1113,7 +1208,7 @@ static void rope(const struct fa_llama *m, float *x, int rows, int heads, int po
 static int lin_fwd(const struct fa_llama *m, const struct lin *l, const float *x, int rows,
                    float *y, float **xa)
 {
-    gemm_nt(m, rows, l->out, l->in, x, l->w, y, false);
+    gemm_nt(m, rows, l->out, l->in, x, l->w, l->wp, y, false);
     if (!l->r)
         return 0;
     float *t = fl((size_t)rows * l->r);
@@ -1121,10 +1216,10 @@ static int lin_fwd(const struct fa_llama *m, const struct lin *l, const float *x
         return -1;
     free(*xa);
     *xa = NULL;
-    gemm_nt(m, rows, l->r, l->in, x, l->A, t, false);
+    gemm_nt(m, rows, l->r, l->in, x, l->A, NULL, t, false);
     for (size_t i = 0; i < (size_t)rows * l->r; i++)
         t[i] *= l->s;
-    gemm_nt(m, rows, l->out, l->r, t, l->B, y, true);
+    gemm_nt(m, rows, l->out, l->r, t, l->B, NULL, y, true);
     *xa = t;
     return 0;
 }
@@ -1406,7 +1501,7 @@ int fa_llama_logits(struct fa_llama *m, const int32_t *ids, int n, float *logits
         return -1;
     }
     rmsnorm(h, m->norm, n, d, m->cfg.rms_eps, h, NULL);
-    gemm_nt(m, n, m->cfg.vocab, d, h, m->head, logits, false);
+    gemm_nt(m, n, m->cfg.vocab, d, h, m->head, m->headp, logits, false);
     free(h);
     return 0;
 }
@@ -1786,6 +1881,7 @@ static int build_layout(struct fa_llama_train *t, size_t *total)
                 if (t->params) {
                     memcpy(p, lins[i]->w, sizeof(float) * (size_t)outs[i] * ins[i]);
                     lins[i]->w = p;
+                    lins[i]->wp = NULL; /* the optimiser changes p */
                     lins[i]->gw = g;
                 }
             }
