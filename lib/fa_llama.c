@@ -1185,6 +1185,184 @@ static void rmsnorm_back(const float *x, const float *w, const float *rstd, cons
     }
 }
 
+/* ---- elementwise kernels (AVX2 and scalar) ----------------------------- */
+
+#if FA_LLAMA_X86
+/* e^x for x in [-87.3, 88.7] (clamped): Cody-Waite reduction by ln 2 and a
+ * degree-5 polynomial (Cephes' expf coefficients), within 2 ulp of expf. */
+AVX2 static inline __m256 exp_avx2(__m256 x)
+{
+    x = _mm256_min_ps(_mm256_max_ps(x, _mm256_set1_ps(-87.3f)), _mm256_set1_ps(88.7f));
+    __m256 fx = _mm256_round_ps(_mm256_mul_ps(x, _mm256_set1_ps(1.44269504088896341f)),
+                                _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC);
+    x = _mm256_fnmadd_ps(fx, _mm256_set1_ps(0.693359375f), x);
+    x = _mm256_fnmadd_ps(fx, _mm256_set1_ps(-2.12194440e-4f), x);
+    __m256 y = _mm256_set1_ps(1.9875691500e-4f);
+    y = _mm256_fmadd_ps(y, x, _mm256_set1_ps(1.3981999507e-3f));
+    y = _mm256_fmadd_ps(y, x, _mm256_set1_ps(8.3334519073e-3f));
+    y = _mm256_fmadd_ps(y, x, _mm256_set1_ps(4.1665795894e-2f));
+    y = _mm256_fmadd_ps(y, x, _mm256_set1_ps(1.6666665459e-1f));
+    y = _mm256_fmadd_ps(y, x, _mm256_set1_ps(5.0000001201e-1f));
+    y = _mm256_fmadd_ps(y, _mm256_mul_ps(x, x), _mm256_add_ps(x, _mm256_set1_ps(1.0f)));
+    __m256i e =
+        _mm256_slli_epi32(_mm256_add_epi32(_mm256_cvtps_epi32(fx), _mm256_set1_epi32(127)), 23);
+    return _mm256_mul_ps(y, _mm256_castsi256_ps(e));
+}
+
+AVX2 static float hsum_avx2(__m256 v)
+{
+    __m128 h = _mm_add_ps(_mm256_castps256_ps128(v), _mm256_extractf128_ps(v, 1));
+    h = _mm_add_ps(h, _mm_movehl_ps(h, h));
+    h = _mm_add_ss(h, _mm_movehdup_ps(h));
+    return _mm_cvtss_f32(h);
+}
+
+AVX2 static float hmax_avx2(__m256 v)
+{
+    __m128 h = _mm_max_ps(_mm256_castps256_ps128(v), _mm256_extractf128_ps(v, 1));
+    h = _mm_max_ps(h, _mm_movehl_ps(h, h));
+    h = _mm_max_ss(h, _mm_movehdup_ps(h));
+    return _mm_cvtss_f32(h);
+}
+
+/* The lanes past len, for a tail of len % 8 elements. */
+AVX2 static inline __m256i tail_mask(int len)
+{
+    return _mm256_cmpgt_epi32(_mm256_set1_epi32(len), _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7));
+}
+
+AVX2 static void softmax_avx2(float *p, int len, float scale)
+{
+    __m256 sc = _mm256_set1_ps(scale), mx = _mm256_set1_ps(-INFINITY);
+    int j = 0;
+    for (; j + 8 <= len; j += 8) {
+        __m256 v = _mm256_mul_ps(_mm256_loadu_ps(p + j), sc);
+        _mm256_storeu_ps(p + j, v);
+        mx = _mm256_max_ps(mx, v);
+    }
+    float m = hmax_avx2(mx);
+    for (; j < len; j++) {
+        p[j] *= scale;
+        if (p[j] > m)
+            m = p[j];
+    }
+    __m256 mv = _mm256_set1_ps(m), sum = _mm256_setzero_ps();
+    for (j = 0; j + 8 <= len; j += 8) {
+        __m256 e = exp_avx2(_mm256_sub_ps(_mm256_loadu_ps(p + j), mv));
+        _mm256_storeu_ps(p + j, e);
+        sum = _mm256_add_ps(sum, e);
+    }
+    if (j < len) {
+        __m256i mk = tail_mask(len - j);
+        __m256 e = exp_avx2(_mm256_sub_ps(_mm256_maskload_ps(p + j, mk), mv));
+        e = _mm256_and_ps(e, _mm256_castsi256_ps(mk));
+        _mm256_maskstore_ps(p + j, mk, e);
+        sum = _mm256_add_ps(sum, e);
+    }
+    __m256 inv = _mm256_set1_ps(1.0f / hsum_avx2(sum));
+    for (j = 0; j + 8 <= len; j += 8)
+        _mm256_storeu_ps(p + j, _mm256_mul_ps(_mm256_loadu_ps(p + j), inv));
+    for (; j < len; j++)
+        p[j] *= _mm256_cvtss_f32(inv);
+}
+
+/* a = silu(g) * u */
+AVX2 static void swiglu_avx2(const float *g, const float *u, float *a, size_t n)
+{
+    __m256 one = _mm256_set1_ps(1.0f), zero = _mm256_setzero_ps();
+    size_t i = 0;
+    for (; i + 8 <= n; i += 8) {
+        __m256 gv = _mm256_loadu_ps(g + i);
+        __m256 e = exp_avx2(_mm256_sub_ps(zero, gv));
+        _mm256_storeu_ps(
+            a + i, _mm256_mul_ps(_mm256_div_ps(gv, _mm256_add_ps(one, e)), _mm256_loadu_ps(u + i)));
+    }
+    for (; i < n; i++) {
+        __m256 e = exp_avx2(_mm256_set1_ps(-g[i]));
+        a[i] = g[i] / (1.0f + _mm256_cvtss_f32(e)) * u[i];
+    }
+}
+
+/* Given da = d(loss)/d(a) for a = silu(g) u: dg, and da becomes d(u). */
+AVX2 static void swiglu_back_avx2(const float *g, const float *u, float *da, float *dg, size_t n)
+{
+    __m256 one = _mm256_set1_ps(1.0f), zero = _mm256_setzero_ps();
+    size_t i = 0;
+    for (; i + 8 <= n; i += 8) {
+        __m256 gv = _mm256_loadu_ps(g + i), d = _mm256_loadu_ps(da + i);
+        __m256 sg = _mm256_div_ps(one, _mm256_add_ps(one, exp_avx2(_mm256_sub_ps(zero, gv))));
+        __m256 dsg = _mm256_fmadd_ps(gv, _mm256_sub_ps(one, sg), one); /* 1 + g (1 - sg) */
+        _mm256_storeu_ps(
+            dg + i,
+            _mm256_mul_ps(_mm256_mul_ps(_mm256_mul_ps(d, _mm256_loadu_ps(u + i)), sg), dsg));
+        _mm256_storeu_ps(da + i, _mm256_mul_ps(d, _mm256_mul_ps(gv, sg)));
+    }
+    for (; i < n; i++) {
+        float gv = g[i], sg = 1.0f / (1.0f + _mm256_cvtss_f32(exp_avx2(_mm256_set1_ps(-gv))));
+        dg[i] = da[i] * u[i] * sg * (1.0f + gv * (1.0f - sg));
+        da[i] = da[i] * (gv * sg);
+    }
+}
+#endif
+
+static void softmax_scalar(float *p, int len, float scale)
+{
+    float mx = -INFINITY;
+    for (int j = 0; j < len; j++) {
+        p[j] *= scale;
+        if (p[j] > mx)
+            mx = p[j];
+    }
+    float sum = 0;
+    for (int j = 0; j < len; j++) {
+        p[j] = expf(p[j] - mx);
+        sum += p[j];
+    }
+    float inv = 1.0f / sum;
+    for (int j = 0; j < len; j++)
+        p[j] *= inv;
+}
+
+/* p[0..len) = softmax(scale * p) */
+static void softmax_row(const struct fa_llama *m, float *p, int len, float scale)
+{
+#if FA_LLAMA_X86
+    if (m->path == FA_SIMD_AVX2) {
+        softmax_avx2(p, len, scale);
+        return;
+    }
+#endif
+    softmax_scalar(p, len, scale);
+}
+
+static void swiglu(const struct fa_llama *m, const float *g, const float *u, float *a, size_t n)
+{
+#if FA_LLAMA_X86
+    if (m->path == FA_SIMD_AVX2) {
+        swiglu_avx2(g, u, a, n);
+        return;
+    }
+#endif
+    for (size_t i = 0; i < n; i++)
+        a[i] = g[i] / (1.0f + expf(-g[i])) * u[i];
+}
+
+static void swiglu_back(const struct fa_llama *m, const float *g, const float *u, float *da,
+                        float *dg, size_t n)
+{
+#if FA_LLAMA_X86
+    if (m->path == FA_SIMD_AVX2) {
+        swiglu_back_avx2(g, u, da, dg, n);
+        return;
+    }
+#endif
+    for (size_t i = 0; i < n; i++) {
+        float gv = g[i], sg = 1.0f / (1.0f + expf(-gv)), silu = gv * sg;
+        dg[i] = da[i] * u[i] * sg * (1.0f + gv * (1.0f - sg));
+        da[i] = da[i] * silu;
+    }
+}
+
 /* Rotates rows of x (rows x heads*hd) at positions pos0.. in place;
  * inverse: the transpose (for gradients). */
 static void rope(const struct fa_llama *m, float *x, int rows, int heads, int pos0, bool inverse)
@@ -1311,23 +1489,11 @@ static int layer_fwd(const struct fa_llama *m, const struct layer *L, const floa
             gemm_s(m, i1 - i0, nk, hd, s->q + (size_t)i0 * d + h * hd, s->k + g * hd, d, 1, 1, kvd,
                    n, P + (size_t)i0 * n, false);
             for (int i = i0; i < i1; i++) {
-                float *pi = P + (size_t)i * n, mx = -INFINITY;
+                float *pi = P + (size_t)i * n;
                 int last = r0 + i; /* causal: keys 0..last */
-                for (int j = 0; j <= last; j++) {
-                    pi[j] *= scale;
-                    if (pi[j] > mx)
-                        mx = pi[j];
-                }
-                float sum = 0;
-                for (int j = 0; j <= last; j++) {
-                    pi[j] = expf(pi[j] - mx);
-                    sum += pi[j];
-                }
-                float inv = 1.0f / sum;
-                for (int j = 0; j <= last; j++)
-                    pi[j] *= inv;
-                for (int j = last + 1; j < n; j++)
-                    pi[j] = 0;
+                softmax_row(m, pi, last + 1, scale);
+                if (last + 1 < n)
+                    memset(pi + last + 1, 0, sizeof(float) * (size_t)(n - last - 1));
             }
             gemm_s(m, i1 - i0, hd, nk, P + (size_t)i0 * n, s->v + g * hd, n, 1, kvd, 1, d,
                    s->att + (size_t)i0 * d + h * hd, false);
@@ -1341,10 +1507,7 @@ static int layer_fwd(const struct fa_llama *m, const struct layer *L, const floa
     if (lin_fwd(m, &L->g, s->xn2, nq, s->g, &s->xa[4]) < 0 ||
         lin_fwd(m, &L->u, s->xn2, nq, s->u, &s->xa[5]) < 0)
         goto oom;
-    for (size_t i = 0; i < (size_t)nq * I; i++) {
-        float gv = s->g[i];
-        s->a[i] = gv / (1.0f + expf(-gv)) * s->u[i];
-    }
+    swiglu(m, s->g, s->u, s->a, (size_t)nq * I);
     if (lin_fwd(m, &L->d, s->a, nq, y, &s->xa[6]) < 0)
         goto oom;
     for (size_t i = 0; i < (size_t)nq * d; i++)
@@ -1376,11 +1539,7 @@ static int layer_bwd(const struct fa_llama *m, const struct layer *L, const stru
     /* MLP */
     if (lin_bwd(m, &L->d, s->a, s->xa[6], dy, nq, da, false) < 0)
         goto out;
-    for (size_t i = 0; i < (size_t)nq * I; i++) {
-        float gv = s->g[i], sg = 1.0f / (1.0f + expf(-gv)), silu = gv * sg;
-        dg[i] = da[i] * s->u[i] * sg * (1.0f + gv * (1.0f - sg));
-        da[i] = da[i] * silu; /* now d(up) */
-    }
+    swiglu_back(m, s->g, s->u, da, dg, (size_t)nq * I); /* da is now d(up) */
     if (lin_bwd(m, &L->g, s->xn2, s->xa[4], dg, nq, dxn2, false) < 0 ||
         lin_bwd(m, &L->u, s->xn2, s->xa[5], da, nq, dxn2, true) < 0)
         goto out;
