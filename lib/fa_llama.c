@@ -45,7 +45,7 @@
 #define NR          16
 #define KC          256
 #define MC          72
-#define NC          512
+#define NC          2048
 #define MAX_THREADS 64
 #define ATT_CHUNK   48
 #define PAR_FLOPS   ((double)(1 << 18)) /* below this many multiply-adds: one thread */
@@ -141,6 +141,42 @@ AVX2 static void ukr_avx2(int kc, const float *ap, const float *bp, float *c, pt
 }
 #endif
 
+#if FA_LLAMA_X86
+/* Rows r[0..NR) (a weight's rows, contiguous), columns p0..p0+kc, into
+ * d[p * NR + j] = r[j][p0 + p]: 8 x 8 blocks transposed in registers. */
+AVX2 static void pack_rows_avx2(const float *const *r, ptrdiff_t p0, int kc, float *d)
+{
+    int p = 0;
+    for (; p + 8 <= kc; p += 8)
+        for (int h = 0; h < NR; h += 8) {
+            __m256 a0 = _mm256_loadu_ps(r[h + 0] + p0 + p), a1 = _mm256_loadu_ps(r[h + 1] + p0 + p);
+            __m256 a2 = _mm256_loadu_ps(r[h + 2] + p0 + p), a3 = _mm256_loadu_ps(r[h + 3] + p0 + p);
+            __m256 a4 = _mm256_loadu_ps(r[h + 4] + p0 + p), a5 = _mm256_loadu_ps(r[h + 5] + p0 + p);
+            __m256 a6 = _mm256_loadu_ps(r[h + 6] + p0 + p), a7 = _mm256_loadu_ps(r[h + 7] + p0 + p);
+            __m256 t0 = _mm256_unpacklo_ps(a0, a1), t1 = _mm256_unpackhi_ps(a0, a1);
+            __m256 t2 = _mm256_unpacklo_ps(a2, a3), t3 = _mm256_unpackhi_ps(a2, a3);
+            __m256 t4 = _mm256_unpacklo_ps(a4, a5), t5 = _mm256_unpackhi_ps(a4, a5);
+            __m256 t6 = _mm256_unpacklo_ps(a6, a7), t7 = _mm256_unpackhi_ps(a6, a7);
+            __m256 u0 = _mm256_shuffle_ps(t0, t2, 0x44), u1 = _mm256_shuffle_ps(t0, t2, 0xEE);
+            __m256 u2 = _mm256_shuffle_ps(t1, t3, 0x44), u3 = _mm256_shuffle_ps(t1, t3, 0xEE);
+            __m256 u4 = _mm256_shuffle_ps(t4, t6, 0x44), u5 = _mm256_shuffle_ps(t4, t6, 0xEE);
+            __m256 u6 = _mm256_shuffle_ps(t5, t7, 0x44), u7 = _mm256_shuffle_ps(t5, t7, 0xEE);
+            float *o = d + (size_t)p * NR + h;
+            _mm256_storeu_ps(o + 0 * NR, _mm256_permute2f128_ps(u0, u4, 0x20));
+            _mm256_storeu_ps(o + 1 * NR, _mm256_permute2f128_ps(u1, u5, 0x20));
+            _mm256_storeu_ps(o + 2 * NR, _mm256_permute2f128_ps(u2, u6, 0x20));
+            _mm256_storeu_ps(o + 3 * NR, _mm256_permute2f128_ps(u3, u7, 0x20));
+            _mm256_storeu_ps(o + 4 * NR, _mm256_permute2f128_ps(u0, u4, 0x31));
+            _mm256_storeu_ps(o + 5 * NR, _mm256_permute2f128_ps(u1, u5, 0x31));
+            _mm256_storeu_ps(o + 6 * NR, _mm256_permute2f128_ps(u2, u6, 0x31));
+            _mm256_storeu_ps(o + 7 * NR, _mm256_permute2f128_ps(u3, u7, 0x31));
+        }
+    for (; p < kc; p++)
+        for (int j = 0; j < NR; j++)
+            d[(size_t)p * NR + j] = r[j][p0 + p];
+}
+#endif
+
 /* B(pc.., jc..) (kc x nc) into panels of NR columns: panel q holds
  * kc rows of NR floats, zero-padded. */
 static void pack_b(const struct gemm *g, int pc, int kc, int jc, int nc, float *dst)
@@ -149,7 +185,10 @@ static void pack_b(const struct gemm *g, int pc, int kc, int jc, int nc, float *
         int w = nc - q < NR ? nc - q : NR;
         float *d = dst + (size_t)q * kc;
         const float *s = g->b + (ptrdiff_t)pc * g->sbk + (ptrdiff_t)(jc + q) * g->sbn;
-        if (g->sbn == 1) {
+        if (g->sbn == 1 && w == NR) {
+            for (int p = 0; p < kc; p++)
+                memcpy(d + p * NR, s + (ptrdiff_t)p * g->sbk, sizeof(float) * NR);
+        } else if (g->sbn == 1) {
             for (int p = 0; p < kc; p++) {
                 const float *sp = s + (ptrdiff_t)p * g->sbk;
                 int j = 0;
@@ -163,6 +202,12 @@ static void pack_b(const struct gemm *g, int pc, int kc, int jc, int nc, float *
             const float *r[NR];
             for (int j = 0; j < NR; j++)
                 r[j] = s + (ptrdiff_t)j * g->sbn;
+#if FA_LLAMA_X86
+            if (g->path == FA_SIMD_AVX2 && g->sbk == 1) {
+                pack_rows_avx2(r, 0, kc, d);
+                continue;
+            }
+#endif
             for (int p = 0; p < kc; p++)
                 for (int j = 0; j < NR; j++)
                     d[p * NR + j] = r[j][(ptrdiff_t)p * g->sbk];
@@ -181,7 +226,11 @@ static void pack_a(const struct gemm *g, int ic, int mc, int pc, int kc, float *
         int h = mc - q < MR ? mc - q : MR;
         float *d = dst + (size_t)q * kc;
         const float *s = g->a + (ptrdiff_t)(ic + q) * g->sam + (ptrdiff_t)pc * g->sak;
-        if (h == MR) {
+        if (h == MR && g->sam == 1) {
+            /* A transposed (a gradient's dy^T): MR contiguous floats per p */
+            for (int p = 0; p < kc; p++)
+                memcpy(d + p * MR, s + (ptrdiff_t)p * g->sak, sizeof(float) * MR);
+        } else if (h == MR) {
             const float *r[MR];
             for (int i = 0; i < MR; i++)
                 r[i] = s + (ptrdiff_t)i * g->sam;
@@ -536,24 +585,10 @@ static size_t packed_floats(int out, int in)
     return (size_t)((out + NR - 1) / NR) * NR * (size_t)in;
 }
 
-static void pack_weight(const float *w, int out, int in, float *d)
+static void pack_weight(int path, const float *w, int out, int in, float *d)
 {
-    int np = (out + NR - 1) / NR;
-    for (int q = 0; q < np; q++) {
-        float *dq = d + (size_t)q * in * NR;
-        const float *rows[NR];
-        int h = out - q * NR < NR ? out - q * NR : NR;
-        for (int j = 0; j < h; j++)
-            rows[j] = w + (size_t)(q * NR + j) * in;
-        for (int p0 = 0; p0 < in; p0 += 64) {
-            int p1 = in - p0 < 64 ? in : p0 + 64;
-            for (int p = p0; p < p1; p++) {
-                float *dp = dq + (size_t)p * NR;
-                for (int j = 0; j < NR; j++)
-                    dp[j] = j < h ? rows[j][p] : 0.0f;
-            }
-        }
-    }
+    struct gemm g = {path, 0, out, in, NULL, w, 0, 0, 1, in, 0, NULL, false, NULL};
+    pack_b(&g, 0, in, 0, out, d);
 }
 
 void fa_llama_gemm(int path, int threads, int m, int n, int k, const float *a, const float *b,
@@ -1026,12 +1061,12 @@ struct fa_llama *fa_llama_open(const char *dir)
         struct layer *L = &m->layers[l];
         struct lin *lins[7] = {&L->q, &L->k, &L->v, &L->o, &L->g, &L->u, &L->d};
         for (int i = 0; i < 7; i++) {
-            pack_weight(lins[i]->w, lins[i]->out, lins[i]->in, dst);
+            pack_weight(m->path, lins[i]->w, lins[i]->out, lins[i]->in, dst);
             lins[i]->wp = dst;
             dst += packed_floats(lins[i]->out, lins[i]->in);
         }
     }
-    pack_weight(m->head, c->vocab, d, dst);
+    pack_weight(m->path, m->head, c->vocab, d, dst);
     m->headp = dst;
     int half = m->hd / 2;
     m->cos_t = malloc(sizeof(float) * (size_t)c->max_pos * (size_t)half);
