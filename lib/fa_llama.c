@@ -354,12 +354,14 @@ static void *gemm_run(void *arg)
     if (g->path == FA_SIMD_AVX2)
         ukr = ukr_avx2;
 #endif
+    /* K in equal blocks of at most KC (576: 2 x 288, not 256 + 256 + 64) */
+    int kb = (g->k + (g->k + KC - 1) / KC - 1) / ((g->k + KC - 1) / KC);
     if (g->bp) {
         /* B was packed once (a weight): pack each block of A once and run
          * it along the whole column range; panel q of B starts at
          * bp + q * k * NR, its rows pc.. at + pc * NR. */
-        for (int pc = 0; pc < g->k; pc += KC) {
-            int kc = g->k - pc < KC ? g->k - pc : KC;
+        for (int pc = 0; pc < g->k; pc += kb) {
+            int kc = g->k - pc < kb ? g->k - pc : kb;
             bool acc = g->acc || pc > 0;
             for (int ic = jb->i0; ic < jb->i1; ic += MC) {
                 int mc = jb->i1 - ic < MC ? jb->i1 - ic : MC;
@@ -380,8 +382,8 @@ static void *gemm_run(void *arg)
     }
     for (int jc = jb->j0; jc < jb->j1; jc += NC) {
         int nc = jb->j1 - jc < NC ? jb->j1 - jc : NC;
-        for (int pc = 0; pc < g->k; pc += KC) {
-            int kc = g->k - pc < KC ? g->k - pc : KC;
+        for (int pc = 0; pc < g->k; pc += kb) {
+            int kc = g->k - pc < kb ? g->k - pc : kb;
             bool acc = g->acc || pc > 0;
             pack_b(g, pc, kc, jc, nc, pb);
             for (int ic = jb->i0; ic < jb->i1; ic += MC) {
