@@ -1587,25 +1587,39 @@ static int layer_bwd(const struct fa_llama *m, const struct layer *L, const stru
     for (int h = 0; h < H; h++) {
         int g = h / grp;
         const float *P = s->p + (size_t)h * nq * n;
-        /* dP = datt_h v_g^T */
-        gemm_s(m, nq, n, hd, datt + h * hd, s->v + g * hd, d, 1, 1, kvd, n, dP, false);
-        /* dv_g += P^T datt_h */
-        gemm_s(m, n, hd, nq, P, datt + h * hd, 1, n, d, 1, kvd, dv + g * hd, true);
-        for (int i = 0; i < nq; i++) {
-            const float *pi = P + (size_t)i * n;
-            float *dpi = dP + (size_t)i * n;
-            int last = r0 + i;
-            double dot = 0;
-            for (int j = 0; j <= last; j++)
-                dot += (double)pi[j] * dpi[j];
-            for (int j = 0; j <= last; j++)
-                dpi[j] = pi[j] * (dpi[j] - (float)dot) * scale;
-            for (int j = last + 1; j < n; j++)
-                dpi[j] = 0;
+        /* by chunks of query rows: dP = datt_h v_g^T, the softmax's
+         * backward (dS), dq_h = dS k_g; a chunk's keys stop at its last row */
+        for (int i0 = 0; i0 < nq; i0 += ATT_CHUNK) {
+            int i1 = nq - i0 < ATT_CHUNK ? nq : i0 + ATT_CHUNK, nk = r0 + i1;
+            gemm_s(m, i1 - i0, nk, hd, datt + (size_t)i0 * d + h * hd, s->v + g * hd, d, 1, 1, kvd,
+                   n, dP + (size_t)i0 * n, false);
+            for (int i = i0; i < i1; i++) {
+                const float *pi = P + (size_t)i * n;
+                float *dpi = dP + (size_t)i * n;
+                int last = r0 + i;
+                double dot = 0;
+                for (int j = 0; j <= last; j++)
+                    dot += (double)pi[j] * dpi[j];
+                for (int j = 0; j <= last; j++)
+                    dpi[j] = pi[j] * (dpi[j] - (float)dot) * scale;
+                if (last + 1 < n)
+                    memset(dpi + last + 1, 0, sizeof(float) * (size_t)(n - last - 1));
+            }
+            gemm_s(m, i1 - i0, hd, nk, dP + (size_t)i0 * n, s->k + g * hd, n, 1, kvd, 1, d,
+                   dq + (size_t)i0 * d + h * hd, false);
         }
-        /* dq_h = dS k_g; dk_g += dS^T q_h */
-        gemm_s(m, nq, hd, n, dP, s->k + g * hd, n, 1, kvd, 1, d, dq + h * hd, false);
-        gemm_s(m, n, hd, nq, dP, s->q + h * hd, 1, n, d, 1, kvd, dk + g * hd, true);
+        /* by blocks of keys: dv_g += P^T datt_h, dk_g += dS^T q_h over the
+         * query rows that see them */
+        for (int j0 = 0; j0 < n; j0 += ATT_CHUNK) {
+            int j1 = n - j0 < ATT_CHUNK ? n : j0 + ATT_CHUNK, i0 = j0 > r0 ? j0 - r0 : 0;
+            if (i0 >= nq)
+                break;
+            gemm_s(m, j1 - j0, hd, nq - i0, P + (size_t)i0 * n + j0, datt + (size_t)i0 * d + h * hd,
+                   1, n, d, 1, kvd, dv + (size_t)j0 * kvd + g * hd, true);
+            gemm_s(m, j1 - j0, hd, nq - i0, dP + (size_t)i0 * n + j0,
+                   s->q + (size_t)i0 * d + h * hd, 1, n, d, 1, kvd, dk + (size_t)j0 * kvd + g * hd,
+                   true);
+        }
     }
     rope(m, dq, nq, H, r0, true);
     rope(m, dk, n, c->n_kv_heads, 0, true);
