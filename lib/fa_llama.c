@@ -219,6 +219,42 @@ static void pack_b(const struct gemm *g, int pc, int kc, int jc, int nc, float *
     }
 }
 
+#if FA_LLAMA_X86
+/* MR rows r[i][0..kc) into d[p * MR + i]: 8 x 8 transposes (rows 6, 7
+ * repeat row 0), each column stored 8 wide and overwritten in part by the
+ * next: writes up to d + kc * MR + 2 (the buffers have the slack). */
+AVX2 static void pack_a_rows_avx2(const float *const *r, int kc, float *d)
+{
+    int p = 0;
+    for (; p + 8 <= kc; p += 8) {
+        __m256 a0 = _mm256_loadu_ps(r[0] + p), a1 = _mm256_loadu_ps(r[1] + p);
+        __m256 a2 = _mm256_loadu_ps(r[2] + p), a3 = _mm256_loadu_ps(r[3] + p);
+        __m256 a4 = _mm256_loadu_ps(r[4] + p), a5 = _mm256_loadu_ps(r[5] + p);
+        __m256 a6 = a0, a7 = a0;
+        __m256 t0 = _mm256_unpacklo_ps(a0, a1), t1 = _mm256_unpackhi_ps(a0, a1);
+        __m256 t2 = _mm256_unpacklo_ps(a2, a3), t3 = _mm256_unpackhi_ps(a2, a3);
+        __m256 t4 = _mm256_unpacklo_ps(a4, a5), t5 = _mm256_unpackhi_ps(a4, a5);
+        __m256 t6 = _mm256_unpacklo_ps(a6, a7), t7 = _mm256_unpackhi_ps(a6, a7);
+        __m256 u0 = _mm256_shuffle_ps(t0, t2, 0x44), u1 = _mm256_shuffle_ps(t0, t2, 0xEE);
+        __m256 u2 = _mm256_shuffle_ps(t1, t3, 0x44), u3 = _mm256_shuffle_ps(t1, t3, 0xEE);
+        __m256 u4 = _mm256_shuffle_ps(t4, t6, 0x44), u5 = _mm256_shuffle_ps(t4, t6, 0xEE);
+        __m256 u6 = _mm256_shuffle_ps(t5, t7, 0x44), u7 = _mm256_shuffle_ps(t5, t7, 0xEE);
+        float *o = d + (size_t)p * MR;
+        _mm256_storeu_ps(o + 0 * MR, _mm256_permute2f128_ps(u0, u4, 0x20));
+        _mm256_storeu_ps(o + 1 * MR, _mm256_permute2f128_ps(u1, u5, 0x20));
+        _mm256_storeu_ps(o + 2 * MR, _mm256_permute2f128_ps(u2, u6, 0x20));
+        _mm256_storeu_ps(o + 3 * MR, _mm256_permute2f128_ps(u3, u7, 0x20));
+        _mm256_storeu_ps(o + 4 * MR, _mm256_permute2f128_ps(u0, u4, 0x31));
+        _mm256_storeu_ps(o + 5 * MR, _mm256_permute2f128_ps(u1, u5, 0x31));
+        _mm256_storeu_ps(o + 6 * MR, _mm256_permute2f128_ps(u2, u6, 0x31));
+        _mm256_storeu_ps(o + 7 * MR, _mm256_permute2f128_ps(u3, u7, 0x31));
+    }
+    for (; p < kc; p++)
+        for (int i = 0; i < MR; i++)
+            d[(size_t)p * MR + i] = r[i][p];
+}
+#endif
+
 /* A(ic.., pc..) (mc x kc) into panels of MR rows, zero-padded. */
 static void pack_a(const struct gemm *g, int ic, int mc, int pc, int kc, float *dst)
 {
@@ -234,6 +270,12 @@ static void pack_a(const struct gemm *g, int ic, int mc, int pc, int kc, float *
             const float *r[MR];
             for (int i = 0; i < MR; i++)
                 r[i] = s + (ptrdiff_t)i * g->sam;
+#if FA_LLAMA_X86
+            if (g->path == FA_SIMD_AVX2 && g->sak == 1) {
+                pack_a_rows_avx2(r, kc, d);
+                continue;
+            }
+#endif
             for (int p = 0; p < kc; p++)
                 for (int i = 0; i < MR; i++)
                     d[p * MR + i] = r[i][(ptrdiff_t)p * g->sak];
@@ -344,7 +386,7 @@ static void *gemm_run(void *arg)
     if (!pb && !g->bp)
         pb = aligned_alloc(64, sizeof(float) * KC * NC);
     if (!pa)
-        pa = aligned_alloc(64, sizeof(float) * KC * MC);
+        pa = aligned_alloc(64, sizeof(float) * (KC * MC + 16)); /* + pack_a_rows_avx2's slack */
     if ((!pb && !g->bp) || !pa) {
         jb->rc = -1;
         return NULL;
@@ -1181,15 +1223,44 @@ static float *fl(size_t n)
     return malloc((n ? n : 1) * sizeof(float));
 }
 
-static void rmsnorm(const float *x, const float *w, int rows, int d, float eps, float *y,
-                    float *rstd)
+#if FA_LLAMA_X86
+/* sum of x[j]^2 in double */
+AVX2 static double sumsq_avx2(const float *x, int d)
+{
+    __m256d s0 = _mm256_setzero_pd(), s1 = s0;
+    int j = 0;
+    for (; j + 8 <= d; j += 8) {
+        __m256d a = _mm256_cvtps_pd(_mm_loadu_ps(x + j)),
+                b = _mm256_cvtps_pd(_mm_loadu_ps(x + j + 4));
+        s0 = _mm256_fmadd_pd(a, a, s0);
+        s1 = _mm256_fmadd_pd(b, b, s1);
+    }
+    s0 = _mm256_add_pd(s0, s1);
+    __m128d h = _mm_add_pd(_mm256_castpd256_pd128(s0), _mm256_extractf128_pd(s0, 1));
+    double r = _mm_cvtsd_f64(_mm_add_sd(h, _mm_unpackhi_pd(h, h)));
+    for (; j < d; j++)
+        r += (double)x[j] * x[j];
+    return r;
+}
+#endif
+
+/* y = w * x / rms(x) by rows (y may be x); rstd[i] = 1 / rms(x_i) when
+ * rstd is not NULL. Only the sum of squares is vectorised: the products
+ * are the same on both paths. */
+static void rmsnorm(const struct fa_llama *m, const float *x, const float *w, int rows, int d,
+                    float eps, float *y, float *rstd)
 {
     for (int i = 0; i < rows; i++) {
         const float *xi = x + (size_t)i * d;
         float *yi = y + (size_t)i * d;
         double ss = 0;
-        for (int j = 0; j < d; j++)
-            ss += (double)xi[j] * xi[j];
+#if FA_LLAMA_X86
+        if (m->path == FA_SIMD_AVX2)
+            ss = sumsq_avx2(xi, d);
+        else
+#endif
+            for (int j = 0; j < d; j++)
+                ss += (double)xi[j] * xi[j];
         float r = 1.0f / sqrtf((float)(ss / d) + eps);
         if (rstd)
             rstd[i] = r;
@@ -1507,7 +1578,7 @@ static int layer_fwd(const struct fa_llama *m, const struct layer *L, const floa
     int d = c->hidden, I = c->intermediate, kvd = m->kvd, hd = m->hd, H = c->n_heads;
     int grp = c->n_heads / c->n_kv_heads, nq = n - r0;
     memcpy(s->x, x, sizeof(float) * (size_t)n * d);
-    rmsnorm(x, L->w_in, n, d, c->rms_eps, s->xn1, s->rstd1);
+    rmsnorm(m, x, L->w_in, n, d, c->rms_eps, s->xn1, s->rstd1);
     const float *xq = s->xn1 + (size_t)r0 * d;
     if (lin_fwd(m, &L->q, xq, nq, s->q, &s->xa[0]) < 0 ||
         lin_fwd(m, &L->k, s->xn1, n, s->k, &s->xa[1]) < 0 ||
@@ -1540,7 +1611,7 @@ static int layer_fwd(const struct fa_llama *m, const struct layer *L, const floa
         goto oom;
     for (size_t i = 0; i < (size_t)nq * d; i++)
         s->x2[i] += x[(size_t)r0 * d + i];
-    rmsnorm(s->x2, L->w_post, nq, d, c->rms_eps, s->xn2, s->rstd2);
+    rmsnorm(m, s->x2, L->w_post, nq, d, c->rms_eps, s->xn2, s->rstd2);
     if (lin_fwd(m, &L->g, s->xn2, nq, s->g, &s->xa[4]) < 0 ||
         lin_fwd(m, &L->u, s->xn2, nq, s->u, &s->xa[5]) < 0)
         goto oom;
@@ -1710,7 +1781,7 @@ int fa_llama_logits(struct fa_llama *m, const int32_t *ids, int n, float *logits
         free(h);
         return -1;
     }
-    rmsnorm(h, m->norm, n, d, m->cfg.rms_eps, h, NULL);
+    rmsnorm(m, h, m->norm, n, d, m->cfg.rms_eps, h, NULL);
     gemm_nt(m, n, m->cfg.vocab, d, h, m->head, m->headp, logits, false);
     free(h);
     return 0;
@@ -1989,7 +2060,7 @@ int fa_llama_top_forward(struct fa_llama_train *t, const float *h, int n, float 
         y = sw;
     }
     memcpy(a->ylast, x, sizeof(float) * (size_t)d);
-    rmsnorm(a->ylast, t->norm, 1, d, m->cfg.rms_eps, last, &a->rstd);
+    rmsnorm(m, a->ylast, t->norm, 1, d, m->cfg.rms_eps, last, &a->rstd);
     free(x);
     free(y);
     if (act)
