@@ -1626,6 +1626,46 @@ oom:
     return -1;
 }
 
+/* The lowest trained layer in full training needs no gradient of its
+ * input, and the input norm's weight w gets its gradient without dxn1 =
+ * dq Wq + dk Wk + dv Wv (three products as large as the weights'
+ * gradients): with z = x rstd (so xn1 = w z) and G = dy^T z per
+ * projection, dW += G w (by columns) and dw[j] += sum_o W[o][j] G[o][j].
+ * Returns 0 or -1 (out of memory). */
+static int qkv_norm_bwd(const struct fa_llama *m, const struct layer *L, const struct lact *s,
+                        const float *dq, const float *dk, const float *dv)
+{
+    int d = m->cfg.hidden, n = s->n, r0 = s->r0, nq = s->nq;
+    float *z = fl((size_t)n * d), *G = fl((size_t)d * d);
+    if (!z || !G) {
+        free(z);
+        free(G);
+        return -1;
+    }
+    for (int i = 0; i < n; i++)
+        for (int j = 0; j < d; j++)
+            z[(size_t)i * d + j] = s->x[(size_t)i * d + j] * s->rstd1[i];
+    const struct lin *ls[3] = {&L->q, &L->k, &L->v};
+    const float *dys[3] = {dq, dk, dv};
+    for (int t = 0; t < 3; t++) {
+        const struct lin *l = ls[t];
+        int rows = t == 0 ? nq : n;
+        const float *zr = t == 0 ? z + (size_t)r0 * d : z;
+        fa_llama_gemm_tn(m->path, m->threads, l->out, d, rows, dys[t], zr, G, false);
+        for (int o = 0; o < l->out; o++) {
+            const float *go = G + (size_t)o * d, *wo = l->w + (size_t)o * d;
+            float *gwo = l->gw + (size_t)o * d;
+            for (int j = 0; j < d; j++) {
+                gwo[j] += go[j] * L->w_in[j];
+                L->gw_in[j] += wo[j] * go[j];
+            }
+        }
+    }
+    free(z);
+    free(G);
+    return 0;
+}
+
 /* Backward through one layer given dy ((n-r0) x d); dx (n x d) receives
  * d(loss)/d(input) when not NULL. */
 static int layer_bwd(const struct fa_llama *m, const struct layer *L, const struct lact *s,
@@ -1694,6 +1734,10 @@ static int layer_bwd(const struct fa_llama *m, const struct layer *L, const stru
     }
     rope(m, dq, nq, H, r0, true);
     rope(m, dk, n, c->n_kv_heads, 0, true);
+    if (!dx && L->gw_in && L->q.gw && L->k.gw && L->v.gw && !L->q.r && !L->k.r && !L->v.r) {
+        rc = qkv_norm_bwd(m, L, s, dq, dk, dv);
+        goto out;
+    }
     if (lin_bwd(m, &L->k, s->xn1, s->xa[1], dk, n, dxn1, false) < 0 ||
         lin_bwd(m, &L->v, s->xn1, s->xa[2], dv, n, dxn1, true) < 0 ||
         lin_bwd(m, &L->q, s->xn1 + (size_t)r0 * d, s->xa[0], dq, nq, dxn1 + (size_t)r0 * d, true) <
