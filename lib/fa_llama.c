@@ -449,37 +449,45 @@ static void *gemm_run(void *arg)
 /* A pool of worker threads, started on first use and kept: a forward
  * pass makes hundreds of products, too many to start threads for each.
  * One product uses the pool at a time; a product that finds it busy (a
- * caller on another thread) runs on its caller's thread alone. */
+ * caller on another thread) runs on its caller's thread alone. The
+ * caller and the workers claim the product's jobs one at a time, so a
+ * worker that the system has not scheduled yet (a loaded machine) costs
+ * nothing: the caller runs the jobs nobody took, then waits only for
+ * those being run. Each job gives the same bits on any thread. */
 static struct {
     pthread_mutex_t use; /* held by the product using the pool */
-    pthread_mutex_t mu;
+    pthread_mutex_t mu;  /* guards the rest */
     pthread_cond_t go, done;
-    int nworkers, pending;
-    uint64_t gen;
+    int nworkers;
     struct gemm_job *jobs;
-    int njobs;
-    uint64_t born[MAX_THREADS];
+    int njobs, next, completed;
 } pool = {.use = PTHREAD_MUTEX_INITIALIZER,
           .mu = PTHREAD_MUTEX_INITIALIZER,
           .go = PTHREAD_COND_INITIALIZER,
           .done = PTHREAD_COND_INITIALIZER};
 
+/* Claims and runs the current product's jobs until none is left; called
+ * and returns with pool.mu held. */
+static void pool_drain(void)
+{
+    while (pool.next < pool.njobs) {
+        struct gemm_job *jb = &pool.jobs[pool.next++];
+        pthread_mutex_unlock(&pool.mu);
+        gemm_run(jb);
+        pthread_mutex_lock(&pool.mu);
+        if (++pool.completed == pool.njobs)
+            pthread_cond_signal(&pool.done);
+    }
+}
+
 static void *pool_worker(void *arg)
 {
-    int me = (int)(intptr_t)arg;
+    (void)arg;
     pthread_mutex_lock(&pool.mu);
-    uint64_t seen = pool.born[me]; /* the generation before the one it was started for */
     for (;;) {
-        while (pool.gen == seen)
+        while (pool.next >= pool.njobs)
             pthread_cond_wait(&pool.go, &pool.mu);
-        seen = pool.gen;
-        struct gemm_job *jb = me < pool.njobs ? &pool.jobs[me] : NULL;
-        pthread_mutex_unlock(&pool.mu);
-        if (jb)
-            gemm_run(jb);
-        pthread_mutex_lock(&pool.mu);
-        if (--pool.pending == 0)
-            pthread_cond_signal(&pool.done);
+        pool_drain();
     }
     return NULL;
 }
@@ -502,29 +510,22 @@ static void pool_run(struct gemm_job *jobs, int t)
         pthread_attr_t at;
         pthread_attr_init(&at);
         pthread_attr_setdetachstate(&at, PTHREAD_CREATE_DETACHED);
-        pool.born[pool.nworkers + 1] = pool.gen;
-        int rc = pthread_create(&tid, &at, pool_worker, (void *)(intptr_t)(pool.nworkers + 1));
+        int rc = pthread_create(&tid, &at, pool_worker, NULL);
         pthread_attr_destroy(&at);
         if (rc != 0)
-            break;
+            break; /* fewer workers: the caller takes their jobs */
         pool.nworkers++;
     }
-    int use = t - 1 < pool.nworkers ? t - 1 : pool.nworkers;
-    /* jobs beyond the workers' reach run here, after job 0 */
     pool.jobs = jobs;
-    pool.njobs = use + 1;
-    pool.pending = pool.nworkers;
-    pool.gen++;
+    pool.njobs = t;
+    pool.next = 0;
+    pool.completed = 0;
     pthread_cond_broadcast(&pool.go);
-    pthread_mutex_unlock(&pool.mu);
-    gemm_run(&jobs[0]);
-    for (int i = use + 1; i < t; i++)
-        gemm_run(&jobs[i]);
-    pthread_mutex_lock(&pool.mu);
-    while (pool.pending > 0)
+    pool_drain();
+    while (pool.completed < pool.njobs)
         pthread_cond_wait(&pool.done, &pool.mu);
     pool.jobs = NULL;
-    pool.njobs = 0;
+    pool.njobs = pool.next = pool.completed = 0;
     pthread_mutex_unlock(&pool.mu);
     pthread_mutex_unlock(&pool.use);
 }
