@@ -5,11 +5,15 @@
 
 The same two measures as bench/llama-bench.c, with the plain PyTorch llama
 of tests/lib/llama_ref.py in float32 on torch.set_num_threads(THREADS):
-  forward_tps  full forward with logits for every position (no_grad);
+  forward_tps  full forward with logits for every position, under no_grad
+               (Debian's torch 1.13 ran the tiny model several times
+               slower under inference_mode, the 135M one the same);
   ppo_sps      per prompt, from frozen states computed beforehand: the top
                2 layers and the final norm with their weights requiring
                grad, the last token's state, a loss, backward (autograd).
-The token ids are the same fixed pseudo-random sequences as llama-bench's."""
+Each measure is the best of REPS runs after one warm-up run, as in
+llama-bench. The token ids are the same fixed pseudo-random sequences as
+llama-bench's."""
 import os
 import sys
 import time
@@ -45,10 +49,11 @@ def main():
 
     best = 1e30
     with torch.no_grad():
-        for _ in range(reps):
+        for r in range(reps + 1):
             t0 = time.perf_counter()
             logits = llama_ref.forward(cfg, W, prompts[0]) @ head.T
-            best = min(best, time.perf_counter() - t0)
+            if r > 0:  # the first run warms up
+                best = min(best, time.perf_counter() - t0)
     assert logits.shape == (n, V)
     print("forward_tps %.1f" % (n / best))
 
@@ -71,7 +76,7 @@ def main():
     W2.update(P)
     c = 1.0 / torch.arange(1, d + 1, dtype=torch.float32)
     best = 1e30
-    for _ in range(reps):
+    for r in range(reps + 1):
         for p in P.values():
             p.grad = None
         t0 = time.perf_counter()
@@ -81,7 +86,8 @@ def main():
             last = llama_ref.rms(x[-1], W2["model.norm.weight"], cfg["rms_norm_eps"])
             loss = (c * last).sum() + 0.5 * (last * last).sum()
             loss.backward()
-        best = min(best, time.perf_counter() - t0)
+        if r > 0:  # the first run warms up
+            best = min(best, time.perf_counter() - t0)
     print("ppo_sps %.2f" % (nprompts / best))
 
 

@@ -21,6 +21,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <sys/stat.h>
 #include <unistd.h>
 #include <sodium.h>
@@ -44,7 +45,7 @@
 #define NR          16
 #define KC          256
 #define MC          72
-#define NC          512
+#define NC          2048
 #define MAX_THREADS 64
 #define ATT_CHUNK   48
 #define PAR_FLOPS   ((double)(1 << 18)) /* below this many multiply-adds: one thread */
@@ -57,6 +58,7 @@ struct gemm {
     ptrdiff_t sam, sak, sbk, sbn, ldc;
     float *c;
     bool acc;
+    const float *bp; /* B already in panels (pack_weight), or NULL */
 };
 
 struct gemm_job {
@@ -139,6 +141,42 @@ AVX2 static void ukr_avx2(int kc, const float *ap, const float *bp, float *c, pt
 }
 #endif
 
+#if FA_LLAMA_X86
+/* Rows r[0..NR) (a weight's rows, contiguous), columns p0..p0+kc, into
+ * d[p * NR + j] = r[j][p0 + p]: 8 x 8 blocks transposed in registers. */
+AVX2 static void pack_rows_avx2(const float *const *r, ptrdiff_t p0, int kc, float *d)
+{
+    int p = 0;
+    for (; p + 8 <= kc; p += 8)
+        for (int h = 0; h < NR; h += 8) {
+            __m256 a0 = _mm256_loadu_ps(r[h + 0] + p0 + p), a1 = _mm256_loadu_ps(r[h + 1] + p0 + p);
+            __m256 a2 = _mm256_loadu_ps(r[h + 2] + p0 + p), a3 = _mm256_loadu_ps(r[h + 3] + p0 + p);
+            __m256 a4 = _mm256_loadu_ps(r[h + 4] + p0 + p), a5 = _mm256_loadu_ps(r[h + 5] + p0 + p);
+            __m256 a6 = _mm256_loadu_ps(r[h + 6] + p0 + p), a7 = _mm256_loadu_ps(r[h + 7] + p0 + p);
+            __m256 t0 = _mm256_unpacklo_ps(a0, a1), t1 = _mm256_unpackhi_ps(a0, a1);
+            __m256 t2 = _mm256_unpacklo_ps(a2, a3), t3 = _mm256_unpackhi_ps(a2, a3);
+            __m256 t4 = _mm256_unpacklo_ps(a4, a5), t5 = _mm256_unpackhi_ps(a4, a5);
+            __m256 t6 = _mm256_unpacklo_ps(a6, a7), t7 = _mm256_unpackhi_ps(a6, a7);
+            __m256 u0 = _mm256_shuffle_ps(t0, t2, 0x44), u1 = _mm256_shuffle_ps(t0, t2, 0xEE);
+            __m256 u2 = _mm256_shuffle_ps(t1, t3, 0x44), u3 = _mm256_shuffle_ps(t1, t3, 0xEE);
+            __m256 u4 = _mm256_shuffle_ps(t4, t6, 0x44), u5 = _mm256_shuffle_ps(t4, t6, 0xEE);
+            __m256 u6 = _mm256_shuffle_ps(t5, t7, 0x44), u7 = _mm256_shuffle_ps(t5, t7, 0xEE);
+            float *o = d + (size_t)p * NR + h;
+            _mm256_storeu_ps(o + 0 * NR, _mm256_permute2f128_ps(u0, u4, 0x20));
+            _mm256_storeu_ps(o + 1 * NR, _mm256_permute2f128_ps(u1, u5, 0x20));
+            _mm256_storeu_ps(o + 2 * NR, _mm256_permute2f128_ps(u2, u6, 0x20));
+            _mm256_storeu_ps(o + 3 * NR, _mm256_permute2f128_ps(u3, u7, 0x20));
+            _mm256_storeu_ps(o + 4 * NR, _mm256_permute2f128_ps(u0, u4, 0x31));
+            _mm256_storeu_ps(o + 5 * NR, _mm256_permute2f128_ps(u1, u5, 0x31));
+            _mm256_storeu_ps(o + 6 * NR, _mm256_permute2f128_ps(u2, u6, 0x31));
+            _mm256_storeu_ps(o + 7 * NR, _mm256_permute2f128_ps(u3, u7, 0x31));
+        }
+    for (; p < kc; p++)
+        for (int j = 0; j < NR; j++)
+            d[(size_t)p * NR + j] = r[j][p0 + p];
+}
+#endif
+
 /* B(pc.., jc..) (kc x nc) into panels of NR columns: panel q holds
  * kc rows of NR floats, zero-padded. */
 static void pack_b(const struct gemm *g, int pc, int kc, int jc, int nc, float *dst)
@@ -147,7 +185,10 @@ static void pack_b(const struct gemm *g, int pc, int kc, int jc, int nc, float *
         int w = nc - q < NR ? nc - q : NR;
         float *d = dst + (size_t)q * kc;
         const float *s = g->b + (ptrdiff_t)pc * g->sbk + (ptrdiff_t)(jc + q) * g->sbn;
-        if (g->sbn == 1) {
+        if (g->sbn == 1 && w == NR) {
+            for (int p = 0; p < kc; p++)
+                memcpy(d + p * NR, s + (ptrdiff_t)p * g->sbk, sizeof(float) * NR);
+        } else if (g->sbn == 1) {
             for (int p = 0; p < kc; p++) {
                 const float *sp = s + (ptrdiff_t)p * g->sbk;
                 int j = 0;
@@ -161,6 +202,12 @@ static void pack_b(const struct gemm *g, int pc, int kc, int jc, int nc, float *
             const float *r[NR];
             for (int j = 0; j < NR; j++)
                 r[j] = s + (ptrdiff_t)j * g->sbn;
+#if FA_LLAMA_X86
+            if (g->path == FA_SIMD_AVX2 && g->sbk == 1) {
+                pack_rows_avx2(r, 0, kc, d);
+                continue;
+            }
+#endif
             for (int p = 0; p < kc; p++)
                 for (int j = 0; j < NR; j++)
                     d[p * NR + j] = r[j][(ptrdiff_t)p * g->sbk];
@@ -172,6 +219,42 @@ static void pack_b(const struct gemm *g, int pc, int kc, int jc, int nc, float *
     }
 }
 
+#if FA_LLAMA_X86
+/* MR rows r[i][0..kc) into d[p * MR + i]: 8 x 8 transposes (rows 6, 7
+ * repeat row 0), each column stored 8 wide and overwritten in part by the
+ * next: writes up to d + kc * MR + 2 (the buffers have the slack). */
+AVX2 static void pack_a_rows_avx2(const float *const *r, int kc, float *d)
+{
+    int p = 0;
+    for (; p + 8 <= kc; p += 8) {
+        __m256 a0 = _mm256_loadu_ps(r[0] + p), a1 = _mm256_loadu_ps(r[1] + p);
+        __m256 a2 = _mm256_loadu_ps(r[2] + p), a3 = _mm256_loadu_ps(r[3] + p);
+        __m256 a4 = _mm256_loadu_ps(r[4] + p), a5 = _mm256_loadu_ps(r[5] + p);
+        __m256 a6 = a0, a7 = a0;
+        __m256 t0 = _mm256_unpacklo_ps(a0, a1), t1 = _mm256_unpackhi_ps(a0, a1);
+        __m256 t2 = _mm256_unpacklo_ps(a2, a3), t3 = _mm256_unpackhi_ps(a2, a3);
+        __m256 t4 = _mm256_unpacklo_ps(a4, a5), t5 = _mm256_unpackhi_ps(a4, a5);
+        __m256 t6 = _mm256_unpacklo_ps(a6, a7), t7 = _mm256_unpackhi_ps(a6, a7);
+        __m256 u0 = _mm256_shuffle_ps(t0, t2, 0x44), u1 = _mm256_shuffle_ps(t0, t2, 0xEE);
+        __m256 u2 = _mm256_shuffle_ps(t1, t3, 0x44), u3 = _mm256_shuffle_ps(t1, t3, 0xEE);
+        __m256 u4 = _mm256_shuffle_ps(t4, t6, 0x44), u5 = _mm256_shuffle_ps(t4, t6, 0xEE);
+        __m256 u6 = _mm256_shuffle_ps(t5, t7, 0x44), u7 = _mm256_shuffle_ps(t5, t7, 0xEE);
+        float *o = d + (size_t)p * MR;
+        _mm256_storeu_ps(o + 0 * MR, _mm256_permute2f128_ps(u0, u4, 0x20));
+        _mm256_storeu_ps(o + 1 * MR, _mm256_permute2f128_ps(u1, u5, 0x20));
+        _mm256_storeu_ps(o + 2 * MR, _mm256_permute2f128_ps(u2, u6, 0x20));
+        _mm256_storeu_ps(o + 3 * MR, _mm256_permute2f128_ps(u3, u7, 0x20));
+        _mm256_storeu_ps(o + 4 * MR, _mm256_permute2f128_ps(u0, u4, 0x31));
+        _mm256_storeu_ps(o + 5 * MR, _mm256_permute2f128_ps(u1, u5, 0x31));
+        _mm256_storeu_ps(o + 6 * MR, _mm256_permute2f128_ps(u2, u6, 0x31));
+        _mm256_storeu_ps(o + 7 * MR, _mm256_permute2f128_ps(u3, u7, 0x31));
+    }
+    for (; p < kc; p++)
+        for (int i = 0; i < MR; i++)
+            d[(size_t)p * MR + i] = r[i][p];
+}
+#endif
+
 /* A(ic.., pc..) (mc x kc) into panels of MR rows, zero-padded. */
 static void pack_a(const struct gemm *g, int ic, int mc, int pc, int kc, float *dst)
 {
@@ -179,10 +262,20 @@ static void pack_a(const struct gemm *g, int ic, int mc, int pc, int kc, float *
         int h = mc - q < MR ? mc - q : MR;
         float *d = dst + (size_t)q * kc;
         const float *s = g->a + (ptrdiff_t)(ic + q) * g->sam + (ptrdiff_t)pc * g->sak;
-        if (h == MR) {
+        if (h == MR && g->sam == 1) {
+            /* A transposed (a gradient's dy^T): MR contiguous floats per p */
+            for (int p = 0; p < kc; p++)
+                memcpy(d + p * MR, s + (ptrdiff_t)p * g->sak, sizeof(float) * MR);
+        } else if (h == MR) {
             const float *r[MR];
             for (int i = 0; i < MR; i++)
                 r[i] = s + (ptrdiff_t)i * g->sam;
+#if FA_LLAMA_X86
+            if (g->path == FA_SIMD_AVX2 && g->sak == 1) {
+                pack_a_rows_avx2(r, kc, d);
+                continue;
+            }
+#endif
             for (int p = 0; p < kc; p++)
                 for (int i = 0; i < MR; i++)
                     d[p * MR + i] = r[i][(ptrdiff_t)p * g->sak];
@@ -290,11 +383,11 @@ static void *gemm_run(void *arg)
         jb->rc = 0;
         return NULL;
     }
-    if (!pb)
+    if (!pb && !g->bp)
         pb = aligned_alloc(64, sizeof(float) * KC * NC);
     if (!pa)
-        pa = aligned_alloc(64, sizeof(float) * KC * MC);
-    if (!pb || !pa) {
+        pa = aligned_alloc(64, sizeof(float) * (KC * MC + 16)); /* + pack_a_rows_avx2's slack */
+    if ((!pb && !g->bp) || !pa) {
         jb->rc = -1;
         return NULL;
     }
@@ -303,10 +396,36 @@ static void *gemm_run(void *arg)
     if (g->path == FA_SIMD_AVX2)
         ukr = ukr_avx2;
 #endif
+    /* K in equal blocks of at most KC (576: 2 x 288, not 256 + 256 + 64) */
+    int kb = (g->k + (g->k + KC - 1) / KC - 1) / ((g->k + KC - 1) / KC);
+    if (g->bp) {
+        /* B was packed once (a weight): pack each block of A once and run
+         * it along the whole column range; panel q of B starts at
+         * bp + q * k * NR, its rows pc.. at + pc * NR. */
+        for (int pc = 0; pc < g->k; pc += kb) {
+            int kc = g->k - pc < kb ? g->k - pc : kb;
+            bool acc = g->acc || pc > 0;
+            for (int ic = jb->i0; ic < jb->i1; ic += MC) {
+                int mc = jb->i1 - ic < MC ? jb->i1 - ic : MC;
+                pack_a(g, ic, mc, pc, kc, pa);
+                for (int jr = jb->j0; jr < jb->j1; jr += NR) {
+                    int nr = jb->j1 - jr < NR ? jb->j1 - jr : NR;
+                    const float *bq = g->bp + (size_t)(jr / NR) * g->k * NR + (size_t)pc * NR;
+                    for (int ir = 0; ir < mc; ir += MR) {
+                        int mr = mc - ir < MR ? mc - ir : MR;
+                        ukr(kc, pa + (size_t)ir * kc, bq, g->c + (ptrdiff_t)(ic + ir) * g->ldc + jr,
+                            g->ldc, mr, nr, acc);
+                    }
+                }
+            }
+        }
+        jb->rc = 0;
+        return NULL;
+    }
     for (int jc = jb->j0; jc < jb->j1; jc += NC) {
         int nc = jb->j1 - jc < NC ? jb->j1 - jc : NC;
-        for (int pc = 0; pc < g->k; pc += KC) {
-            int kc = g->k - pc < KC ? g->k - pc : KC;
+        for (int pc = 0; pc < g->k; pc += kb) {
+            int kc = g->k - pc < kb ? g->k - pc : kb;
             bool acc = g->acc || pc > 0;
             pack_b(g, pc, kc, jc, nc, pb);
             for (int ic = jb->i0; ic < jb->i1; ic += MC) {
@@ -330,37 +449,45 @@ static void *gemm_run(void *arg)
 /* A pool of worker threads, started on first use and kept: a forward
  * pass makes hundreds of products, too many to start threads for each.
  * One product uses the pool at a time; a product that finds it busy (a
- * caller on another thread) runs on its caller's thread alone. */
+ * caller on another thread) runs on its caller's thread alone. The
+ * caller and the workers claim the product's jobs one at a time, so a
+ * worker that the system has not scheduled yet (a loaded machine) costs
+ * nothing: the caller runs the jobs nobody took, then waits only for
+ * those being run. Each job gives the same bits on any thread. */
 static struct {
     pthread_mutex_t use; /* held by the product using the pool */
-    pthread_mutex_t mu;
+    pthread_mutex_t mu;  /* guards the rest */
     pthread_cond_t go, done;
-    int nworkers, pending;
-    uint64_t gen;
+    int nworkers;
     struct gemm_job *jobs;
-    int njobs;
-    uint64_t born[MAX_THREADS];
+    int njobs, next, completed;
 } pool = {.use = PTHREAD_MUTEX_INITIALIZER,
           .mu = PTHREAD_MUTEX_INITIALIZER,
           .go = PTHREAD_COND_INITIALIZER,
           .done = PTHREAD_COND_INITIALIZER};
 
+/* Claims and runs the current product's jobs until none is left; called
+ * and returns with pool.mu held. */
+static void pool_drain(void)
+{
+    while (pool.next < pool.njobs) {
+        struct gemm_job *jb = &pool.jobs[pool.next++];
+        pthread_mutex_unlock(&pool.mu);
+        gemm_run(jb);
+        pthread_mutex_lock(&pool.mu);
+        if (++pool.completed == pool.njobs)
+            pthread_cond_signal(&pool.done);
+    }
+}
+
 static void *pool_worker(void *arg)
 {
-    int me = (int)(intptr_t)arg;
+    (void)arg;
     pthread_mutex_lock(&pool.mu);
-    uint64_t seen = pool.born[me]; /* the generation before the one it was started for */
     for (;;) {
-        while (pool.gen == seen)
+        while (pool.next >= pool.njobs)
             pthread_cond_wait(&pool.go, &pool.mu);
-        seen = pool.gen;
-        struct gemm_job *jb = me < pool.njobs ? &pool.jobs[me] : NULL;
-        pthread_mutex_unlock(&pool.mu);
-        if (jb)
-            gemm_run(jb);
-        pthread_mutex_lock(&pool.mu);
-        if (--pool.pending == 0)
-            pthread_cond_signal(&pool.done);
+        pool_drain();
     }
     return NULL;
 }
@@ -383,29 +510,22 @@ static void pool_run(struct gemm_job *jobs, int t)
         pthread_attr_t at;
         pthread_attr_init(&at);
         pthread_attr_setdetachstate(&at, PTHREAD_CREATE_DETACHED);
-        pool.born[pool.nworkers + 1] = pool.gen;
-        int rc = pthread_create(&tid, &at, pool_worker, (void *)(intptr_t)(pool.nworkers + 1));
+        int rc = pthread_create(&tid, &at, pool_worker, NULL);
         pthread_attr_destroy(&at);
         if (rc != 0)
-            break;
+            break; /* fewer workers: the caller takes their jobs */
         pool.nworkers++;
     }
-    int use = t - 1 < pool.nworkers ? t - 1 : pool.nworkers;
-    /* jobs beyond the workers' reach run here, after job 0 */
     pool.jobs = jobs;
-    pool.njobs = use + 1;
-    pool.pending = pool.nworkers;
-    pool.gen++;
+    pool.njobs = t;
+    pool.next = 0;
+    pool.completed = 0;
     pthread_cond_broadcast(&pool.go);
-    pthread_mutex_unlock(&pool.mu);
-    gemm_run(&jobs[0]);
-    for (int i = use + 1; i < t; i++)
-        gemm_run(&jobs[i]);
-    pthread_mutex_lock(&pool.mu);
-    while (pool.pending > 0)
+    pool_drain();
+    while (pool.completed < pool.njobs)
         pthread_cond_wait(&pool.done, &pool.mu);
     pool.jobs = NULL;
-    pool.njobs = 0;
+    pool.njobs = pool.next = pool.completed = 0;
     pthread_mutex_unlock(&pool.mu);
     pthread_mutex_unlock(&pool.use);
 }
@@ -502,24 +622,38 @@ static void gemm_exec(struct gemm *g, int threads)
         }
 }
 
+/* w (out x in, row-major) into d (packed_floats(out, in) floats, 64-byte
+ * aligned) as the kernel's B panels: panel q holds rows q*NR.. as in x NR
+ * floats (p-major), zero-padded past out. */
+static size_t packed_floats(int out, int in)
+{
+    return (size_t)((out + NR - 1) / NR) * NR * (size_t)in;
+}
+
+static void pack_weight(int path, const float *w, int out, int in, float *d)
+{
+    struct gemm g = {path, 0, out, in, NULL, w, 0, 0, 1, in, 0, NULL, false, NULL};
+    pack_b(&g, 0, in, 0, out, d);
+}
+
 void fa_llama_gemm(int path, int threads, int m, int n, int k, const float *a, const float *b,
                    float *c, bool accumulate)
 {
-    struct gemm g = {path, m, n, k, a, b, k, 1, 1, k, n, c, accumulate};
+    struct gemm g = {path, m, n, k, a, b, k, 1, 1, k, n, c, accumulate, NULL};
     gemm_exec(&g, threads);
 }
 
 void fa_llama_gemm_nn(int path, int threads, int m, int n, int k, const float *a, const float *b,
                       float *c, bool accumulate)
 {
-    struct gemm g = {path, m, n, k, a, b, k, 1, n, 1, n, c, accumulate};
+    struct gemm g = {path, m, n, k, a, b, k, 1, n, 1, n, c, accumulate, NULL};
     gemm_exec(&g, threads);
 }
 
 void fa_llama_gemm_tn(int path, int threads, int m, int n, int k, const float *a, const float *b,
                       float *c, bool accumulate)
 {
-    struct gemm g = {path, m, n, k, a, b, 1, m, n, 1, n, c, accumulate};
+    struct gemm g = {path, m, n, k, a, b, 1, m, n, 1, n, c, accumulate, NULL};
     gemm_exec(&g, threads);
 }
 
@@ -527,8 +661,9 @@ void fa_llama_gemm_tn(int path, int threads, int m, int n, int k, const float *a
 
 /* y = x W^T (+ s (x A^T) B^T): a frozen or trained projection. */
 struct lin {
-    const float *w; /* out x in */
-    float *gw;      /* its gradient (full training), or NULL */
+    const float *w;  /* out x in */
+    const float *wp; /* w in the kernel's panels (frozen weights), or NULL */
+    float *gw;       /* its gradient (full training), or NULL */
     int out, in;
     int r; /* LoRA rank, 0: none */
     float s;
@@ -549,6 +684,9 @@ struct fa_llama {
     char hash[65];
     unsigned char wid[32]; /* identifies the weights (cache keys) */
     const float *embed, *norm, *head;
+    const float *headp; /* head packed for the kernel */
+    void *arena;        /* the packed weights (mmap) */
+    size_t arena_len;
     struct layer *layers;
     float **owned; /* converted tensors */
     size_t nowned;
@@ -796,6 +934,8 @@ void fa_llama_free(struct fa_llama *m)
         free(m->owned[i]);
     free(m->owned);
     free(m->layers);
+    if (m->arena)
+        munmap(m->arena, m->arena_len);
     free(m->cos_t);
     free(m->sin_t);
     fa_st_close(m->st);
@@ -940,6 +1080,39 @@ struct fa_llama *fa_llama_open(const char *dir)
     }
     if (make_hash(m, cfg) < 0)
         goto fail;
+    /* every weight packed once for the kernel, in one mapping with huge
+     * pages (fewer page faults and TLB misses): one more copy of the
+     * model in memory */
+    size_t tot = packed_floats(c->vocab, d);
+    for (int l = 0; l < c->n_layers; l++) {
+        struct layer *L = &m->layers[l];
+        struct lin *lins[7] = {&L->q, &L->k, &L->v, &L->o, &L->g, &L->u, &L->d};
+        for (int i = 0; i < 7; i++)
+            tot += packed_floats(lins[i]->out, lins[i]->in);
+    }
+    m->arena_len = tot * sizeof(float);
+    void *ar = mmap(NULL, m->arena_len, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+    if (ar == MAP_FAILED) {
+        m->arena = NULL;
+        fa_err_set("out of memory packing the weights");
+        goto fail;
+    }
+    m->arena = ar;
+#ifdef MADV_HUGEPAGE
+    madvise(ar, m->arena_len, MADV_HUGEPAGE); /* a hint: failure is harmless */
+#endif
+    float *dst = ar;
+    for (int l = 0; l < c->n_layers; l++) {
+        struct layer *L = &m->layers[l];
+        struct lin *lins[7] = {&L->q, &L->k, &L->v, &L->o, &L->g, &L->u, &L->d};
+        for (int i = 0; i < 7; i++) {
+            pack_weight(m->path, lins[i]->w, lins[i]->out, lins[i]->in, dst);
+            lins[i]->wp = dst;
+            dst += packed_floats(lins[i]->out, lins[i]->in);
+        }
+    }
+    pack_weight(m->path, m->head, c->vocab, d, dst);
+    m->headp = dst;
     int half = m->hd / 2;
     m->cos_t = malloc(sizeof(float) * (size_t)c->max_pos * (size_t)half);
     m->sin_t = malloc(sizeof(float) * (size_t)c->max_pos * (size_t)half);
@@ -987,10 +1160,12 @@ void fa_llama_set_path(struct fa_llama *m, int path, int threads)
 
 /* ---- one layer ---------------------------------------------------------- */
 
+/* y (+)= x w^T; wp: w packed by pack_weight, or NULL. */
 static void gemm_nt(const struct fa_llama *m, int rows, int out, int in, const float *x,
-                    const float *w, float *y, bool acc)
+                    const float *w, const float *wp, float *y, bool acc)
 {
-    fa_llama_gemm(m->path, m->threads, rows, out, in, x, w, y, acc);
+    struct gemm g = {m->path, rows, out, in, x, w, in, 1, 1, in, out, y, acc, wp};
+    gemm_exec(&g, m->threads);
 }
 
 /* The kernel on strided operands (see struct gemm; same argument order),
@@ -999,7 +1174,7 @@ static void gemm_s(const struct fa_llama *m, int M, int N, int K, const float *a
                    ptrdiff_t sam, ptrdiff_t sak, ptrdiff_t sbk, ptrdiff_t sbn, ptrdiff_t ldc,
                    float *c, bool acc)
 {
-    struct gemm g = {m->path, M, N, K, a, b, sam, sak, sbk, sbn, ldc, c, acc};
+    struct gemm g = {m->path, M, N, K, a, b, sam, sak, sbk, sbn, ldc, c, acc, NULL};
     gemm_exec(&g, m->threads);
 }
 
@@ -1049,15 +1224,44 @@ static float *fl(size_t n)
     return malloc((n ? n : 1) * sizeof(float));
 }
 
-static void rmsnorm(const float *x, const float *w, int rows, int d, float eps, float *y,
-                    float *rstd)
+#if FA_LLAMA_X86
+/* sum of x[j]^2 in double */
+AVX2 static double sumsq_avx2(const float *x, int d)
+{
+    __m256d s0 = _mm256_setzero_pd(), s1 = s0;
+    int j = 0;
+    for (; j + 8 <= d; j += 8) {
+        __m256d a = _mm256_cvtps_pd(_mm_loadu_ps(x + j)),
+                b = _mm256_cvtps_pd(_mm_loadu_ps(x + j + 4));
+        s0 = _mm256_fmadd_pd(a, a, s0);
+        s1 = _mm256_fmadd_pd(b, b, s1);
+    }
+    s0 = _mm256_add_pd(s0, s1);
+    __m128d h = _mm_add_pd(_mm256_castpd256_pd128(s0), _mm256_extractf128_pd(s0, 1));
+    double r = _mm_cvtsd_f64(_mm_add_sd(h, _mm_unpackhi_pd(h, h)));
+    for (; j < d; j++)
+        r += (double)x[j] * x[j];
+    return r;
+}
+#endif
+
+/* y = w * x / rms(x) by rows (y may be x); rstd[i] = 1 / rms(x_i) when
+ * rstd is not NULL. Only the sum of squares is vectorised: the products
+ * are the same on both paths. */
+static void rmsnorm(const struct fa_llama *m, const float *x, const float *w, int rows, int d,
+                    float eps, float *y, float *rstd)
 {
     for (int i = 0; i < rows; i++) {
         const float *xi = x + (size_t)i * d;
         float *yi = y + (size_t)i * d;
         double ss = 0;
-        for (int j = 0; j < d; j++)
-            ss += (double)xi[j] * xi[j];
+#if FA_LLAMA_X86
+        if (m->path == FA_SIMD_AVX2)
+            ss = sumsq_avx2(xi, d);
+        else
+#endif
+            for (int j = 0; j < d; j++)
+                ss += (double)xi[j] * xi[j];
         float r = 1.0f / sqrtf((float)(ss / d) + eps);
         if (rstd)
             rstd[i] = r;
@@ -1090,6 +1294,184 @@ static void rmsnorm_back(const float *x, const float *w, const float *rstd, cons
     }
 }
 
+/* ---- elementwise kernels (AVX2 and scalar) ----------------------------- */
+
+#if FA_LLAMA_X86
+/* e^x for x in [-87.3, 88.7] (clamped): Cody-Waite reduction by ln 2 and a
+ * degree-5 polynomial (Cephes' expf coefficients), within 2 ulp of expf. */
+AVX2 static inline __m256 exp_avx2(__m256 x)
+{
+    x = _mm256_min_ps(_mm256_max_ps(x, _mm256_set1_ps(-87.3f)), _mm256_set1_ps(88.7f));
+    __m256 fx = _mm256_round_ps(_mm256_mul_ps(x, _mm256_set1_ps(1.44269504088896341f)),
+                                _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC);
+    x = _mm256_fnmadd_ps(fx, _mm256_set1_ps(0.693359375f), x);
+    x = _mm256_fnmadd_ps(fx, _mm256_set1_ps(-2.12194440e-4f), x);
+    __m256 y = _mm256_set1_ps(1.9875691500e-4f);
+    y = _mm256_fmadd_ps(y, x, _mm256_set1_ps(1.3981999507e-3f));
+    y = _mm256_fmadd_ps(y, x, _mm256_set1_ps(8.3334519073e-3f));
+    y = _mm256_fmadd_ps(y, x, _mm256_set1_ps(4.1665795894e-2f));
+    y = _mm256_fmadd_ps(y, x, _mm256_set1_ps(1.6666665459e-1f));
+    y = _mm256_fmadd_ps(y, x, _mm256_set1_ps(5.0000001201e-1f));
+    y = _mm256_fmadd_ps(y, _mm256_mul_ps(x, x), _mm256_add_ps(x, _mm256_set1_ps(1.0f)));
+    __m256i e =
+        _mm256_slli_epi32(_mm256_add_epi32(_mm256_cvtps_epi32(fx), _mm256_set1_epi32(127)), 23);
+    return _mm256_mul_ps(y, _mm256_castsi256_ps(e));
+}
+
+AVX2 static float hsum_avx2(__m256 v)
+{
+    __m128 h = _mm_add_ps(_mm256_castps256_ps128(v), _mm256_extractf128_ps(v, 1));
+    h = _mm_add_ps(h, _mm_movehl_ps(h, h));
+    h = _mm_add_ss(h, _mm_movehdup_ps(h));
+    return _mm_cvtss_f32(h);
+}
+
+AVX2 static float hmax_avx2(__m256 v)
+{
+    __m128 h = _mm_max_ps(_mm256_castps256_ps128(v), _mm256_extractf128_ps(v, 1));
+    h = _mm_max_ps(h, _mm_movehl_ps(h, h));
+    h = _mm_max_ss(h, _mm_movehdup_ps(h));
+    return _mm_cvtss_f32(h);
+}
+
+/* The lanes past len, for a tail of len % 8 elements. */
+AVX2 static inline __m256i tail_mask(int len)
+{
+    return _mm256_cmpgt_epi32(_mm256_set1_epi32(len), _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7));
+}
+
+AVX2 static void softmax_avx2(float *p, int len, float scale)
+{
+    __m256 sc = _mm256_set1_ps(scale), mx = _mm256_set1_ps(-INFINITY);
+    int j = 0;
+    for (; j + 8 <= len; j += 8) {
+        __m256 v = _mm256_mul_ps(_mm256_loadu_ps(p + j), sc);
+        _mm256_storeu_ps(p + j, v);
+        mx = _mm256_max_ps(mx, v);
+    }
+    float m = hmax_avx2(mx);
+    for (; j < len; j++) {
+        p[j] *= scale;
+        if (p[j] > m)
+            m = p[j];
+    }
+    __m256 mv = _mm256_set1_ps(m), sum = _mm256_setzero_ps();
+    for (j = 0; j + 8 <= len; j += 8) {
+        __m256 e = exp_avx2(_mm256_sub_ps(_mm256_loadu_ps(p + j), mv));
+        _mm256_storeu_ps(p + j, e);
+        sum = _mm256_add_ps(sum, e);
+    }
+    if (j < len) {
+        __m256i mk = tail_mask(len - j);
+        __m256 e = exp_avx2(_mm256_sub_ps(_mm256_maskload_ps(p + j, mk), mv));
+        e = _mm256_and_ps(e, _mm256_castsi256_ps(mk));
+        _mm256_maskstore_ps(p + j, mk, e);
+        sum = _mm256_add_ps(sum, e);
+    }
+    __m256 inv = _mm256_set1_ps(1.0f / hsum_avx2(sum));
+    for (j = 0; j + 8 <= len; j += 8)
+        _mm256_storeu_ps(p + j, _mm256_mul_ps(_mm256_loadu_ps(p + j), inv));
+    for (; j < len; j++)
+        p[j] *= _mm256_cvtss_f32(inv);
+}
+
+/* a = silu(g) * u */
+AVX2 static void swiglu_avx2(const float *g, const float *u, float *a, size_t n)
+{
+    __m256 one = _mm256_set1_ps(1.0f), zero = _mm256_setzero_ps();
+    size_t i = 0;
+    for (; i + 8 <= n; i += 8) {
+        __m256 gv = _mm256_loadu_ps(g + i);
+        __m256 e = exp_avx2(_mm256_sub_ps(zero, gv));
+        _mm256_storeu_ps(
+            a + i, _mm256_mul_ps(_mm256_div_ps(gv, _mm256_add_ps(one, e)), _mm256_loadu_ps(u + i)));
+    }
+    for (; i < n; i++) {
+        __m256 e = exp_avx2(_mm256_set1_ps(-g[i]));
+        a[i] = g[i] / (1.0f + _mm256_cvtss_f32(e)) * u[i];
+    }
+}
+
+/* Given da = d(loss)/d(a) for a = silu(g) u: dg, and da becomes d(u). */
+AVX2 static void swiglu_back_avx2(const float *g, const float *u, float *da, float *dg, size_t n)
+{
+    __m256 one = _mm256_set1_ps(1.0f), zero = _mm256_setzero_ps();
+    size_t i = 0;
+    for (; i + 8 <= n; i += 8) {
+        __m256 gv = _mm256_loadu_ps(g + i), d = _mm256_loadu_ps(da + i);
+        __m256 sg = _mm256_div_ps(one, _mm256_add_ps(one, exp_avx2(_mm256_sub_ps(zero, gv))));
+        __m256 dsg = _mm256_fmadd_ps(gv, _mm256_sub_ps(one, sg), one); /* 1 + g (1 - sg) */
+        _mm256_storeu_ps(
+            dg + i,
+            _mm256_mul_ps(_mm256_mul_ps(_mm256_mul_ps(d, _mm256_loadu_ps(u + i)), sg), dsg));
+        _mm256_storeu_ps(da + i, _mm256_mul_ps(d, _mm256_mul_ps(gv, sg)));
+    }
+    for (; i < n; i++) {
+        float gv = g[i], sg = 1.0f / (1.0f + _mm256_cvtss_f32(exp_avx2(_mm256_set1_ps(-gv))));
+        dg[i] = da[i] * u[i] * sg * (1.0f + gv * (1.0f - sg));
+        da[i] = da[i] * (gv * sg);
+    }
+}
+#endif
+
+static void softmax_scalar(float *p, int len, float scale)
+{
+    float mx = -INFINITY;
+    for (int j = 0; j < len; j++) {
+        p[j] *= scale;
+        if (p[j] > mx)
+            mx = p[j];
+    }
+    float sum = 0;
+    for (int j = 0; j < len; j++) {
+        p[j] = expf(p[j] - mx);
+        sum += p[j];
+    }
+    float inv = 1.0f / sum;
+    for (int j = 0; j < len; j++)
+        p[j] *= inv;
+}
+
+/* p[0..len) = softmax(scale * p) */
+static void softmax_row(const struct fa_llama *m, float *p, int len, float scale)
+{
+#if FA_LLAMA_X86
+    if (m->path == FA_SIMD_AVX2) {
+        softmax_avx2(p, len, scale);
+        return;
+    }
+#endif
+    softmax_scalar(p, len, scale);
+}
+
+static void swiglu(const struct fa_llama *m, const float *g, const float *u, float *a, size_t n)
+{
+#if FA_LLAMA_X86
+    if (m->path == FA_SIMD_AVX2) {
+        swiglu_avx2(g, u, a, n);
+        return;
+    }
+#endif
+    for (size_t i = 0; i < n; i++)
+        a[i] = g[i] / (1.0f + expf(-g[i])) * u[i];
+}
+
+static void swiglu_back(const struct fa_llama *m, const float *g, const float *u, float *da,
+                        float *dg, size_t n)
+{
+#if FA_LLAMA_X86
+    if (m->path == FA_SIMD_AVX2) {
+        swiglu_back_avx2(g, u, da, dg, n);
+        return;
+    }
+#endif
+    for (size_t i = 0; i < n; i++) {
+        float gv = g[i], sg = 1.0f / (1.0f + expf(-gv)), silu = gv * sg;
+        dg[i] = da[i] * u[i] * sg * (1.0f + gv * (1.0f - sg));
+        da[i] = da[i] * silu;
+    }
+}
+
 /* Rotates rows of x (rows x heads*hd) at positions pos0.. in place;
  * inverse: the transpose (for gradients). */
 static void rope(const struct fa_llama *m, float *x, int rows, int heads, int pos0, bool inverse)
@@ -1113,7 +1495,7 @@ static void rope(const struct fa_llama *m, float *x, int rows, int heads, int po
 static int lin_fwd(const struct fa_llama *m, const struct lin *l, const float *x, int rows,
                    float *y, float **xa)
 {
-    gemm_nt(m, rows, l->out, l->in, x, l->w, y, false);
+    gemm_nt(m, rows, l->out, l->in, x, l->w, l->wp, y, false);
     if (!l->r)
         return 0;
     float *t = fl((size_t)rows * l->r);
@@ -1121,10 +1503,10 @@ static int lin_fwd(const struct fa_llama *m, const struct lin *l, const float *x
         return -1;
     free(*xa);
     *xa = NULL;
-    gemm_nt(m, rows, l->r, l->in, x, l->A, t, false);
+    gemm_nt(m, rows, l->r, l->in, x, l->A, NULL, t, false);
     for (size_t i = 0; i < (size_t)rows * l->r; i++)
         t[i] *= l->s;
-    gemm_nt(m, rows, l->out, l->r, t, l->B, y, true);
+    gemm_nt(m, rows, l->out, l->r, t, l->B, NULL, y, true);
     *xa = t;
     return 0;
 }
@@ -1197,7 +1579,7 @@ static int layer_fwd(const struct fa_llama *m, const struct layer *L, const floa
     int d = c->hidden, I = c->intermediate, kvd = m->kvd, hd = m->hd, H = c->n_heads;
     int grp = c->n_heads / c->n_kv_heads, nq = n - r0;
     memcpy(s->x, x, sizeof(float) * (size_t)n * d);
-    rmsnorm(x, L->w_in, n, d, c->rms_eps, s->xn1, s->rstd1);
+    rmsnorm(m, x, L->w_in, n, d, c->rms_eps, s->xn1, s->rstd1);
     const float *xq = s->xn1 + (size_t)r0 * d;
     if (lin_fwd(m, &L->q, xq, nq, s->q, &s->xa[0]) < 0 ||
         lin_fwd(m, &L->k, s->xn1, n, s->k, &s->xa[1]) < 0 ||
@@ -1216,23 +1598,11 @@ static int layer_fwd(const struct fa_llama *m, const struct layer *L, const floa
             gemm_s(m, i1 - i0, nk, hd, s->q + (size_t)i0 * d + h * hd, s->k + g * hd, d, 1, 1, kvd,
                    n, P + (size_t)i0 * n, false);
             for (int i = i0; i < i1; i++) {
-                float *pi = P + (size_t)i * n, mx = -INFINITY;
+                float *pi = P + (size_t)i * n;
                 int last = r0 + i; /* causal: keys 0..last */
-                for (int j = 0; j <= last; j++) {
-                    pi[j] *= scale;
-                    if (pi[j] > mx)
-                        mx = pi[j];
-                }
-                float sum = 0;
-                for (int j = 0; j <= last; j++) {
-                    pi[j] = expf(pi[j] - mx);
-                    sum += pi[j];
-                }
-                float inv = 1.0f / sum;
-                for (int j = 0; j <= last; j++)
-                    pi[j] *= inv;
-                for (int j = last + 1; j < n; j++)
-                    pi[j] = 0;
+                softmax_row(m, pi, last + 1, scale);
+                if (last + 1 < n)
+                    memset(pi + last + 1, 0, sizeof(float) * (size_t)(n - last - 1));
             }
             gemm_s(m, i1 - i0, hd, nk, P + (size_t)i0 * n, s->v + g * hd, n, 1, kvd, 1, d,
                    s->att + (size_t)i0 * d + h * hd, false);
@@ -1242,14 +1612,11 @@ static int layer_fwd(const struct fa_llama *m, const struct layer *L, const floa
         goto oom;
     for (size_t i = 0; i < (size_t)nq * d; i++)
         s->x2[i] += x[(size_t)r0 * d + i];
-    rmsnorm(s->x2, L->w_post, nq, d, c->rms_eps, s->xn2, s->rstd2);
+    rmsnorm(m, s->x2, L->w_post, nq, d, c->rms_eps, s->xn2, s->rstd2);
     if (lin_fwd(m, &L->g, s->xn2, nq, s->g, &s->xa[4]) < 0 ||
         lin_fwd(m, &L->u, s->xn2, nq, s->u, &s->xa[5]) < 0)
         goto oom;
-    for (size_t i = 0; i < (size_t)nq * I; i++) {
-        float gv = s->g[i];
-        s->a[i] = gv / (1.0f + expf(-gv)) * s->u[i];
-    }
+    swiglu(m, s->g, s->u, s->a, (size_t)nq * I);
     if (lin_fwd(m, &L->d, s->a, nq, y, &s->xa[6]) < 0)
         goto oom;
     for (size_t i = 0; i < (size_t)nq * d; i++)
@@ -1258,6 +1625,46 @@ static int layer_fwd(const struct fa_llama *m, const struct layer *L, const floa
 oom:
     fa_err_set("out of memory");
     return -1;
+}
+
+/* The lowest trained layer in full training needs no gradient of its
+ * input, and the input norm's weight w gets its gradient without dxn1 =
+ * dq Wq + dk Wk + dv Wv (three products as large as the weights'
+ * gradients): with z = x rstd (so xn1 = w z) and G = dy^T z per
+ * projection, dW += G w (by columns) and dw[j] += sum_o W[o][j] G[o][j].
+ * Returns 0 or -1 (out of memory). */
+static int qkv_norm_bwd(const struct fa_llama *m, const struct layer *L, const struct lact *s,
+                        const float *dq, const float *dk, const float *dv)
+{
+    int d = m->cfg.hidden, n = s->n, r0 = s->r0, nq = s->nq;
+    float *z = fl((size_t)n * d), *G = fl((size_t)d * d);
+    if (!z || !G) {
+        free(z);
+        free(G);
+        return -1;
+    }
+    for (int i = 0; i < n; i++)
+        for (int j = 0; j < d; j++)
+            z[(size_t)i * d + j] = s->x[(size_t)i * d + j] * s->rstd1[i];
+    const struct lin *ls[3] = {&L->q, &L->k, &L->v};
+    const float *dys[3] = {dq, dk, dv};
+    for (int t = 0; t < 3; t++) {
+        const struct lin *l = ls[t];
+        int rows = t == 0 ? nq : n;
+        const float *zr = t == 0 ? z + (size_t)r0 * d : z;
+        fa_llama_gemm_tn(m->path, m->threads, l->out, d, rows, dys[t], zr, G, false);
+        for (int o = 0; o < l->out; o++) {
+            const float *go = G + (size_t)o * d, *wo = l->w + (size_t)o * d;
+            float *gwo = l->gw + (size_t)o * d;
+            for (int j = 0; j < d; j++) {
+                gwo[j] += go[j] * L->w_in[j];
+                L->gw_in[j] += wo[j] * go[j];
+            }
+        }
+    }
+    free(z);
+    free(G);
+    return 0;
 }
 
 /* Backward through one layer given dy ((n-r0) x d); dx (n x d) receives
@@ -1281,11 +1688,7 @@ static int layer_bwd(const struct fa_llama *m, const struct layer *L, const stru
     /* MLP */
     if (lin_bwd(m, &L->d, s->a, s->xa[6], dy, nq, da, false) < 0)
         goto out;
-    for (size_t i = 0; i < (size_t)nq * I; i++) {
-        float gv = s->g[i], sg = 1.0f / (1.0f + expf(-gv)), silu = gv * sg;
-        dg[i] = da[i] * s->u[i] * sg * (1.0f + gv * (1.0f - sg));
-        da[i] = da[i] * silu; /* now d(up) */
-    }
+    swiglu_back(m, s->g, s->u, da, dg, (size_t)nq * I); /* da is now d(up) */
     if (lin_bwd(m, &L->g, s->xn2, s->xa[4], dg, nq, dxn2, false) < 0 ||
         lin_bwd(m, &L->u, s->xn2, s->xa[5], da, nq, dxn2, true) < 0)
         goto out;
@@ -1296,28 +1699,46 @@ static int layer_bwd(const struct fa_llama *m, const struct layer *L, const stru
     for (int h = 0; h < H; h++) {
         int g = h / grp;
         const float *P = s->p + (size_t)h * nq * n;
-        /* dP = datt_h v_g^T */
-        gemm_s(m, nq, n, hd, datt + h * hd, s->v + g * hd, d, 1, 1, kvd, n, dP, false);
-        /* dv_g += P^T datt_h */
-        gemm_s(m, n, hd, nq, P, datt + h * hd, 1, n, d, 1, kvd, dv + g * hd, true);
-        for (int i = 0; i < nq; i++) {
-            const float *pi = P + (size_t)i * n;
-            float *dpi = dP + (size_t)i * n;
-            int last = r0 + i;
-            double dot = 0;
-            for (int j = 0; j <= last; j++)
-                dot += (double)pi[j] * dpi[j];
-            for (int j = 0; j <= last; j++)
-                dpi[j] = pi[j] * (dpi[j] - (float)dot) * scale;
-            for (int j = last + 1; j < n; j++)
-                dpi[j] = 0;
+        /* by chunks of query rows: dP = datt_h v_g^T, the softmax's
+         * backward (dS), dq_h = dS k_g; a chunk's keys stop at its last row */
+        for (int i0 = 0; i0 < nq; i0 += ATT_CHUNK) {
+            int i1 = nq - i0 < ATT_CHUNK ? nq : i0 + ATT_CHUNK, nk = r0 + i1;
+            gemm_s(m, i1 - i0, nk, hd, datt + (size_t)i0 * d + h * hd, s->v + g * hd, d, 1, 1, kvd,
+                   n, dP + (size_t)i0 * n, false);
+            for (int i = i0; i < i1; i++) {
+                const float *pi = P + (size_t)i * n;
+                float *dpi = dP + (size_t)i * n;
+                int last = r0 + i;
+                double dot = 0;
+                for (int j = 0; j <= last; j++)
+                    dot += (double)pi[j] * dpi[j];
+                for (int j = 0; j <= last; j++)
+                    dpi[j] = pi[j] * (dpi[j] - (float)dot) * scale;
+                if (last + 1 < n)
+                    memset(dpi + last + 1, 0, sizeof(float) * (size_t)(n - last - 1));
+            }
+            gemm_s(m, i1 - i0, hd, nk, dP + (size_t)i0 * n, s->k + g * hd, n, 1, kvd, 1, d,
+                   dq + (size_t)i0 * d + h * hd, false);
         }
-        /* dq_h = dS k_g; dk_g += dS^T q_h */
-        gemm_s(m, nq, hd, n, dP, s->k + g * hd, n, 1, kvd, 1, d, dq + h * hd, false);
-        gemm_s(m, n, hd, nq, dP, s->q + h * hd, 1, n, d, 1, kvd, dk + g * hd, true);
+        /* by blocks of keys: dv_g += P^T datt_h, dk_g += dS^T q_h over the
+         * query rows that see them */
+        for (int j0 = 0; j0 < n; j0 += ATT_CHUNK) {
+            int j1 = n - j0 < ATT_CHUNK ? n : j0 + ATT_CHUNK, i0 = j0 > r0 ? j0 - r0 : 0;
+            if (i0 >= nq)
+                break;
+            gemm_s(m, j1 - j0, hd, nq - i0, P + (size_t)i0 * n + j0, datt + (size_t)i0 * d + h * hd,
+                   1, n, d, 1, kvd, dv + (size_t)j0 * kvd + g * hd, true);
+            gemm_s(m, j1 - j0, hd, nq - i0, dP + (size_t)i0 * n + j0,
+                   s->q + (size_t)i0 * d + h * hd, 1, n, d, 1, kvd, dk + (size_t)j0 * kvd + g * hd,
+                   true);
+        }
     }
     rope(m, dq, nq, H, r0, true);
     rope(m, dk, n, c->n_kv_heads, 0, true);
+    if (!dx && L->gw_in && L->q.gw && L->k.gw && L->v.gw && !L->q.r && !L->k.r && !L->v.r) {
+        rc = qkv_norm_bwd(m, L, s, dq, dk, dv);
+        goto out;
+    }
     if (lin_bwd(m, &L->k, s->xn1, s->xa[1], dk, n, dxn1, false) < 0 ||
         lin_bwd(m, &L->v, s->xn1, s->xa[2], dv, n, dxn1, true) < 0 ||
         lin_bwd(m, &L->q, s->xn1 + (size_t)r0 * d, s->xa[0], dq, nq, dxn1 + (size_t)r0 * d, true) <
@@ -1405,8 +1826,8 @@ int fa_llama_logits(struct fa_llama *m, const int32_t *ids, int n, float *logits
         free(h);
         return -1;
     }
-    rmsnorm(h, m->norm, n, d, m->cfg.rms_eps, h, NULL);
-    gemm_nt(m, n, m->cfg.vocab, d, h, m->head, logits, false);
+    rmsnorm(m, h, m->norm, n, d, m->cfg.rms_eps, h, NULL);
+    gemm_nt(m, n, m->cfg.vocab, d, h, m->head, m->headp, logits, false);
     free(h);
     return 0;
 }
@@ -1684,7 +2105,7 @@ int fa_llama_top_forward(struct fa_llama_train *t, const float *h, int n, float 
         y = sw;
     }
     memcpy(a->ylast, x, sizeof(float) * (size_t)d);
-    rmsnorm(a->ylast, t->norm, 1, d, m->cfg.rms_eps, last, &a->rstd);
+    rmsnorm(m, a->ylast, t->norm, 1, d, m->cfg.rms_eps, last, &a->rstd);
     free(x);
     free(y);
     if (act)
@@ -1786,6 +2207,7 @@ static int build_layout(struct fa_llama_train *t, size_t *total)
                 if (t->params) {
                     memcpy(p, lins[i]->w, sizeof(float) * (size_t)outs[i] * ins[i]);
                     lins[i]->w = p;
+                    lins[i]->wp = NULL; /* the optimiser changes p */
                     lins[i]->gw = g;
                 }
             }

@@ -12,6 +12,10 @@
  * matrix product goes through one blocked, multithreaded kernel with an
  * AVX2/FMA path and a scalar path (fa_llama_gemm; FA_SIMD=scalar|avx2
  * picks, as for fa_simd; FA_THREADS caps the threads, default nproc).
+ * fa_llama_open packs every layer weight and the head once into the
+ * kernel's panel layout (one more f32 copy of the model in memory, on
+ * huge pages where the kernel allows); softmax, SiLU and RMSNorm have
+ * AVX2 versions on the AVX2 path (an exp within 2 ulp of expf's).
  *
  * Training (PPO) splits the model: the bottom n_layers - train_layers
  * layers are frozen and their output for a token sequence is computed once
