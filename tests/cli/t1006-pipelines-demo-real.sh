@@ -19,11 +19,13 @@ fi
 # stray one fail loudly
 export FA_LLM_URL=http://127.0.0.1:9/v1
 
-run fa-demo --real --warmup 2020-09-29:2020-09-30 --to 2020-10-02 --timesteps 80 --out "$T/demo"
+# (three warm-up days: an action's reward is the P&L of the position it sets, over
+# the day after its fill, so FLAG-Trader trains on at least three days)
+run fa-demo --real --warmup 2020-09-28:2020-09-30 --to 2020-10-02 --timesteps 80 --out "$T/demo"
 is "$rc" 0 "fa-demo --real runs a short window"
 [ "$rc" -eq 0 ] || sed "s/^/#   /" "$err" | tail -n 8
 ok "grep -q 'InvestorBench (MIT licence' '$err'" "it names the data and its licence"
-is "$(find "$T/demo/finagent/days" -name "*.ndjson" | wc -l)" 4 "FinAgent: 2 warm-up and 2 test days"
+is "$(find "$T/demo/finagent/days" -name "*.ndjson" | wc -l)" 5 "FinAgent: 3 warm-up and 2 test days"
 is "$(jq -r '.symbol + " " + .source' "$T/demo/finagent/config.json")" \
   "MSFT csv:$FA_ROOT/pipelines/data/investorbench" "on the shipped slice"
 is "$(jq -r .asset_type "$T/demo/finagent/config.json")" stock "as a stock"
@@ -40,9 +42,9 @@ is "$(jq -c 'select(.kind == "decision")' "$T/demo/flag-trader/test.ndjson" | jq
   "2020-10-01 2020-10-02 " "FLAG-Trader decides each test day"
 ok "[ -s '$T/demo/flag-trader/ckpt/manifest.json' ]" "its checkpoint"
 like "$(cat "$out")" "FinAgent on MSFT, test 2020-10-01..2020-10-02" "the report: FinAgent"
-like "$(cat "$out")" "FLAG-Trader on MSFT, trained on 2020-09-29..2020-09-30" "the report: FLAG-Trader"
+like "$(cat "$out")" "FLAG-Trader on MSFT, trained on 2020-09-28..2020-09-30" "the report: FLAG-Trader"
 like "$(cat "$out")" "\| MSFT +\| buy_hold " "the report shows buy and hold"
-like "$(cat "$out")" "FinAgent: 4 trading days in [0-9.]+s; FLAG-Trader: training and acting in [0-9.]+s" \
+like "$(cat "$out")" "FinAgent: 5 trading days in [0-9.]+s; FLAG-Trader: training and acting in [0-9.]+s" \
   "and how long each took"
 
 run fa-demo --real --to 2021-06-01 --out "$T/bad"
