@@ -455,12 +455,19 @@ static int run_prog(const char *const *argv, const char *in, const char *out)
     return pid < 0 ? -1 : wait_for(pid);
 }
 
-/* The kill hook of fa-day (FA_DAY_KILL=DATE:STAGE): a crash right after STAGE. */
-static void kill_hook(const char *name)
+/* The kill hook of fa-day (FA_DAY_KILL=DATE:STAGE): whether it asks for a
+ * crash right after STAGE of this day. */
+static bool kill_wanted(const char *name)
 {
     const char *k = getenv("FA_DAY_KILL");
     size_t dl = strlen(date);
-    if (k && strncmp(k, date, dl) == 0 && k[dl] == ':' && strcmp(k + dl + 1, name) == 0) {
+    return k && strncmp(k, date, dl) == 0 && k[dl] == ':' && strcmp(k + dl + 1, name) == 0;
+}
+
+/* The crash itself: SIGKILL of fa-days and of its parent, as fa-day does. */
+static void kill_hook(const char *name)
+{
+    if (kill_wanted(name)) {
         fflush(NULL);
         kill(getppid(), SIGKILL);
         kill(getpid(), SIGKILL);
@@ -567,30 +574,31 @@ static void past_add(const char *d, const struct lines *l)
     npast++;
 }
 
-/* Loads the day files already in RUN/days (names that are dates). */
-static int past_load(void)
+static void day_summary(const char *d, const struct lines *l, char *action, size_t an, char *value,
+                        size_t vn);
+
+/* Loads the day files already in RUN/days; with costs, their model calls
+ * and cost go into the run's so far (fa-run's cost_of). */
+static int past_load(bool costs)
 {
-    DIR *dir = opendir("days");
-    struct dirent *e;
-    if (!dir)
-        return errno == ENOENT ? 0 : -1;
-    while ((e = readdir(dir))) {
-        size_t n = strlen(e->d_name);
-        char d[11], path[300];
-        struct lines l;
-        if (n != 17 || strcmp(e->d_name + 10, ".ndjson") != 0)
-            continue;
-        memcpy(d, e->d_name, 10);
-        d[10] = 0;
-        snprintf(path, sizeof path, "days/%s", e->d_name);
+    char **days, path[64], a[64], v[64];
+    size_t n;
+    struct lines l;
+
+    if (fa_file_days(".", &days, &n) < 0)
+        return -1;
+    for (size_t i = 0; i < n; i++) {
+        snprintf(path, sizeof path, "days/%s.ndjson", days[i]);
         if (lines_read(&l, path) < 0) {
-            closedir(dir);
+            fa_file_free_list(days, n);
             return -1;
         }
-        past_add(d, &l);
+        past_add(days[i], &l);
+        if (costs)
+            day_summary(days[i], &l, a, sizeof a, v, sizeof v);
         lines_free(&l);
     }
-    closedir(dir);
+    fa_file_free_list(days, n);
     return 0;
 }
 
@@ -866,9 +874,7 @@ static bool bgstore(const char *name, const char *kind, const char *st, const ch
     bgname[nbg] = name;
     bgkind[nbg] = kind;
     nbg++;
-    const char *k = getenv("FA_DAY_KILL");
-    size_t dl = strlen(date);
-    if (k && strncmp(k, date, dl) == 0 && k[dl] == ':' && strcmp(k + dl + 1, name) == 0) {
+    if (kill_wanted(name)) { /* (the store is written first, as fa-day waits for it) */
         wait_for(bg[nbg - 1]);
         kill_hook(name);
     }
@@ -1241,20 +1247,16 @@ static double usd;
 
 /* The day file's llm records into the cost so far; its last decision's
  * action and last account's value (of the day). */
-static void day_summary(const char *d, char *action, size_t an, char *value, size_t vn)
+static void day_summary(const char *d, const struct lines *l, char *action, size_t an, char *value,
+                        size_t vn)
 {
-    char path[64];
-    struct lines l;
-    snprintf(path, sizeof path, "days/%s.ndjson", d);
     snprintf(action, an, "?");
     value[0] = 0;
-    if (lines_read(&l, path) < 0)
-        return;
-    for (size_t i = 0; i < l.n; i++) {
-        const char *s = l.v[i];
-        bool llm = starts(s, l.len[i], "{\"kind\":\"llm\"", 13);
-        bool dec = starts(s, l.len[i], "{\"kind\":\"decision\"", 18);
-        bool acc = starts(s, l.len[i], "{\"kind\":\"account\"", 17);
+    for (size_t i = 0; i < l->n; i++) {
+        const char *s = l->v[i];
+        bool llm = starts(s, l->len[i], "{\"kind\":\"llm\"", 13);
+        bool dec = starts(s, l->len[i], "{\"kind\":\"decision\"", 18);
+        bool acc = starts(s, l->len[i], "{\"kind\":\"account\"", 17);
         if (!llm && !dec && !acc)
             continue;
         struct json_object *r = json_tokener_parse(s), *x;
@@ -1281,20 +1283,6 @@ static void day_summary(const char *d, char *action, size_t an, char *value, siz
         }
         json_object_put(r);
     }
-    lines_free(&l);
-}
-
-/* The cost of the complete days so far (fa-run's cost_of). */
-static void cost_so_far(void)
-{
-    char **days;
-    size_t n;
-    char a[64], v[64];
-    if (fa_file_days(".", &days, &n) < 0)
-        return;
-    for (size_t i = 0; i < n; i++)
-        day_summary(days[i], a, sizeof a, v, sizeof v);
-    fa_file_free_list(days, n);
 }
 
 static void pace(char *b, size_t n, double dt, long ran, long left)
@@ -1528,7 +1516,7 @@ int main(int argc, char **argv)
     if (chdir(o_out) < 0)
         fa_die(1, "cannot enter '%s'", o_out);
     signal(SIGPIPE, SIG_IGN);
-    if (past_load() < 0)
+    if (past_load(o_run) < 0)
         fa_die(1, "cannot read the days of '%s'", o_out);
 
     long total = argc - optind, ran = 0, ndone = 0, i = 0;
@@ -1540,7 +1528,6 @@ int main(int argc, char **argv)
             if (access(p, F_OK) == 0)
                 ndone++;
         }
-        cost_so_far();
     }
     for (int k = optind; k < argc; k++) {
         char p[64];
@@ -1572,24 +1559,26 @@ int main(int argc, char **argv)
             continue;
         if (rc != 0)
             return rc;
-        {
-            struct lines l;
-            if (lines_read(&l, p) == 0) {
-                past_add(date, &l);
-                lines_free(&l);
-            }
-        }
+        /* the day's file, read once: the pass's past and the progress line */
+        struct lines l;
+        if (lines_read(&l, p) < 0)
+            fa_die(1, "cannot read the day just written: %s", fa_err_get());
+        past_add(date, &l);
         ran++;
-        if (!o_run)
+        if (!o_run) {
+            lines_free(&l);
             continue;
+        }
         const char *jargv[] = {"fa-journal", "-q", "append", ".", NULL};
         if (run_prog(jargv, "/dev/null", "/dev/null") != 0) {
             fprintf(stderr, "fa-run: cannot journal day %s; rerun the same command to resume\n",
                     date);
+            lines_free(&l);
             return 1;
         }
         char action[64], value[64], u[64], pc[128];
-        day_summary(date, action, sizeof action, value, sizeof value);
+        day_summary(date, &l, action, sizeof action, value, sizeof value);
+        lines_free(&l);
         if (o_progress) {
             jq_num(u, sizeof u, round(usd * 10000) / 10000);
             pace(pc, sizeof pc, (double)(now_us() - t_start) / 1e6, ran, total - ndone - ran);
