@@ -168,33 +168,6 @@ int fa_cache_get(struct fa_cache *c, const char *key, struct json_object **entry
     return 1;
 }
 
-/* mkdir -p of dir. */
-static int mkdirs(const char *dir)
-{
-    char *p = strdup(dir), *s;
-
-    if (!p)
-        abort();
-    for (s = p + 1; *s; s++) {
-        if (*s != '/')
-            continue;
-        *s = 0;
-        if (mkdir(p, 0777) < 0 && errno != EEXIST) {
-            fa_err_sys("cache: mkdir '%s'", p);
-            free(p);
-            return -1;
-        }
-        *s = '/';
-    }
-    if (mkdir(p, 0777) < 0 && errno != EEXIST) {
-        fa_err_sys("cache: mkdir '%s'", p);
-        free(p);
-        return -1;
-    }
-    free(p);
-    return 0;
-}
-
 int fa_cache_put(struct fa_cache *c, const char *key, const char *kind, struct json_object *request,
                  struct json_object *response, long latency_ms)
 {
@@ -211,7 +184,7 @@ int fa_cache_put(struct fa_cache *c, const char *key, const char *kind, struct j
     }
     if (asprintf(&sub, "%s/%.2s", c->dir, key) < 0)
         abort();
-    if (mkdirs(sub) < 0) {
+    if (fa_file_mkdirs(sub, 0777) < 0) {
         free(sub);
         return -1;
     }

@@ -3,6 +3,7 @@
  * with a cap; the days of a run (fa_file.h). */
 #include <dirent.h>
 #include <errno.h>
+#include <stdbool.h>
 #include <fcntl.h>
 #include <limits.h>
 #include <stdio.h>
@@ -234,4 +235,30 @@ void fa_file_free_list(char **v, size_t n)
     for (size_t i = 0; i < n; i++)
         free(v[i]);
     free(v);
+}
+
+int fa_file_mkdirs(const char *dir, mode_t mode)
+{
+    char *p = strdup(dir);
+
+    if (!p) {
+        fa_err_set("out of memory");
+        return -1;
+    }
+    for (char *s = p + 1;; s++) {
+        bool end = *s == 0;
+        if (!end && *s != '/')
+            continue;
+        *s = 0;
+        if (mkdir(p, mode) < 0 && errno != EEXIST) {
+            fa_err_sys("cannot create directory '%s'", p);
+            free(p);
+            return -1;
+        }
+        if (end)
+            break;
+        *s = '/';
+    }
+    free(p);
+    return 0;
 }

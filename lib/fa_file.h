@@ -29,6 +29,11 @@ int fa_file_check_target(const char *path) __attribute__((warn_unused_result));
 int fa_file_write_atomic(const char *path, const void *data, size_t len, mode_t mode)
     __attribute__((warn_unused_result));
 
+/* mkdir -p: dir and its missing parents, each with mode (before the
+ * umask). Returns 0, or -1 with fa_err "cannot create directory 'D'"
+ * naming the one that failed. */
+int fa_file_mkdirs(const char *dir, mode_t mode) __attribute__((warn_unused_result));
+
 /* Reads the whole file at path (at most max bytes) into a malloc'd
  * buffer with a NUL after the last byte; stores it in *buf and the size
  * in *len (the caller frees *buf). Returns 0, or -1 with fa_err set

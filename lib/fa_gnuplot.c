@@ -15,6 +15,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <sodium.h>
+#include <stdbool.h>
 #include <limits.h>
 #include <poll.h>
 #include <signal.h>
@@ -503,22 +504,19 @@ static int chart_cache_get(const char *path, unsigned char **out, size_t *len)
 static void chart_cache_put(const char *path, const unsigned char *img, size_t len)
 {
     const char *mode = getenv("FA_CACHE");
-    char *dir = strdup(path), *sl;
+    char *dir, *sl;
 
-    if (mode && (strcmp(mode, "ro") == 0 || strcmp(mode, "replay") == 0)) {
-        free(dir);
+    if (mode && (strcmp(mode, "ro") == 0 || strcmp(mode, "replay") == 0))
         return;
-    }
-    if (!dir)
+    if (!(dir = strdup(path)))
         return;
-    /* DIR/charts/ab/ and its parents */
-    for (sl = strchr(dir + 1, '/'); sl; sl = strchr(sl + 1, '/')) {
+    if ((sl = strrchr(dir, '/')))
         *sl = 0;
-        if (mkdir(dir, 0755) < 0 && errno != EEXIST)
-            break;
-        *sl = '/';
-    }
+    /* DIR/charts/ab/ and its parents */
+    bool made = !sl || fa_file_mkdirs(dir, 0755) == 0;
     free(dir);
+    if (!made)
+        return;
     if (fa_file_write_atomic(path, img, len, 0644) < 0) {
         /* the chart stands: the cache only saves drawing it again */
     }

@@ -14,6 +14,7 @@
 #include "fa_cache.h"
 #include "fa_cli.h"
 #include "fa_err.h"
+#include "fa_file.h"
 #include "fa_str.h"
 #include "fa_http.h"
 #include "fa_ledger.h"
@@ -52,31 +53,6 @@ static long now_ms(void)
 
     clock_gettime(CLOCK_MONOTONIC, &ts);
     return (long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
-/* mkdir -p */
-static int mkdirs(const char *dir)
-{
-    char *p = xstrdup(dir);
-
-    for (char *s = p + 1; *s; s++) {
-        if (*s != '/')
-            continue;
-        *s = 0;
-        if (mkdir(p, 0777) < 0 && errno != EEXIST) {
-            fa_err_sys("mkdir '%s'", p);
-            free(p);
-            return -1;
-        }
-        *s = '/';
-    }
-    if (mkdir(p, 0777) < 0 && errno != EEXIST) {
-        fa_err_sys("mkdir '%s'", p);
-        free(p);
-        return -1;
-    }
-    free(p);
-    return 0;
 }
 
 /* Base URL: trailing slashes dropped, "/v1" added when the URL has no
@@ -194,7 +170,7 @@ struct fa_llm *fa_llm_open(const struct fa_llm_opts *opts)
     else if (budget >= 0) {
         if (asprintf(&ledger, "%s/ledger.tsv", cache_dir) < 0)
             abort();
-        if (mkdirs(cache_dir) < 0)
+        if (fa_file_mkdirs(cache_dir, 0777) < 0)
             goto fail;
     }
     if (!(c->ledger = fa_ledger_open(prices, ledger, budget)))

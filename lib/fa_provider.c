@@ -677,26 +677,6 @@ char *fa_provider_cache_dir(void)
     return p;
 }
 
-static int mkdir_p(char *path)
-{
-    for (char *p = path + 1; *p; p++) {
-        if (*p != '/')
-            continue;
-        *p = '\0';
-        if (mkdir(path, 0700) != 0 && errno != EEXIST) {
-            fa_err_sys("create directory '%s'", path);
-            *p = '/';
-            return -1;
-        }
-        *p = '/';
-    }
-    if (mkdir(path, 0700) != 0 && errno != EEXIST) {
-        fa_err_sys("create directory '%s'", path);
-        return -1;
-    }
-    return 0;
-}
-
 static int read_all(const char *path, char **body, size_t *len)
 {
     FILE *f = fopen(path, "rb");
@@ -789,7 +769,7 @@ int fa_provider_fetch(const struct fa_provider_req *q, const char *provider, con
         return -1;
     }
     if (dir) {
-        if (mkdir_p(dir) != 0 || write_atomic(file, resp.body, resp.len) != 0)
+        if (fa_file_mkdirs(dir, 0700) != 0 || write_atomic(file, resp.body, resp.len) != 0)
             fa_warn("cache: %s", fa_err_get());
     }
     free(dir);
