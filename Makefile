@@ -98,9 +98,9 @@ $(O)/mc/fa-%.o: cmd/fa-%.c
 	@mkdir -p $(@D)
 	$(CC) $(ALL_CFLAGS) -Wno-missing-prototypes -Dmain=fa_main_$(subst -,_,$*) -c -o $@ $<
 
-$(B)/fa-days: $(O)/cmd/fa-days.o $(DAYS_OBJ) $(LIBFA)
+$(B)/fa-days: $(O)/cmd/fa-days.o $(DAYS_OBJ) $(LIBFA) cmd/fa-days.ld
 	@mkdir -p $(@D)
-	$(CC) $(ALL_LDFLAGS) -Wl,-z,now -o $@ $< $(DAYS_OBJ) $(LIBFA) $(LIBS)
+	$(CC) $(ALL_LDFLAGS) -Wl,-z,now -Wl,-T,cmd/fa-days.ld -o $@ $< $(DAYS_OBJ) $(LIBFA) $(LIBS)
 
 $(O)/t/%: $(O)/tests/unit/%.o $(LIBFA)
 	@mkdir -p $(@D)

@@ -5,9 +5,14 @@
  * program for every stage and selection of every day, which on a small
  * virtual machine is most of a replayed day's time. fa-days carries the
  * stock stages linked in (each cmd/fa-*.c's main, renamed at build time)
- * and runs each in a forked child of itself, with no exec: a fork is a
- * fraction of a millisecond, and the stage starts with its own statics as
- * the program would. The selections between stages are done in memory.
+ * and calls each in its own process, as a function: its statics put back
+ * to their initial values first (cmd/fa-days.ld gathers them), its input
+ * and output files on fds 0 and 1, its exit (fa_exit) caught. A fork
+ * costs about a millisecond here, an exec two or three more; a call
+ * nothing. The stages that fa-day runs in the background (the stores, the
+ * journal's accounts) still run in a forked child, so that their model or
+ * embedding calls overlap the next stage's. The selections between stages
+ * are done in memory.
  *
  * A stage whose program is found in FA_EXEC_PATH is that program, run with
  * exec: swapping one stage for your own works as it does with fa-day.
@@ -25,7 +30,10 @@
 #include <getopt.h>
 #include <json-c/json.h>
 #include <math.h>
+#include <setjmp.h>
 #include <signal.h>
+#include <spawn.h>
+#include <stdio_ext.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -67,6 +75,33 @@ static const struct {
 
 extern int fa_verbosity;
 
+/* The stages' writable statics (cmd/fa-days.ld), and their initial values. */
+extern char fa_stage_data_start[], fa_stage_data_end[];
+static char *stage_data0;
+
+/* Copies the stages' statics byte by byte. Under AddressSanitizer the
+ * region holds the redzones between globals, which a checked copy would
+ * refuse: this one is not instrumented. */
+__attribute__((no_sanitize_address)) static void stage_data_copy(volatile char *to,
+                                                                 const volatile char *from)
+{
+    size_t n = (size_t)(fa_stage_data_end - fa_stage_data_start);
+    for (size_t i = 0; i < n; i++)
+        to[i] = from[i];
+}
+
+/* The stage's statics as the program starts with them, and getopt and the
+ * core flags afresh, as if it had been exec'd. */
+static void stage_fresh(void)
+{
+    if (stage_data0)
+        stage_data_copy(fa_stage_data_start, stage_data0);
+    optind = 0;
+    opterr = 1;
+    fa_verbosity = 1;
+    fa_strict = false;
+}
+
 static void usage(void)
 {
     fputs("Usage: fa-days --out RUN --symbol SYM --source SRC [options] DATE...\n"
@@ -107,6 +142,7 @@ static bool without[4]; /* intel, low, high, tools */
 static const char *const wnames[] = {"intel", "low", "high", "tools"};
 static char *exec_path; /* FA_EXEC_PATH, for swapped stages */
 static char *self_dir;  /* where this program is: its stock stages are linked in */
+static char *self_exe;  /* this program, exec'd as a stock stage in the background */
 
 static bool is_date(const char *s)
 {
@@ -276,14 +312,26 @@ static long long now_us(void)
 }
 
 /* lap NAME T0: NAME's milliseconds since T0 into the timing record; returns them. */
-static long long lap(const char *name, long long t0)
+/* NAME's milliseconds since t0, plus extra microseconds, into the day's
+ * timing record (rounded: the mean over days stays true). */
+static long long lap_plus(const char *name, long long t0, long long extra_us)
 {
-    long long ms = (now_us() - t0) / 1000;
+    long long ms = (now_us() - t0 + extra_us + 500) / 1000;
     char b[128];
     int k = snprintf(b, sizeof b, "%s\"%s\":%lld", timing.n ? "," : "", name, ms);
     sb_add(&timing, b, (size_t)k);
     return ms;
 }
+
+static long long lap(const char *name, long long t0)
+{
+    return lap_plus(name, t0, 0);
+}
+
+/* The work fa-day does in the background and fa-days may do in line (the
+ * journal and price history; the stores): its time, given to wait-prepare
+ * and wait-stores, so the record has fa-day's keys. */
+static long long prep_us, stores_us;
 
 /* The prefix every record of KIND of the symbol on some date starts with
  * (up to the date's first digit). */
@@ -380,15 +428,22 @@ static int stage_find(const char *prog, char **path)
     return -1;
 }
 
-/* Starts argv[0] (an fa program) on in, writing out (appending when app),
- * in a child; returns its pid, or -1 with fa_err. */
+/* Starts argv[0] (an fa program) on in, writing out, in a child; returns
+ * its pid, or -1 with fa_err. A stock stage is this program again, exec'd
+ * under the stage's name (main dispatches on it); one of FA_EXEC_PATH is
+ * that program. posix_spawn, not fork: the child shares our memory until
+ * its exec, so our heap is not made copy-on-write (on a virtual machine
+ * every later write to it would fault, with a TLB shootdown each). */
 static pid_t spawn(const char *const *cargv, const char *in, const char *out)
 {
     char *path, *argv[64];
-    int idx = stage_find(cargv[0], &path), argc = 0;
+    int idx = stage_find(cargv[0], &path), argc = 0, e;
+    posix_spawn_file_actions_t fa;
+    posix_spawnattr_t at;
+    sigset_t def;
     pid_t pid;
 
-    /* exec and main take char **: the strings are not written to */
+    /* exec takes char **: the strings are not written to */
     for (; cargv[argc] && argc < 63; argc++) {
         union {
             const char *c;
@@ -398,43 +453,31 @@ static pid_t spawn(const char *const *cargv, const char *in, const char *out)
     }
     argv[argc] = NULL;
 
-    if (idx < 0) {
+    if (idx < 0 && !path) {
         fa_err_set("no program '%s'", argv[0]);
         return -1;
     }
-    fflush(NULL);
-    pid = fork();
-    if (pid < 0) {
-        fa_err_sys("cannot fork for %s", argv[0]);
-        free(path);
+    if (!path && !self_exe) {
+        fa_err_set("cannot run '%s': where fa-days is, is unknown", argv[0]);
         return -1;
     }
-    if (pid == 0) {
-        int fi = open(in, O_RDONLY), fo = open(out, O_WRONLY | O_CREAT | O_TRUNC, 0644);
-        if (fi < 0 || fo < 0 || dup2(fi, 0) < 0 || dup2(fo, 1) < 0) {
-            fprintf(stderr, "fa-days: %s: cannot open its input or output: %s\n", argv[0],
-                    strerror(errno));
-            _exit(126);
-        }
-        close(fi);
-        close(fo);
-        signal(SIGPIPE, SIG_DFL);
-        if (path) {
-            execv(path, argv);
-            fprintf(stderr, "fa-days: cannot run '%s': %s\n", path, strerror(errno));
-            _exit(126);
-        }
-        /* The program's main as if it had been exec'd: getopt and the
-         * core flags start afresh. */
-        optind = 0;
-        opterr = 1;
-        fa_verbosity = 1;
-        fa_strict = false;
-        /* (no exit handlers: the libraries' destructors are the parent's
-         * business, and cost a child a fraction of its time) */
-        int rc = stock[idx].main(argc, argv);
-        fflush(NULL);
-        _exit(rc);
+    fflush(NULL);
+    posix_spawn_file_actions_init(&fa);
+    posix_spawn_file_actions_addopen(&fa, 0, in, O_RDONLY, 0);
+    posix_spawn_file_actions_addopen(&fa, 1, out, O_WRONLY | O_CREAT | O_TRUNC, 0644);
+    posix_spawnattr_init(&at);
+    sigemptyset(&def);
+    sigaddset(&def, SIGPIPE);
+    posix_spawnattr_setsigdefault(&at, &def);
+    posix_spawnattr_setflags(&at, POSIX_SPAWN_SETSIGDEF);
+    e = posix_spawn(&pid, path ? path : self_exe, &fa, &at, argv, environ);
+    posix_spawn_file_actions_destroy(&fa);
+    posix_spawnattr_destroy(&at);
+    if (e != 0) {
+        fa_err_set("cannot run '%s' on '%s' into '%s': %s", path ? path : argv[0], in, out,
+                   strerror(e));
+        free(path);
+        return -1;
     }
     free(path);
     return pid;
@@ -449,10 +492,136 @@ static int wait_for(pid_t pid)
     return WIFEXITED(st) ? WEXITSTATUS(st) : 128 + (WIFSIGNALED(st) ? WTERMSIG(st) : 0);
 }
 
-static int run_prog(const char *const *argv, const char *in, const char *out)
+/* fa-days' own stdin and stdout while a stage has fds 0 and 1. */
+static int saved_in = -1, saved_out = -1;
+
+/* Runs stock stage idx here, as a call, on in, writing out; its exit
+ * status. */
+static int call_stage(int idx, int argc, char **argv, const char *in, const char *out)
 {
-    pid_t pid = spawn(argv, in, out);
-    return pid < 0 ? -1 : wait_for(pid);
+    int fi = open(in, O_RDONLY | O_CLOEXEC),
+        fo = open(out, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+    const char *progname = fa_progname;
+    int verbosity = fa_verbosity;
+    bool strict = fa_strict;
+    jmp_buf jb;
+    volatile int rc;
+
+    if (fi < 0 || fo < 0) {
+        fa_err_sys("%s: cannot open its input or output", argv[0]);
+        if (fi >= 0)
+            close(fi);
+        if (fo >= 0)
+            close(fo);
+        return -1;
+    }
+    fflush(NULL);
+    if (saved_in < 0 && ((saved_in = fcntl(0, F_DUPFD_CLOEXEC, 3)) < 0 ||
+                         (saved_out = fcntl(1, F_DUPFD_CLOEXEC, 3)) < 0))
+        fa_die(FA_EXIT_FAIL, "cannot keep stdin and stdout: %s", strerror(errno));
+    if (dup2(fi, 0) < 0 || dup2(fo, 1) < 0)
+        fa_die(FA_EXIT_FAIL, "cannot redirect a stage's stdin or stdout: %s", strerror(errno));
+    close(fi);
+    close(fo);
+    __fpurge(stdin);
+    clearerr(stdin);
+    clearerr(stdout);
+    stage_fresh();
+    int j = setjmp(jb);
+    if (j == 0) {
+        fa_exit_jmp = &jb;
+        rc = stock[idx].main(argc, argv);
+    } else {
+        rc = j - 1;
+    }
+    fa_exit_jmp = NULL;
+    if (fflush(stdout) == EOF && rc == 0) {
+        fprintf(stderr, "%s: write error 'stdout': %s\n", fa_progname, strerror(errno));
+        rc = FA_EXIT_FAIL;
+    }
+    fflush(stderr);
+    __fpurge(stdin);
+    clearerr(stdin);
+    clearerr(stdout);
+    if (dup2(saved_in, 0) < 0 || dup2(saved_out, 1) < 0)
+        fa_die(FA_EXIT_FAIL, "cannot restore stdin and stdout: %s", strerror(errno));
+    fa_progname = progname;
+    fa_verbosity = verbosity;
+    fa_strict = strict;
+    return rc;
+}
+
+/* Runs argv[0] (an fa program) on in, writing out, to its end: a stock
+ * stage as a call, one of FA_EXEC_PATH with fork and exec. Its exit
+ * status, or -1 with fa_err. */
+static int run_prog(const char *const *cargv, const char *in, const char *out)
+{
+    char *path, *argv[64];
+    int idx = stage_find(cargv[0], &path), argc = 0;
+
+    if (idx < 0 || path) {
+        free(path);
+        pid_t pid = spawn(cargv, in, out);
+        return pid < 0 ? -1 : wait_for(pid);
+    }
+    for (; cargv[argc] && argc < 63; argc++) {
+        union {
+            const char *c;
+            char *m;
+        } u = {.c = cargv[argc]};
+        argv[argc] = u.m;
+    }
+    argv[argc] = NULL;
+    return call_stage(idx, argc, argv, in, out);
+}
+
+/* A stage fa-day runs in the background: a child, or one already run here
+ * (done, with its status). */
+struct job {
+    pid_t pid; /* the child; 0 none */
+    bool done; /* finished: rc is its status */
+    int rc;
+};
+
+/* Whether a stock stage that fa-day runs in the background runs here, in
+ * line, instead: fa-metrics always (it only computes), fa-embed when no
+ * call of it can wait on the network (the local embedder, or FA_CACHE=
+ * replay). A call costs less than the exec'd child's start-up alone. */
+static bool bg_inline;
+
+/* Starts argv (in, out) as job j: here (when here and a stock stage) or in
+ * a child. false with fa_err when it could not start. */
+static bool job_start(struct job *j, const char *const *argv, const char *in, const char *out,
+                      bool here)
+{
+    char *path;
+    int idx = stage_find(argv[0], &path);
+    bool stock_stage = idx >= 0 && !path;
+    free(path);
+    *j = (struct job){0};
+    if (here && stock_stage) {
+        j->rc = run_prog(argv, in, out);
+        j->done = true;
+        return true;
+    }
+    j->pid = spawn(argv, in, out);
+    return j->pid > 0;
+}
+
+static bool job_live(const struct job *j)
+{
+    return j->done || j->pid > 0;
+}
+
+/* j's exit status, once it has ended (-1: it could not run). */
+static int job_wait(struct job *j)
+{
+    if (!j->done) {
+        j->rc = j->pid > 0 ? wait_for(j->pid) : -1;
+        j->pid = 0;
+        j->done = true;
+    }
+    return j->rc;
 }
 
 /* The kill hook of fa-day (FA_DAY_KILL=DATE:STAGE): whether it asks for a
@@ -655,7 +824,7 @@ static int history(const char *to, const char *file)
 
 /* ---- prepare: the journal and the price history (fa-day's prepare) ------- */
 
-static pid_t prep_pid;
+static struct job prep;
 static bool hindsight;
 
 static int prepare(void)
@@ -697,8 +866,7 @@ static int prepare(void)
     free(m.s);
     if (rc == 0) {
         const char *argv[] = {"fa-metrics", "-q", "--convention", o_conv, NULL};
-        prep_pid = spawn(argv, mi, aa);
-        if (prep_pid < 0) {
+        if (!job_start(&prep, argv, mi, aa, true)) {
             fa_warn("%s", fa_err_get());
             rc = -1;
         }
@@ -734,9 +902,9 @@ static bool ready(void)
     char aa[4200], ac[4200], jf[4200];
     struct lines l;
     struct sb o = {0};
-    bool ok = prep_pid > 0 && wait_for(prep_pid) == 0;
+    bool ok = job_live(&prep) && job_wait(&prep) == 0;
 
-    prep_pid = 0;
+    prep = (struct job){0};
     wpath(aa, sizeof aa, "accounts-all.ndjson");
     wpath(ac, sizeof ac, "accounts.ndjson");
     wpath(jf, sizeof jf, "journal.ndjson");
@@ -749,7 +917,7 @@ static bool ready(void)
         ok = false;
     }
     free(o.s);
-    lap("wait-prepare", t0);
+    lap_plus("wait-prepare", t0, prep_us);
     if (!ok) {
         fprintf(stderr, "fa-days: cannot prepare the journal and price history of %s\n", date);
         day_failed = true;
@@ -827,7 +995,7 @@ static bool step_retrieve(const char *name, const char *kind, const char *st, co
     return ok;
 }
 
-static pid_t bg[3];
+static struct job bg[3];
 static const char *bgname[3], *bgkind[3];
 static char bgout[3][4200];
 static int nbg;
@@ -842,6 +1010,7 @@ static bool bgstore(const char *name, const char *kind, const char *st, const ch
     struct sb o = {0};
     struct av a = {0};
     int rc;
+    long long t0 = now_us();
 
     if (lines_read(&l, cur) < 0)
         return false;
@@ -865,8 +1034,7 @@ static bool bgstore(const char *name, const char *kind, const char *st, const ch
     av_add(&a, kind);
     av_add(&a, f1);
     av_add(&a, f2);
-    bg[nbg] = spawn(a.v, in, bgout[nbg]);
-    if (bg[nbg] < 0) {
+    if (!job_start(&bg[nbg], a.v, in, bgout[nbg], bg_inline)) {
         fa_warn("%s", fa_err_get());
         day_failed = true;
         return false;
@@ -874,28 +1042,50 @@ static bool bgstore(const char *name, const char *kind, const char *st, const ch
     bgname[nbg] = name;
     bgkind[nbg] = kind;
     nbg++;
+    stores_us += now_us() - t0;
     if (kill_wanted(name)) { /* (the store is written first, as fa-day waits for it) */
-        wait_for(bg[nbg - 1]);
+        job_wait(&bg[nbg - 1]);
         kill_hook(name);
     }
     return true;
 }
 
-static void rm_work(void)
+/* Removes the files of directory dir last changed before t (all of them
+ * when t is NULL), then dir itself when that leaves it empty. */
+static void rm_dir(const char *dir, const struct timespec *t)
 {
-    DIR *d = opendir(w);
+    DIR *d = opendir(dir);
     struct dirent *e;
+    struct stat st;
     char p[4400];
     if (!d)
         return;
     while ((e = readdir(d)))
         if (strcmp(e->d_name, ".") && strcmp(e->d_name, "..")) {
-            snprintf(p, sizeof p, "%s/%s", w, e->d_name);
-            unlink(p);
+            snprintf(p, sizeof p, "%s/%s", dir, e->d_name);
+            if (!t || (lstat(p, &st) == 0 &&
+                       (st.st_mtim.tv_sec < t->tv_sec ||
+                        (st.st_mtim.tv_sec == t->tv_sec && st.st_mtim.tv_nsec < t->tv_nsec))))
+                unlink(p);
         }
     closedir(d);
-    rmdir(w);
+    rmdir(dir);
 }
+
+static void rm_work(void)
+{
+    rm_dir(w, NULL);
+}
+
+/* A completed day's work directory is kept under this name and becomes
+ * the next day's, its files opened again with O_TRUNC: making and removing
+ * two dozen files a day is most of a replayed day's file system time, the
+ * more so on an ext4 without a journal, which scans its recently deleted
+ * inodes at every file it creates. */
+#define REUSE "work/.fa-days"
+static bool reuse_ok;
+/* when the day started, on the clock file times are taken from */
+static struct timespec day0;
 
 static int fsync_path(const char *p)
 {
@@ -909,7 +1099,21 @@ static int fsync_path(const char *p)
 
 /* One day, as fa-day runs it. 0 complete, 1 failed, 2 refused target, 3
  * not a trading day. */
+static int run_day1(void);
 static int run_day(void)
+{
+    int rc = run_day1();
+    if (rc == 1 || rc == 2) {
+        /* the work files kept for a look are this day's alone */
+        rm_dir(w, &day0);
+        mkdir(w, 0755);
+    }
+    if (rc != 0)
+        reuse_ok = false;
+    return rc;
+}
+
+static int run_day1(void)
 {
     char final[64], f[4200];
     struct av a;
@@ -924,7 +1128,10 @@ static int run_day(void)
     mkdir("memory", 0755);
     mkdir("charts", 0755);
     mkdir("work", 0755);
-    if (mkdir(w, 0755) < 0 && errno != EEXIST) {
+    clock_gettime(CLOCK_REALTIME_COARSE, &day0);
+    if (reuse_ok && rename(REUSE, w) < 0)
+        reuse_ok = false;
+    if (!reuse_ok && mkdir(w, 0755) < 0 && errno != EEXIST) {
         fprintf(stderr, "fa-days: cannot create run directory '%s'\n", o_out);
         return 1;
     }
@@ -933,10 +1140,11 @@ static int run_day(void)
     timing.n = 0;
     if (timing.s)
         timing.s[0] = 0;
+    prep_us = stores_us = 0;
     t_day = now_us();
     day_failed = false;
     nbg = 0;
-    prep_pid = 0;
+    prep = (struct job){0};
     hindsight = hend && strcmp(hend, date) > 0;
 
     /* 1. fetch */
@@ -961,9 +1169,12 @@ static int run_day(void)
                 o_symbol);
         return 3;
     }
-    if (prepare() < 0) {
-        if (prep_pid > 0)
-            wait_for(prep_pid);
+    long long t_prep = now_us();
+    int prc = prepare();
+    prep_us = now_us() - t_prep;
+    if (prc < 0) {
+        if (job_live(&prep))
+            job_wait(&prep);
         fprintf(stderr, "fa-days: cannot prepare the journal and price history of %s\n", date);
         return 1;
     }
@@ -1000,7 +1211,7 @@ static int run_day(void)
         if (!step_prog("intel-past", a.v))
             goto failed;
     }
-    if (prep_pid && !ready())
+    if (job_live(&prep) && !ready())
         goto failed;
 
     /* 6-7. low-level reflection */
@@ -1142,18 +1353,17 @@ static int run_day(void)
     {
         long long t0 = now_us();
         for (int i = 0; i < nbg; i++) {
-            int rc = wait_for(bg[i]);
-            bg[i] = 0;
+            int rc = job_wait(&bg[i]);
             if (rc != 0) {
                 fprintf(stderr, "fa-days: stage '%s' failed on %s (work files kept in %s/%s)\n",
                         bgname[i], date, o_out, w);
                 for (int j = i + 1; j < nbg; j++)
-                    wait_for(bg[j]);
+                    job_wait(&bg[j]);
                 nbg = 0;
                 return 1;
             }
         }
-        lap("wait-stores", t0);
+        lap_plus("wait-stores", t0, stores_us);
         t0 = now_us();
         struct lines l;
         struct sb o = {0};
@@ -1173,6 +1383,7 @@ static int run_day(void)
         if (!ok)
             return 1;
     }
+    long long t_save = now_us();
     if (fsync_path(cur) < 0) {
         fprintf(stderr, "fa-days: cannot sync '%s/%s'\n", o_out, cur);
         return 1;
@@ -1187,7 +1398,10 @@ static int run_day(void)
         return 1;
     }
     fsync_path("days");
-    rm_work();
+    reuse_ok = rename(w, REUSE) == 0;
+    if (!reuse_ok)
+        rm_work();
+    lap("save", t_save);
     lap("total", t_day);
     {
         char tl[8192];
@@ -1206,12 +1420,12 @@ static int run_day(void)
     return 0;
 
 failed:
-    if (prep_pid > 0)
-        wait_for(prep_pid);
-    prep_pid = 0;
+    if (job_live(&prep))
+        job_wait(&prep);
+    prep = (struct job){0};
     for (int i = 0; i < nbg; i++)
-        if (bg[i] > 0)
-            wait_for(bg[i]);
+        if (job_live(&bg[i]))
+            job_wait(&bg[i]);
     nbg = 0;
     return 1;
 }
@@ -1354,7 +1568,19 @@ int main(int argc, char **argv)
     int c;
     char *wcopy;
 
+    /* Called under a stock stage's name (spawn, above): that stage. */
+    {
+        const char *base = strrchr(argv[0], '/');
+        base = base ? base + 1 : argv[0];
+        for (size_t k = 0; k < NSTOCK; k++)
+            if (strcmp(base, stock[k].prog) == 0)
+                return stock[k].main(argc, argv);
+    }
     fa_err_init(argv[0]);
+    /* the stages' statics as they are before any stage has run */
+    if (!(stage_data0 = malloc((size_t)(fa_stage_data_end - fa_stage_data_start) + 1)))
+        fa_die(FA_EXIT_FAIL, "out of memory");
+    stage_data_copy(stage_data0, fa_stage_data_start);
     while ((c = getopt_long(argc, argv, "o:s:qvhV", opts, NULL)) != -1) {
         switch (c) {
         case 'o':
@@ -1486,6 +1712,11 @@ int main(int argc, char **argv)
         if (e && *e)
             exec_path = strdup(e);
         char *me = realpath("/proc/self/exe", NULL), *sl = me ? strrchr(me, '/') : NULL;
+        self_exe = me ? strdup(me) : NULL;
+        const char *cm = getenv("FA_CACHE"), *url = getenv("FA_LLM_URL"), *mode = getenv("FA_LLM"),
+                   *em = getenv("FA_EMBED_MODEL");
+        bg_inline = (cm && strcmp(cm, "replay") == 0) || !url || !*url || !em || !*em ||
+                    (mode && strcmp(mode, "offline") == 0);
         if (sl) {
             *sl = 0;
             self_dir = me;
@@ -1557,8 +1788,10 @@ int main(int argc, char **argv)
         int rc = run_day();
         if (rc == 3)
             continue;
-        if (rc != 0)
+        if (rc != 0) {
+            rm_dir(REUSE, NULL);
             return rc;
+        }
         /* the day's file, read once: the pass's past and the progress line */
         struct lines l;
         if (lines_read(&l, p) < 0)
@@ -1574,6 +1807,7 @@ int main(int argc, char **argv)
             fprintf(stderr, "fa-run: cannot journal day %s; rerun the same command to resume\n",
                     date);
             lines_free(&l);
+            rm_dir(REUSE, NULL);
             return 1;
         }
         char action[64], value[64], u[64], pc[128];
@@ -1602,5 +1836,6 @@ int main(int argc, char **argv)
             free(t.s);
         }
     }
+    rm_dir(REUSE, NULL);
     return 0;
 }

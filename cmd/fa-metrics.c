@@ -62,6 +62,7 @@ static size_t nrows, caprows;
 static const char *opt_follow;
 static const char *opt_plot;
 static bool opt_table;
+static bool opt_results; /* --results-only */
 static int opt_from = INT32_MIN, opt_to = INT32_MAX;
 static struct fa_market_params mparams;
 /* --convention flag: FLAG-Trader's account (fa-policy's environment: fills
@@ -82,6 +83,8 @@ static void usage(void)
            "      --fill WHEN       realistic: next-open (default) or next-close\n"
            "      --short           realistic: allow a short side\n"
            "  -f, --follow TOOL     trade one tool's signal records instead of decisions\n"
+           "  -r, --results-only    print the account and metrics records alone, not the input\n"
+           "  -o, --output FILE     write to FILE (atomically) instead of standard output\n"
            "      --from DATE       first day of the period\n"
            "      --to DATE         last day of the period\n"
            "  -t, --table           print metrics records as a table instead\n"
@@ -744,8 +747,10 @@ int main(int argc, char **argv)
         {"format", required_argument, NULL, OPT_FORMAT},
         {"from", required_argument, NULL, OPT_FROM},
         {"help", no_argument, NULL, 'h'},
+        {"output", required_argument, NULL, 'o'},
         {"plot", required_argument, NULL, OPT_PLOT},
         {"quiet", no_argument, NULL, 'q'},
+        {"results-only", no_argument, NULL, 'r'},
         {"short", no_argument, NULL, OPT_SHORT},
         {"slippage", required_argument, NULL, OPT_SLIPPAGE},
         {"strict", no_argument, NULL, OPT_STRICT},
@@ -756,12 +761,12 @@ int main(int argc, char **argv)
         {NULL, 0, NULL, 0},
     };
     const char *o_conv = NULL, *o_cash = NULL, *o_fee = NULL, *o_comm = NULL, *o_slip = NULL,
-               *o_fill = NULL, *o_format = NULL;
+               *o_fill = NULL, *o_format = NULL, *o_output = NULL;
     bool o_short = false;
     int c, status = FA_EXIT_OK;
 
     fa_err_init(argv[0]);
-    while ((c = getopt_long(argc, argv, "c:f:hqtvV", opts, NULL)) != -1) {
+    while ((c = getopt_long(argc, argv, "c:f:ho:qrtvV", opts, NULL)) != -1) {
         switch (c) {
         case OPT_CASH:
             o_cash = optarg;
@@ -796,6 +801,12 @@ int main(int argc, char **argv)
             break;
         case 'q':
             fa_verbosity = 0;
+            break;
+        case 'r':
+            opt_results = true;
+            break;
+        case 'o':
+            o_output = optarg;
             break;
         case OPT_SHORT:
             o_short = true;
@@ -872,6 +883,10 @@ int main(int argc, char **argv)
         fa_cli_usage_error("--table and --plot cannot be combined");
     if (opt_from > opt_to)
         fa_cli_usage_error("--from is after --to");
+    if (o_output && fa_file_check_target(o_output) < 0)
+        fa_die(FA_EXIT_USAGE, "--output: %s", fa_err_get());
+    if (o_output && fa_file_stdout_to(o_output) < 0)
+        fa_die(FA_EXIT_FAIL, "--output: %s", fa_err_get());
     if (opt_plot && fa_gnuplot_path() == NULL)
         fa_die(FA_EXIT_USAGE, "--plot: %s", fa_err_get());
     if (opt_plot && fa_file_check_target(opt_plot) < 0)
@@ -916,7 +931,10 @@ int main(int argc, char **argv)
         } else if (kind && opt_plot && strcmp(kind, "account") == 0) {
             add_account(r);
         }
-        fa_emit(r);
+        if (opt_results)
+            json_object_put(r);
+        else
+            fa_emit(r);
     }
     fa_ndjson_close(rd);
     if (status != FA_EXIT_OK)
@@ -935,6 +953,10 @@ int main(int argc, char **argv)
         status = draw_plot(opt_plot);
 out:
     books_free();
+    if (fa_file_stdout_commit(status == FA_EXIT_OK) < 0 && status == FA_EXIT_OK) {
+        fa_warn("%s", fa_err_get());
+        status = FA_EXIT_FAIL;
+    }
     if (fa_stdout_close() != 0 && status == FA_EXIT_OK)
         status = FA_EXIT_FAIL;
     return status;

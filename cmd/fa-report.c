@@ -6,7 +6,8 @@
  * intelligence, retrieved memories, reflections, rule signals, charts
  * (PNG data URIs) and any NONE reason or error. No script, no network.
  * Everything that came from a model or a data provider is escaped.
- * Memory: one day's records at a time, plus the page being built. */
+ * Memory: one day's records at a time; the page goes to its file as it is
+ * built (the days' part through a temporary file of its own). */
 #include <errno.h>
 #include <getopt.h>
 #include <limits.h>
@@ -935,24 +936,35 @@ static int build(struct json_object *cfg, char **days, size_t ndays)
     section_config(cfg);
     if (section_metrics(cfg) < 0 || section_equity() < 0)
         return -1;
-    /* the days first into their own buffer: they fill the ledger */
-    char *dbuf = NULL;
-    size_t dlen = 0;
+    /* the days first into a file of their own (megabytes of images): they
+     * fill the ledger, which comes before them */
     FILE *main_pg = pg;
-    pg = open_memstream(&dbuf, &dlen);
-    if (!pg)
-        fa_die(FA_EXIT_FAIL, "out of memory");
+    if (!(pg = tmpfile())) {
+        fa_err_sys("cannot make a temporary file");
+        pg = main_pg;
+        return -1;
+    }
     int rc = section_days(days, ndays);
-    if (fclose(pg) != 0)
-        fa_die(FA_EXIT_FAIL, "out of memory");
+    FILE *dpg = pg;
     pg = main_pg;
+    if (rc == 0 && (fflush(dpg) == EOF || ferror(dpg) || fseek(dpg, 0, SEEK_SET) < 0)) {
+        fa_err_sys("cannot write a temporary file");
+        rc = -1;
+    }
     if (rc == 0) {
+        char b[65536];
+        size_t n;
         section_ledger();
         section_journal();
-        fwrite(dbuf, 1, dlen, pg);
+        while ((n = fread(b, 1, sizeof b, dpg)) > 0)
+            fwrite(b, 1, n, pg);
+        if (ferror(dpg)) {
+            fa_err_sys("cannot read a temporary file");
+            rc = -1;
+        }
         fputs("</body></html>\n", pg);
     }
-    free(dbuf);
+    fclose(dpg);
     return rc;
 }
 
@@ -966,8 +978,8 @@ int main(int argc, char **argv)
         {"version", no_argument, NULL, 'V'},       {NULL, 0, NULL, 0},
     };
     const char *o_out = NULL;
-    char out[PATH_MAX], p[PATH_MAX], **days = NULL, *page = NULL;
-    size_t ndays = 0, plen = 0;
+    char out[PATH_MAX], p[PATH_MAX], **days = NULL;
+    size_t ndays = 0;
     struct json_object *cfg;
     int c, status = FA_EXIT_OK;
 
@@ -1014,22 +1026,24 @@ int main(int argc, char **argv)
     }
     if (fa_file_days(run, &days, &ndays) < 0)
         fa_die_err(FA_EXIT_FAIL);
-    pg = open_memstream(&page, &plen);
-    if (!pg)
-        fa_die(FA_EXIT_FAIL, "out of memory");
+    /* the page goes straight to its temporary file, renamed when whole */
+    struct fa_file_atomic af;
+    if (fa_file_open_atomic(&af, out, 0644) < 0)
+        fa_die(FA_EXIT_FAIL, "%s", fa_err_get());
+    pg = af.f;
     int rc = build(cfg, days, ndays);
-    if (fclose(pg) != 0)
-        fa_die(FA_EXIT_FAIL, "out of memory");
+    long plen = rc < 0 ? -1 : ftell(pg);
     if (rc < 0) {
         fa_cli_error("%s", fa_err_get());
+        fa_file_close_atomic(&af, false);
         status = FA_EXIT_FAIL;
-    } else if (fa_gnuplot_save(out, page, plen) < 0) {
+    } else if (fa_file_close_atomic(&af, true) < 0) {
         fa_cli_error("%s", fa_err_get());
         status = FA_EXIT_FAIL;
     } else {
-        fa_info("wrote %s (%zu bytes, %zu days)", out, plen, ndays);
+        fa_info("wrote %s (%ld bytes, %zu days)", out, plen, ndays);
     }
-    free(page);
+    pg = NULL;
     fa_file_free_list(days, ndays);
     for (size_t i = 0; i < nledger; i++)
         free(ledger[i].stage);

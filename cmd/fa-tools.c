@@ -58,7 +58,8 @@ static void usage(void)
            "      --to DATE         tune: last day of the training period\n"
            "      --seed S          tune: random search seed (default 42)\n"
            "      --trials N        tune: parameter sets tried per strategy (default 200)\n"
-           "  -o, --output FILE     tune: params file to write (atomically)\n"
+           "  -o, --output FILE     write to FILE (atomically) instead of standard output;\n"
+           "                        tune: the params file\n"
            "      --strict          a bad record is fatal (exit 1)\n"
            "  -q, --quiet           no warnings\n"
            "  -v, --verbose         more messages\n"
@@ -523,8 +524,13 @@ int main(int argc, char **argv)
             fa_cli_usage_error("--from %s is after --to %s", o_from, o_to);
         if (fa_file_check_target(o_out) < 0)
             fa_die(FA_EXIT_USAGE, "--output: %s", fa_err_get());
-    } else if (o_from || o_to || o_out) {
-        fa_cli_usage_error("--from, --to and --output go with --tune");
+    } else if (o_from || o_to) {
+        fa_cli_usage_error("--from and --to go with --tune");
+    } else if (o_out) {
+        if (fa_file_check_target(o_out) < 0)
+            fa_die(FA_EXIT_USAGE, "--output: %s", fa_err_get());
+        if (fa_file_stdout_to(o_out) < 0)
+            fa_die(FA_EXIT_FAIL, "--output: %s", fa_err_get());
     }
     if (o_params && !(params_file = fa_strategy_file_load(o_params)))
         fa_die(FA_EXIT_USAGE, "bad params file: %s", fa_err_get());
@@ -588,6 +594,10 @@ int main(int argc, char **argv)
     series_free();
     if (params_file)
         json_object_put(params_file);
+    if (!do_tune && fa_file_stdout_commit(status == FA_EXIT_OK) < 0 && status == FA_EXIT_OK) {
+        fa_warn("%s", fa_err_get());
+        status = FA_EXIT_FAIL;
+    }
     if (fa_stdout_close() != 0 && status == FA_EXIT_OK)
         status = FA_EXIT_FAIL;
     return status;

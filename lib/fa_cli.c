@@ -63,7 +63,7 @@ void fa_cli_version(void)
 void fa_cli_try_help(void)
 {
     fprintf(stderr, "Try '%s --help'.\n", fa_progname);
-    exit(FA_EXIT_USAGE);
+    fa_exit(FA_EXIT_USAGE);
 }
 
 static void verror(const char *fmt, va_list ap)

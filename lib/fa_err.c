@@ -10,6 +10,7 @@
 
 const char *fa_progname = "fa";
 int fa_verbosity = 1;
+jmp_buf *fa_exit_jmp;
 
 static _Thread_local char last_error[1024];
 
@@ -80,6 +81,13 @@ void fa_info(const char *fmt, ...)
     va_end(ap);
 }
 
+void fa_exit(int status)
+{
+    if (fa_exit_jmp)
+        longjmp(*fa_exit_jmp, status + 1);
+    exit(status);
+}
+
 void fa_die(int status, const char *fmt, ...)
 {
     va_list ap;
@@ -87,11 +95,11 @@ void fa_die(int status, const char *fmt, ...)
     va_start(ap, fmt);
     vsay(fmt, ap);
     va_end(ap);
-    exit(status);
+    fa_exit(status);
 }
 
 void fa_die_err(int status)
 {
     fprintf(stderr, "%s: %s\n", fa_progname, fa_err_get());
-    exit(status);
+    fa_exit(status);
 }

@@ -6,6 +6,7 @@
 #ifndef FA_ERR_H
 #define FA_ERR_H
 
+#include <setjmp.h>
 #include <stdarg.h>
 
 enum {
@@ -29,6 +30,15 @@ void fa_err_set(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 void fa_err_sys(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 /* The last error message of this thread; never NULL. */
 const char *fa_err_get(void);
+
+/* A host that runs a program's main inside its own process (fa-days)
+ * points this at a jump buffer for the length of the call: fa_exit, and so
+ * fa_die and the usage errors, then jump there with status + 1 instead of
+ * ending the process, and fa_stdout_close flushes stdout without closing
+ * it. NULL (the default) in a program run on its own. */
+extern jmp_buf *fa_exit_jmp;
+/* Ends the program with status: exit(status), or the jump above. */
+void fa_exit(int status) __attribute__((noreturn));
 
 /* "prog: message\n" on stderr (unless quiet). */
 void fa_warn(const char *fmt, ...) __attribute__((format(printf, 1, 2)));

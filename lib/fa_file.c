@@ -6,6 +6,7 @@
 #include <stdbool.h>
 #include <fcntl.h>
 #include <limits.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -63,70 +64,139 @@ static char *dir_of(const char *path)
     return d;
 }
 
-int fa_file_write_atomic(const char *path, const void *data, size_t len, mode_t mode)
+int fa_file_open_atomic(struct fa_file_atomic *a, const char *path, mode_t mode)
 {
     const char *base = strrchr(path, '/');
-    char *dir, *tmp;
-    const char *p = data;
-    mode_t um;
-    int fd, dfd;
+    char *dir;
+    int fd;
 
+    *a = (struct fa_file_atomic){0};
     if (fa_file_check_target(path) < 0)
         return -1;
     base = base ? base + 1 : path;
     dir = dir_of(path);
-    if (asprintf(&tmp, "%s/.%s.XXXXXX", dir, base) < 0)
+    if (asprintf(&a->tmp, "%s/.%s.XXXXXX", dir, base) < 0)
         abort();
-    if ((fd = mkstemp(tmp)) < 0) {
+    free(dir);
+    if ((fd = mkstemp(a->tmp)) < 0) {
         fa_err_sys("cannot create a temporary file for '%s'", path);
-        free(dir);
-        free(tmp);
+        free(a->tmp);
+        a->tmp = NULL;
         return -1;
     }
-    while (len) {
-        ssize_t w = write(fd, p, len);
-        if (w < 0 && errno == EINTR)
-            continue;
-        if (w < 0) {
-            fa_err_sys("cannot write '%s'", path);
-            goto fail;
-        }
-        p += w;
-        len -= (size_t)w;
+    if (!(a->f = fdopen(fd, "w"))) {
+        fa_err_sys("cannot write '%s'", path);
+        close(fd);
+        unlink(a->tmp);
+        free(a->tmp);
+        a->tmp = NULL;
+        return -1;
     }
+    a->path = fa_str_nn(strdup(path));
+    a->mode = mode;
+    return 0;
+}
+
+int fa_file_close_atomic(struct fa_file_atomic *a, bool commit)
+{
+    mode_t um;
+    int fd, dfd, rc = -1;
+    char *dir;
+
+    if (!a->f)
+        return -1;
+    fd = fileno(a->f);
+    if (!commit)
+        goto out;
     um = umask(0);
     umask(um);
-    if (fchmod(fd, mode & ~um) < 0 || fsync(fd) < 0) {
-        fa_err_sys("cannot write '%s'", path);
-        goto fail;
+    if (fflush(a->f) == EOF || ferror(a->f) || fchmod(fd, a->mode & ~um) < 0 || fsync(fd) < 0) {
+        fa_err_sys("cannot write '%s'", a->path);
+        goto out;
     }
-    if (close(fd) < 0) {
-        fd = -1;
-        fa_err_sys("cannot write '%s'", path);
-        goto fail;
+    if (fclose(a->f) == EOF) {
+        a->f = NULL;
+        fa_err_sys("cannot write '%s'", a->path);
+        goto out;
     }
-    fd = -1;
+    a->f = NULL;
     /* again: something may have appeared there while we wrote */
-    if (fa_file_check_target(path) < 0)
-        goto fail;
-    if (rename(tmp, path) < 0) {
-        fa_err_sys("cannot rename to '%s'", path);
-        goto fail;
+    if (fa_file_check_target(a->path) < 0)
+        goto out;
+    if (rename(a->tmp, a->path) < 0) {
+        fa_err_sys("cannot rename to '%s'", a->path);
+        goto out;
     }
+    dir = dir_of(a->path);
     if ((dfd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC)) >= 0) {
         fsync(dfd); /* make the rename durable; a failure here loses nothing */
         close(dfd);
     }
     free(dir);
-    free(tmp);
+    rc = 0;
+out:
+    if (a->f)
+        fclose(a->f);
+    if (rc < 0)
+        unlink(a->tmp);
+    free(a->tmp);
+    free(a->path);
+    *a = (struct fa_file_atomic){0};
+    return rc;
+}
+
+/* ---- standard output into a file, atomically ---- */
+
+static struct fa_file_atomic out_af;
+
+/* (a program that dies before its commit leaves no temporary file) */
+static void stdout_drop(void)
+{
+    if (out_af.f)
+        fa_file_close_atomic(&out_af, false);
+}
+
+int fa_file_stdout_to(const char *path)
+{
+    static bool hooked;
+
+    if (fa_file_open_atomic(&out_af, path, 0644) < 0)
+        return -1;
+    if (fflush(stdout) == EOF || dup2(fileno(out_af.f), STDOUT_FILENO) < 0) {
+        fa_err_sys("cannot write '%s'", path);
+        fa_file_close_atomic(&out_af, false);
+        return -1;
+    }
+    if (!hooked)
+        atexit(stdout_drop);
+    hooked = true;
     return 0;
-fail:
-    if (fd >= 0)
-        close(fd);
-    unlink(tmp);
-    free(dir);
-    free(tmp);
-    return -1;
+}
+
+int fa_file_stdout_commit(bool ok)
+{
+    if (!out_af.f)
+        return 0;
+    if (ok && (fflush(stdout) == EOF || ferror(stdout))) {
+        fa_err_sys("cannot write '%s'", out_af.path);
+        fa_file_close_atomic(&out_af, false);
+        return -1;
+    }
+    return fa_file_close_atomic(&out_af, ok);
+}
+
+int fa_file_write_atomic(const char *path, const void *data, size_t len, mode_t mode)
+{
+    struct fa_file_atomic a;
+
+    if (fa_file_open_atomic(&a, path, mode) < 0)
+        return -1;
+    if (len && fwrite(data, 1, len, a.f) != len) {
+        fa_err_sys("cannot write '%s'", path);
+        fa_file_close_atomic(&a, false);
+        return -1;
+    }
+    return fa_file_close_atomic(&a, true);
 }
 
 int fa_file_read(const char *path, size_t max, char **buf, size_t *len)
@@ -261,4 +331,77 @@ int fa_file_mkdirs(const char *dir, mode_t mode)
     }
     free(p);
     return 0;
+}
+
+/* ---- small files read once per process -------------------------------- */
+
+struct memo {
+    struct memo *next;
+    char *path;
+    dev_t dev;
+    ino_t ino;
+    off_t size;
+    struct timespec mtime;
+    char *data;
+    size_t len;
+};
+static struct memo *memos;
+static pthread_mutex_t memo_lock = PTHREAD_MUTEX_INITIALIZER;
+
+static bool memo_is(const struct memo *m, const struct stat *st)
+{
+    return m->dev == st->st_dev && m->ino == st->st_ino && m->size == st->st_size &&
+           m->mtime.tv_sec == st->st_mtim.tv_sec && m->mtime.tv_nsec == st->st_mtim.tv_nsec;
+}
+
+int fa_file_read_memo(const char *path, size_t max, const char **buf, size_t *len)
+{
+    struct stat st;
+    struct memo *m;
+    char *data;
+    size_t n;
+    int rc = -1;
+
+    pthread_mutex_lock(&memo_lock);
+    for (m = memos; m; m = m->next)
+        if (strcmp(m->path, path) == 0)
+            break;
+    if (m && stat(path, &st) == 0 && memo_is(m, &st)) {
+        if (m->len > max) {
+            fa_err_set("'%s' is larger than %zu bytes", path, max);
+            errno = EFBIG;
+            goto out;
+        }
+        *buf = m->data;
+        *len = m->len;
+        rc = 0;
+        goto out;
+    }
+    /* (stat before the read: a file changed meanwhile is read again next
+     * time, never kept with an identity that is not its own) */
+    if (stat(path, &st) < 0) {
+        fa_err_sys("cannot open '%s'", path);
+        goto out;
+    }
+    if (fa_file_read(path, max, &data, &n) < 0)
+        goto out;
+    if (!m) {
+        m = fa_str_nn(calloc(1, sizeof *m));
+        m->path = fa_str_nn(strdup(path));
+        m->next = memos;
+        memos = m;
+    }
+    free(m->data);
+    m->dev = st.st_dev;
+    m->ino = st.st_ino;
+    m->size = st.st_size;
+    m->mtime = st.st_mtim;
+    m->data = data;
+    m->len = n;
+    *buf = data;
+    *len = n;
+    rc = 0;
+out:
+    pthread_mutex_unlock(&memo_lock);
+    return rc;
 }

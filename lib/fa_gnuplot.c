@@ -33,6 +33,7 @@
 #include "fa_err.h"
 #include "fa_file.h"
 #include "fa_gnuplot.h"
+#include "fa_str.h"
 #include "fa_banned.h"
 
 #define GP_TIMEOUT_MS 60000
@@ -46,7 +47,38 @@ static int is_exec(const char *p)
     return stat(p, &st) == 0 && S_ISREG(st.st_mode) && access(p, X_OK) == 0;
 }
 
+/* The last answer and what it was found from (FA_GNUPLOT and PATH): a
+ * process that draws many charts (fa-days) searches once. */
+static char *gp_from_name, *gp_from_path;
+
+static bool same_env(const char *saved, const char *now)
+{
+    return saved && now && strcmp(saved, now) == 0;
+}
+
+static const char *find_gnuplot(void);
+
 const char *fa_gnuplot_path(void)
+{
+    const char *name = getenv("FA_GNUPLOT"), *path = getenv("PATH"), *r;
+
+    if (gp_path[0] && same_env(gp_from_name, name ? name : "") &&
+        same_env(gp_from_path, path ? path : ""))
+        return gp_path;
+    free(gp_from_name);
+    free(gp_from_path);
+    gp_from_name = gp_from_path = NULL;
+    r = find_gnuplot();
+    if (r) {
+        gp_from_name = fa_str_nn(strdup(name ? name : ""));
+        gp_from_path = fa_str_nn(strdup(path ? path : ""));
+    } else {
+        gp_path[0] = 0;
+    }
+    return r;
+}
+
+static const char *find_gnuplot(void)
 {
     const char *name = getenv("FA_GNUPLOT"), *path, *p, *colon;
     size_t n;

@@ -3,6 +3,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <math.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -13,6 +14,7 @@
 
 #include "fa_ledger.h"
 #include "fa_err.h"
+#include "fa_file.h"
 #include "fa_banned.h"
 
 struct price {
@@ -39,13 +41,19 @@ static int parse_num(const char *s, double *out)
 
 static int load_prices(struct fa_ledger *l, const char *path)
 {
-    FILE *f = fopen(path, "r");
+    const char *text;
+    size_t tlen;
+    FILE *f;
     char *line = NULL;
     size_t cap = 0;
     unsigned long ln = 0;
     ssize_t n;
 
-    if (!f) {
+    /* (read once per process: every model client of fa-days opens it) */
+    if (fa_file_read_memo(path, (size_t)1 << 20, &text, &tlen) == 0 && tlen == 0)
+        return 0;
+    if (fa_file_read_memo(path, (size_t)1 << 20, &text, &tlen) < 0 ||
+        !(f = fmemopen((void *)(uintptr_t)text, tlen, "r"))) {
         fa_err_sys("price table '%s'", path);
         return -1;
     }

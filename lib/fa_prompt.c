@@ -3,6 +3,7 @@
 #include <ctype.h>
 #include <errno.h>
 #include <limits.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -10,6 +11,7 @@
 
 #include "fa_prompt.h"
 #include "fa_err.h"
+#include "fa_file.h"
 #include "fa_str.h"
 #include "fa_record.h"
 #include "fa_banned.h"
@@ -41,6 +43,36 @@ static int readable(const char *path)
     return access(path, R_OK) == 0;
 }
 
+/* The directory of this program's executable, read once (a link read
+ * per prompt was most of what finding a prompt cost). */
+static pthread_once_t exe_once = PTHREAD_ONCE_INIT;
+static char exe_path[PATH_MAX];
+static ssize_t exe_len = -1;
+
+static void exe_read(void)
+{
+    ssize_t n = readlink("/proc/self/exe", exe_path, sizeof exe_path - 1);
+    char *slash;
+
+    if (n <= 0)
+        return;
+    exe_path[n] = 0;
+    if ((slash = strrchr(exe_path, '/'))) {
+        *slash = 0;
+        exe_len = slash - exe_path;
+    }
+}
+
+/* It into d (its length), or -1. */
+static ssize_t exe_dir(char *d, size_t size)
+{
+    pthread_once(&exe_once, exe_read);
+    if (exe_len < 0 || (size_t)exe_len >= size)
+        return -1;
+    memcpy(d, exe_path, (size_t)exe_len + 1);
+    return exe_len;
+}
+
 char *fa_prompt_path(const char *name)
 {
     char *fn = file_name(name), *path = NULL;
@@ -64,30 +96,24 @@ char *fa_prompt_path(const char *name)
         fa_str_add(&tried, env);
         free(path);
     }
-    n = readlink("/proc/self/exe", exe, sizeof exe - 1);
+    n = exe_dir(exe, sizeof exe);
     if (n > 0) {
         /* ../prompts of the executable's directory (bin/ of a source tree
          * or of an install prefix), then two levels further up (build/san/
          * bin/ of a source tree), then ../share/fa (an install moved to
          * another prefix than the one compiled in) */
         static const char *const ups[] = {"/..", "/../../..", "/../share/fa"};
-        char *slash;
-        exe[n] = 0;
-        slash = strrchr(exe, '/');
-        if (slash) {
-            *slash = 0;
-            for (size_t u = 0; u < 3; u++) {
-                if (asprintf(&path, "%s%s/prompts/%s", exe, ups[u], fn) < 0)
-                    abort();
-                if (readable(path))
-                    goto found;
-                if (tried.len)
-                    fa_str_add(&tried, ", ");
-                fa_str_add(&tried, exe);
-                fa_str_add(&tried, ups[u]);
-                fa_str_add(&tried, "/prompts");
-                free(path);
-            }
+        for (size_t u = 0; u < 3; u++) {
+            if (asprintf(&path, "%s%s/prompts/%s", exe, ups[u], fn) < 0)
+                abort();
+            if (readable(path))
+                goto found;
+            if (tried.len)
+                fa_str_add(&tried, ", ");
+            fa_str_add(&tried, exe);
+            fa_str_add(&tried, ups[u]);
+            fa_str_add(&tried, "/prompts");
+            free(path);
         }
     }
     if (asprintf(&path, "%s/prompts/%s", FA_DATADIR, fn) < 0)
@@ -108,37 +134,22 @@ found:
     return path;
 }
 
-/* Reads a whole (small) file. */
+/* Reads a whole (small) file: a copy of it, read once per process
+ * (fa_file_read_memo; fa-days renders the same prompts every day). */
 static char *slurp(const char *path)
 {
-    FILE *f = fopen(path, "rb");
-    struct fa_str b = {0};
-    char buf[8192];
+    const char *b;
     size_t n;
+    char *s;
 
-    if (!f) {
-        fa_err_sys("open '%s'", path);
-        return NULL;
-    }
-    while ((n = fread(buf, 1, sizeof buf, f)) > 0) {
-        fa_str_addn(&b, buf, n);
-        if (b.len > MAX_FILE) {
-            fclose(f);
-            free(b.s);
+    if (fa_file_read_memo(path, MAX_FILE, &b, &n) < 0) {
+        if (errno == EFBIG)
             fa_err_set("prompt '%s': larger than %u bytes", path, MAX_FILE);
-            return NULL;
-        }
-    }
-    if (ferror(f)) {
-        fa_err_sys("read '%s'", path);
-        fclose(f);
-        free(b.s);
         return NULL;
     }
-    fclose(f);
-    if (!b.s)
-        fa_str_addn(&b, "", 0);
-    return b.s;
+    s = fa_str_nn(malloc(n + 1));
+    memcpy(s, b, n + 1);
+    return s;
 }
 
 /* Looks up a dotted path in vars. */

@@ -140,16 +140,20 @@ static void put(struct buf *b, const char *s, size_t n)
 static void puts_json(struct buf *b, const char *s, size_t len)
 {
     static const char hex[] = "0123456789abcdef";
-    size_t i;
+    size_t i, plain = 0; /* the unescaped run s[plain..i) goes out in one piece */
     char esc[8];
 
     put(b, "\"", 1);
     for (i = 0; i < len; i++) {
         unsigned char c = (unsigned char)s[i];
+        if (c != '"' && c != '\\' && c >= 0x20)
+            continue;
+        put(b, s + plain, i - plain);
+        plain = i + 1;
         if (c == '"' || c == '\\') {
             esc[0] = '\\', esc[1] = (char)c;
             put(b, esc, 2);
-        } else if (c < 0x20) {
+        } else {
             const char *named = c == '\n' ? "\\n" : c == '\t' ? "\\t" : c == '\r' ? "\\r" : NULL;
             if (named) {
                 put(b, named, 2);
@@ -158,10 +162,9 @@ static void puts_json(struct buf *b, const char *s, size_t len)
                 esc[4] = hex[c >> 4], esc[5] = hex[c & 15];
                 put(b, esc, 6);
             }
-        } else {
-            put(b, (const char *)&s[i], 1);
         }
     }
+    put(b, s + plain, len - plain);
     put(b, "\"", 1);
 }
 

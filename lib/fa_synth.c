@@ -16,6 +16,7 @@
  * Determinism: only integer arithmetic, + - * / and floor reach the
  * records; FP contraction is off so no compiler fuses a multiply-add. */
 #include <math.h>
+#include <pthread.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -320,6 +321,30 @@ static struct json_object *guidance_item(struct rng *r, const char *sym, int day
 
 enum { BULL, BEAR, SIDE };
 
+/* The generator's whole state at the start of a day. A process that asks
+ * for the same series again from a later day (fa-days: each day's fetch)
+ * resumes from where the last call began to keep records, instead of from
+ * FA_SYNTH_ORIGIN: the same draws in the same order, so the same series. */
+struct synth_state {
+    struct rng pr, er, nr, gr;
+    int day, regime, events[FA_SYNTH_HORIZON], pend_e;
+    bool pending;
+    double p;
+};
+static struct {
+    bool valid;
+    char symbol[64];
+    struct fa_synth_opts o;
+    struct synth_state st;
+} memo;
+static pthread_mutex_t memo_lock = PTHREAD_MUTEX_INITIALIZER;
+
+static bool memo_same(const struct fa_synth_opts *o, const char *symbol)
+{
+    return memo.valid && memo.o.seed == o->seed && memo.o.noise == o->noise &&
+           memo.o.cal == o->cal && strcmp(memo.symbol, symbol) == 0;
+}
+
 int fa_synth_generate(const struct fa_synth_opts *o, const char *symbol, int keep_from, int to,
                       struct fa_provider_data *d)
 {
@@ -331,7 +356,7 @@ int fa_synth_generate(const struct fa_synth_opts *o, const char *symbol, int kee
     const double gagree = 0.5 + 0.3 * (1.0 - o->noise);
     uint64_t h = fnv(symbol) ^ o->seed * 0x9e3779b97f4a7c15ULL;
     struct rng pr, er, nr, gr;
-    int origin, regime = SIDE, events[FA_SYNTH_HORIZON] = {0};
+    int origin, from, regime = SIDE, events[FA_SYNTH_HORIZON] = {0};
     bool pending = false;
     int pend_e = 0;
     double p, p0, base_vol;
@@ -349,10 +374,38 @@ int fa_synth_generate(const struct fa_synth_opts *o, const char *symbol, int kee
     p0 = crypto ? 300.0 + (double)(fnv(symbol) % 2700) : 20.0 + (double)(fnv(symbol) % 280);
     base_vol = 1e6 * (double)(1 + fnv(symbol) % 50);
     p = p0;
+    from = origin;
+    pthread_mutex_lock(&memo_lock);
+    if (memo_same(o, symbol) && memo.st.day <= keep_from && memo.st.day <= to) {
+        const struct synth_state *m = &memo.st;
+        pr = m->pr, er = m->er, nr = m->nr, gr = m->gr;
+        regime = m->regime, pend_e = m->pend_e, pending = m->pending, p = m->p;
+        memcpy(events, m->events, sizeof events);
+        from = m->day;
+    }
+    pthread_mutex_unlock(&memo_lock);
 
-    for (int day = origin; day <= to; day++) {
+    for (int day = from; day <= to; day++) {
         bool trading = fa_date_is_trading(day, o->cal);
         int e, nitems;
+
+        if (day == keep_from && strlen(symbol) < sizeof memo.symbol) {
+            pthread_mutex_lock(&memo_lock);
+            memo.valid = true;
+            snprintf(memo.symbol, sizeof memo.symbol, "%s", symbol);
+            memo.o = *o;
+            memo.st = (struct synth_state){.pr = pr,
+                                           .er = er,
+                                           .nr = nr,
+                                           .gr = gr,
+                                           .day = day,
+                                           .regime = regime,
+                                           .pend_e = pend_e,
+                                           .pending = pending,
+                                           .p = p};
+            memcpy(memo.st.events, events, sizeof events);
+            pthread_mutex_unlock(&memo_lock);
+        }
 
         /* The event of the next trading day: today's if trading. */
         if (!pending) {

@@ -91,6 +91,65 @@ int main(void)
        "a missing directory: an error naming the path");
     is_num(leftovers(), 0, 0, "no temporary file left behind");
 
+    /* streamed: the file appears whole at the commit, never before; an
+     * abandoned one leaves nothing */
+    {
+        struct fa_file_atomic af;
+        ok(fa_file_open_atomic(&af, at("big"), 0644) == 0, "streamed: open");
+        for (int i = 0; i < 20000; i++)
+            fprintf(af.f, "line %d\n", i);
+        ok(access(at("big"), F_OK) != 0 && leftovers() == 1, "not there before the commit");
+        ok(fa_file_close_atomic(&af, true) == 0, "commit");
+        struct stat bs = {0};
+        int there = stat(at("big"), &bs) == 0;
+        ok(there && bs.st_size == 208890 && leftovers() == 0,
+           "there whole after it (%lld bytes), no temporary file", (long long)bs.st_size);
+        ok(fa_file_open_atomic(&af, at("big"), 0644) == 0, "again");
+        fputs("half", af.f);
+        fa_file_close_atomic(&af, false);
+        there = stat(at("big"), &bs) == 0;
+        ok(there && bs.st_size == 208890 && leftovers() == 0,
+           "abandoned: the old file stays, nothing left");
+        ok(fa_file_open_atomic(&af, at("adir"), 0644) < 0 && af.f == NULL, "a directory: refused");
+        unlink(at("big"));
+    }
+
+    /* standard output into a file (a program's -o FILE) */
+    {
+        fflush(stdout);
+        int keep = dup(1), to = fa_file_stdout_to(at("out"));
+        printf("{\"kind\":\"x\"}\n");
+        int early = access(at("out"), F_OK), done = fa_file_stdout_commit(true);
+        fflush(stdout);
+        dup2(keep, 1);
+        close(keep);
+        ok(to == 0 && done == 0, "stdout to a file, committed");
+        ok(early != 0, "the file appears at the commit only");
+        is_str(slurp(at("out")), "{\"kind\":\"x\"}\n", "what was printed");
+        is_num(leftovers(), 0, 0, "no temporary file");
+        unlink(at("out"));
+    }
+
+    /* small files read once while they stay the same */
+    {
+        const char *b1, *b2;
+        size_t n1, n2;
+        ok(fa_file_write_atomic(at("memo"), "one", 3, 0644) == 0, "memo: a file");
+        ok(fa_file_read_memo(at("memo"), 100, &b1, &n1) == 0 && n1 == 3 && strcmp(b1, "one") == 0,
+           "read");
+        ok(fa_file_read_memo(at("memo"), 100, &b2, &n2) == 0 && b2 == b1,
+           "again: the same copy, not read again");
+        ok(fa_file_write_atomic(at("memo"), "second", 6, 0644) == 0, "replaced");
+        ok(fa_file_read_memo(at("memo"), 100, &b2, &n2) == 0 && n2 == 6 &&
+               strcmp(b2, "second") == 0,
+           "a changed file is read again");
+        ok(fa_file_read_memo(at("memo"), 3, &b2, &n2) < 0 && strstr(fa_err_get(), "memo"),
+           "the cap still holds: %s", fa_err_get());
+        unlink(at("memo"));
+        ok(fa_file_read_memo(at("memo"), 100, &b2, &n2) < 0 && strstr(fa_err_get(), "memo"),
+           "a file gone: an error naming it");
+    }
+
     unlink(at("new"));
     unlink(at("empty"));
     unlink(at("link"));

@@ -30,6 +30,23 @@ static int same_bars(const struct fa_provider_data *a, size_t ia, const struct f
     return 1;
 }
 
+/* Whether a and b hold the same bars, news and guidance. */
+static int same_data(const struct fa_provider_data *a, const struct fa_provider_data *b)
+{
+    if (a->nbars != b->nbars || a->nnews != b->nnews || a->nguidance != b->nguidance ||
+        !same_bars(a, 0, b, 0, a->nbars))
+        return 0;
+    for (size_t i = 0; i < a->nnews; i++)
+        if (strcmp(json_object_to_json_string(a->news[i].fields),
+                   json_object_to_json_string(b->news[i].fields)) != 0)
+            return 0;
+    for (size_t i = 0; i < a->nguidance; i++)
+        if (strcmp(json_object_to_json_string(a->guidance[i].fields),
+                   json_object_to_json_string(b->guidance[i].fields)) != 0)
+            return 0;
+    return 1;
+}
+
 int main(void)
 {
     struct fa_synth_opts o = {0}, o2;
@@ -75,6 +92,28 @@ int main(void)
         ;
     ok(b.nbars == a.nbars - i && same_bars(&a, i, &b, 0, b.nbars), "window does not move data");
     fa_provider_data_free(&b);
+
+    /* A process that asks again from a later day resumes where the last
+     * call began to keep (as fa-days' fetch does each day): the same bars,
+     * news and guidance as a series made from the origin. Another symbol
+     * in between makes the next call start from the origin again. */
+    {
+        struct fa_provider_data x = {0}, y = {0};
+        int same = 1, ran = 0;
+        for (int d = day("2023-03-01"); d <= day("2023-03-31"); d += 3) {
+            struct fa_provider_data m = {0};
+            if (fa_synth_generate(&o, "AAPL", d - 30, d, &x) != 0 ||
+                fa_synth_generate(&o, "MSFT", d - 30, d, &m) != 0 ||
+                fa_synth_generate(&o, "AAPL", d - 30, d, &y) != 0)
+                same = 0;
+            same = same && same_data(&x, &y) && x.nbars > 15;
+            fa_provider_data_free(&x);
+            fa_provider_data_free(&y);
+            fa_provider_data_free(&m);
+            ran++;
+        }
+        ok(same && ran == 11, "resumed day after day: the series from the origin (%d days)", ran);
+    }
 
     /* Bars are consistent and on the calendar; news on any day. */
     for (i = 0; i < a.nbars; i++) {
