@@ -22,6 +22,7 @@
 #include "fa_cli.h"
 #include "fa_err.h"
 #include "fa_file.h"
+#include "fa_gnuplot.h"
 #include "fa_ndjson.h"
 
 #include <dirent.h>
@@ -1383,6 +1384,17 @@ static int run_day1(void)
         if (!ok)
             return 1;
     }
+    /* the day's charts drawn meanwhile by the drawer's thread (when no
+     * model looked at them): on disk before the day file that names them */
+    {
+        long long t0 = now_us();
+        int crc = fa_gnuplot_later_wait();
+        lap("wait-charts", t0);
+        if (crc < 0) {
+            fprintf(stderr, "fa-days: %s\n", fa_err_get());
+            return 1;
+        }
+    }
     long long t_save = now_us();
     if (fsync_path(cur) < 0) {
         fprintf(stderr, "fa-days: cannot sync '%s/%s'\n", o_out, cur);
@@ -1420,6 +1432,7 @@ static int run_day1(void)
     return 0;
 
 failed:
+    fa_gnuplot_later_wait();
     if (job_live(&prep))
         job_wait(&prep);
     prep = (struct job){0};
@@ -1747,6 +1760,10 @@ int main(int argc, char **argv)
     if (chdir(o_out) < 0)
         fa_die(1, "cannot enter '%s'", o_out);
     signal(SIGPIPE, SIG_IGN);
+    /* charts no model looks at are drawn by a thread of their own while
+     * the day goes on (fa_gnuplot_write_later) */
+    if (o_charts && fa_gnuplot_later_start() < 0)
+        fa_die(1, "%s", fa_err_get());
     if (past_load(o_run) < 0)
         fa_die(1, "cannot read the days of '%s'", o_out);
 
@@ -1837,5 +1854,6 @@ int main(int argc, char **argv)
         }
     }
     rm_dir(REUSE, NULL);
+    fa_gnuplot_later_stop();
     return 0;
 }

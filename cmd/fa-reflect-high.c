@@ -309,9 +309,16 @@ static void reflect(struct fa_day *d)
     if (want_image || opt_charts) {
         int rc;
         t = fa_stage_printf("%s %s: trades and cumulative return", d->symbol, d->date);
-        rc = fa_chart_trading(days, ndays, t, &png, &pnglen);
+        if (want_image) {
+            rc = fa_chart_trading(days, ndays, t, &png, &pnglen);
+            chart_path = fa_stage_chart_drawn(d, rc, opt_charts, "trading", png, pnglen);
+        } else {
+            /* no model looks at it: only the file, perhaps drawn later */
+            chart_path = fa_stage_chart_path(d, opt_charts, "trading");
+            rc = fa_chart_trading_file(days, ndays, t, chart_path);
+            fa_stage_chart_check(d, rc);
+        }
         free(t);
-        chart_path = fa_stage_chart_drawn(d, rc, opt_charts, "trading", png, pnglen);
         image = want_image;
     }
 

@@ -121,9 +121,17 @@ static void reflect(struct fa_day *d)
         title =
             fa_stage_printf("%s %s: last %zu bars%s", d->symbol, d->date, (size_t)ti + 1 - first,
                             n > (size_t)ti + 1 ? ", with the next bars in hindsight" : "");
-        rc = fa_chart_kline(bars, n, first, (size_t)ti, title, &png, &pnglen);
+        if (want_image) {
+            rc = fa_chart_kline(bars, n, first, (size_t)ti, title, &png, &pnglen);
+            chart_path = fa_stage_chart_drawn(d, rc, opt_charts, "kline", png, pnglen);
+        } else {
+            /* no model looks at it: only the file, perhaps drawn later
+             * (fa_gnuplot_write_later) */
+            chart_path = fa_stage_chart_path(d, opt_charts, "kline");
+            rc = fa_chart_kline_file(bars, n, first, (size_t)ti, title, chart_path);
+            fa_stage_chart_check(d, rc);
+        }
         free(title);
-        chart_path = fa_stage_chart_drawn(d, rc, opt_charts, "kline", png, pnglen);
         image = want_image;
     }
     json_object_object_add(vars, "symbol", json_object_new_string(d->symbol));

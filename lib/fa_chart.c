@@ -78,20 +78,18 @@ bool fa_chart_close_only(const struct fa_chart_bar *bars, size_t n, size_t first
     return false;
 }
 
-int fa_chart_kline(const struct fa_chart_bar *bars, size_t n, size_t first, size_t today,
-                   const char *title, unsigned char **png, size_t *len)
+/* The Kline chart's gnuplot script (malloc'd), or NULL with fa_err. */
+static char *kline_script(const struct fa_chart_bar *bars, size_t n, size_t first, size_t today,
+                          const char *title)
 {
     char *s = NULL, lab[6];
     size_t sl = 0;
     FILE *f;
-    int rc;
     bool co = fa_chart_close_only(bars, n, first);
 
-    *png = NULL;
-    *len = 0;
     if (n == 0 || first >= n || today < first || today >= n) {
         fa_err_set("kline chart: no bars to draw");
-        return -1;
+        return NULL;
     }
     f = mem_open(&s, &sl);
     fputs("$bars << EOD\n", f);
@@ -135,8 +133,33 @@ int fa_chart_kline(const struct fa_chart_bar *bars, size_t n, size_t first, size
           "     $bars using 1:8 with lines dt 2 lc rgb '#9467bd' title 'Bollinger (5, 2)', \\\n"
           "     $bars using 1:9 with lines dt 2 lc rgb '#9467bd' notitle\n",
           f);
-    s = mem_close(f, &s);
+    return mem_close(f, &s);
+}
+
+int fa_chart_kline(const struct fa_chart_bar *bars, size_t n, size_t first, size_t today,
+                   const char *title, unsigned char **png, size_t *len)
+{
+    char *s = kline_script(bars, n, first, today, title);
+    int rc;
+
+    *png = NULL;
+    *len = 0;
+    if (!s)
+        return -1;
     rc = fa_gnuplot_render(s, FA_GNUPLOT_PNG, FA_CHART_KLINE_W, FA_CHART_KLINE_H, png, len);
+    free(s);
+    return rc;
+}
+
+int fa_chart_kline_file(const struct fa_chart_bar *bars, size_t n, size_t first, size_t today,
+                        const char *title, const char *path)
+{
+    char *s = kline_script(bars, n, first, today, title);
+    int rc;
+
+    if (!s)
+        return -1;
+    rc = fa_gnuplot_write_later(s, FA_GNUPLOT_PNG, FA_CHART_KLINE_W, FA_CHART_KLINE_H, path);
     free(s);
     return rc;
 }
@@ -190,19 +213,16 @@ char *fa_chart_kline_text(const struct fa_chart_bar *bars, size_t n, size_t firs
     return mem_close(f, &s);
 }
 
-int fa_chart_trading(const struct fa_chart_trade *days, size_t n, const char *title,
-                     unsigned char **png, size_t *len)
+/* The trading chart's gnuplot script (malloc'd), or NULL with fa_err. */
+static char *trading_script(const struct fa_chart_trade *days, size_t n, const char *title)
 {
     char *s = NULL, lab[6];
     size_t sl = 0, step;
     FILE *f;
-    int rc;
 
-    *png = NULL;
-    *len = 0;
     if (n == 0) {
         fa_err_set("trading chart: no days to draw");
-        return -1;
+        return NULL;
     }
     step = n > 30 ? (n + 29) / 30 : 1;
     f = mem_open(&s, &sl);
@@ -233,8 +253,33 @@ int fa_chart_trading(const struct fa_chart_trade *days, size_t n, const char *ti
           "title 'cumulative return (%)', 0 with lines dt 2 lc rgb '#888888' notitle\n"
           "unset multiplot\n",
           f);
-    s = mem_close(f, &s);
+    return mem_close(f, &s);
+}
+
+int fa_chart_trading(const struct fa_chart_trade *days, size_t n, const char *title,
+                     unsigned char **png, size_t *len)
+{
+    char *s = trading_script(days, n, title);
+    int rc;
+
+    *png = NULL;
+    *len = 0;
+    if (!s)
+        return -1;
     rc = fa_gnuplot_render(s, FA_GNUPLOT_PNG, FA_CHART_TRADING_W, FA_CHART_TRADING_H, png, len);
+    free(s);
+    return rc;
+}
+
+int fa_chart_trading_file(const struct fa_chart_trade *days, size_t n, const char *title,
+                          const char *path)
+{
+    char *s = trading_script(days, n, title);
+    int rc;
+
+    if (!s)
+        return -1;
+    rc = fa_gnuplot_write_later(s, FA_GNUPLOT_PNG, FA_CHART_TRADING_W, FA_CHART_TRADING_H, path);
     free(s);
     return rc;
 }

@@ -58,6 +58,12 @@ int fa_chart_kline(const struct fa_chart_bar *bars, size_t n, size_t first, size
                    const char *title, unsigned char **png, size_t *len)
     __attribute__((warn_unused_result));
 
+/* The same chart drawn into the file at path (atomically): now, or by
+ * the drawer a program started (fa_gnuplot_write_later). Returns 0,
+ * FA_GNUPLOT_MISSING, or -1 with fa_err set. */
+int fa_chart_kline_file(const struct fa_chart_bar *bars, size_t n, size_t first, size_t today,
+                        const char *title, const char *path) __attribute__((warn_unused_result));
+
 /* The same chart in text: one line per shown bar (date, OHLC, MA5, bands,
  * a mark on today; for close-only bars the close alone, and a first line
  * saying the data has no open, high or low) and a closing sentence on
@@ -68,6 +74,10 @@ char *fa_chart_kline_text(const struct fa_chart_bar *bars, size_t n, size_t firs
 /* The trading chart of days[0..n). Returns as fa_chart_kline. */
 int fa_chart_trading(const struct fa_chart_trade *days, size_t n, const char *title,
                      unsigned char **png, size_t *len) __attribute__((warn_unused_result));
+
+/* The same chart into the file at path, as fa_chart_kline_file. */
+int fa_chart_trading_file(const struct fa_chart_trade *days, size_t n, const char *title,
+                          const char *path) __attribute__((warn_unused_result));
 
 /* The trading chart in text: the trades with their prices, and the
  * cumulative return at the start, the end, its best and its worst.

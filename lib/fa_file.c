@@ -64,6 +64,23 @@ static char *dir_of(const char *path)
     return d;
 }
 
+/* The umask, read once: reading it means setting it, which must not race
+ * with another thread creating a file (fa-days draws charts in one). */
+static pthread_once_t umask_once = PTHREAD_ONCE_INIT;
+static mode_t umask_value;
+
+static void umask_read(void)
+{
+    umask_value = umask(0);
+    umask(umask_value);
+}
+
+static mode_t process_umask(void)
+{
+    pthread_once(&umask_once, umask_read);
+    return umask_value;
+}
+
 int fa_file_open_atomic(struct fa_file_atomic *a, const char *path, mode_t mode)
 {
     const char *base = strrchr(path, '/');
@@ -108,8 +125,7 @@ int fa_file_close_atomic(struct fa_file_atomic *a, bool commit)
     fd = fileno(a->f);
     if (!commit)
         goto out;
-    um = umask(0);
-    umask(um);
+    um = process_umask();
     if (fflush(a->f) == EOF || ferror(a->f) || fchmod(fd, a->mode & ~um) < 0 || fsync(fd) < 0) {
         fa_err_sys("cannot write '%s'", a->path);
         goto out;

@@ -18,6 +18,7 @@
 #include <stdbool.h>
 #include <limits.h>
 #include <poll.h>
+#include <pthread.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -58,13 +59,18 @@ static bool same_env(const char *saved, const char *now)
 
 static const char *find_gnuplot(void);
 
+static pthread_mutex_t gp_lock = PTHREAD_MUTEX_INITIALIZER;
+
 const char *fa_gnuplot_path(void)
 {
     const char *name = getenv("FA_GNUPLOT"), *path = getenv("PATH"), *r;
 
+    pthread_mutex_lock(&gp_lock);
     if (gp_path[0] && same_env(gp_from_name, name ? name : "") &&
-        same_env(gp_from_path, path ? path : ""))
+        same_env(gp_from_path, path ? path : "")) {
+        pthread_mutex_unlock(&gp_lock);
         return gp_path;
+    }
     free(gp_from_name);
     free(gp_from_path);
     gp_from_name = gp_from_path = NULL;
@@ -75,6 +81,7 @@ const char *fa_gnuplot_path(void)
     } else {
         gp_path[0] = 0;
     }
+    pthread_mutex_unlock(&gp_lock);
     return r;
 }
 
@@ -640,3 +647,130 @@ int fa_gnuplot_write(const char *script, enum fa_gnuplot_format fmt, int width, 
     free(img);
     return rc;
 }
+
+/* ---- charts drawn later, by a thread of their own --------------------- */
+
+struct later {
+    struct later *next;
+    char *script, *path;
+    enum fa_gnuplot_format fmt;
+    int width, height;
+};
+
+static struct {
+    pthread_mutex_t mu;
+    pthread_cond_t work, idle;
+    struct later *head, **tail;
+    bool on, stop, busy;
+    char err[1024]; /* the first failure since the last wait */
+    pthread_t th;
+} dr = {.mu = PTHREAD_MUTEX_INITIALIZER,
+        .work = PTHREAD_COND_INITIALIZER,
+        .idle = PTHREAD_COND_INITIALIZER};
+
+static void *drawer(void *arg)
+{
+    (void)arg;
+    pthread_mutex_lock(&dr.mu);
+    for (;;) {
+        while (!dr.head && !dr.stop)
+            pthread_cond_wait(&dr.work, &dr.mu);
+        if (!dr.head)
+            break;
+        struct later *j = dr.head;
+        if (!(dr.head = j->next))
+            dr.tail = &dr.head;
+        dr.busy = true;
+        pthread_mutex_unlock(&dr.mu);
+        int rc = fa_gnuplot_write(j->script, j->fmt, j->width, j->height, j->path);
+        pthread_mutex_lock(&dr.mu);
+        if (rc != 0 && !dr.err[0])
+            snprintf(dr.err, sizeof dr.err, "chart '%s': %s", j->path, fa_err_get());
+        dr.busy = false;
+        if (!dr.head)
+            pthread_cond_broadcast(&dr.idle);
+        free(j->script);
+        free(j->path);
+        free(j);
+    }
+    pthread_mutex_unlock(&dr.mu);
+    return NULL;
+}
+
+int fa_gnuplot_later_start(void)
+{
+    int e;
+
+    if (dr.on)
+        return 0;
+    dr.head = NULL;
+    dr.tail = &dr.head;
+    dr.stop = false;
+    dr.err[0] = 0;
+    if ((e = pthread_create(&dr.th, NULL, drawer, NULL)) != 0) {
+        fa_err_set("cannot start the chart thread: %s", strerror(e));
+        return -1;
+    }
+    dr.on = true;
+    return 0;
+}
+
+int fa_gnuplot_later_wait(void)
+{
+    int rc = 0;
+
+    if (!dr.on)
+        return 0;
+    pthread_mutex_lock(&dr.mu);
+    while (dr.head || dr.busy)
+        pthread_cond_wait(&dr.idle, &dr.mu);
+    if (dr.err[0]) {
+        fa_err_set("%s", dr.err);
+        dr.err[0] = 0;
+        rc = -1;
+    }
+    pthread_mutex_unlock(&dr.mu);
+    return rc;
+}
+
+int fa_gnuplot_later_stop(void)
+{
+    int rc;
+
+    if (!dr.on)
+        return 0;
+    rc = fa_gnuplot_later_wait();
+    pthread_mutex_lock(&dr.mu);
+    dr.stop = true;
+    pthread_cond_signal(&dr.work);
+    pthread_mutex_unlock(&dr.mu);
+    pthread_join(dr.th, NULL);
+    dr.on = false;
+    return rc;
+}
+
+int fa_gnuplot_write_later(const char *script, enum fa_gnuplot_format fmt, int width, int height,
+                           const char *path)
+{
+    struct later *j;
+
+    if (!dr.on)
+        return fa_gnuplot_write(script, fmt, width, height, path);
+    if (!fa_gnuplot_path())
+        return FA_GNUPLOT_MISSING;
+    if (fa_file_check_target(path) < 0)
+        return -1;
+    j = fa_str_nn(calloc(1, sizeof *j));
+    j->script = fa_str_nn(strdup(script));
+    j->path = fa_str_nn(strdup(path));
+    j->fmt = fmt;
+    j->width = width;
+    j->height = height;
+    pthread_mutex_lock(&dr.mu);
+    *dr.tail = j;
+    dr.tail = &j->next;
+    pthread_cond_signal(&dr.work);
+    pthread_mutex_unlock(&dr.mu);
+    return 0;
+}
+

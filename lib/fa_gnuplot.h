@@ -58,6 +58,22 @@ int fa_gnuplot_render(const char *script, enum fa_gnuplot_format fmt, int width,
 int fa_gnuplot_write(const char *script, enum fa_gnuplot_format fmt, int width, int height,
                      const char *path) __attribute__((warn_unused_result));
 
+/* Charts drawn later. A program whose charts need not exist before some
+ * point of its own (fa-days: a day's charts before its day file is saved,
+ * when no model looks at them) starts a drawer: fa_gnuplot_write_later
+ * then queues the chart for the drawer's thread, which draws the queued
+ * charts one after the other (fa_gnuplot_write, the same bytes) while the
+ * program goes on, on another core. fa_gnuplot_later_wait returns once the
+ * queue is drawn: 0, or -1 with fa_err naming the first chart that failed
+ * since the last wait. _stop waits, then ends the thread. Without a
+ * drawer, fa_gnuplot_write_later is fa_gnuplot_write. Returns 0 when the
+ * chart is queued (or drawn), FA_GNUPLOT_MISSING, or -1 with fa_err. */
+int fa_gnuplot_later_start(void) __attribute__((warn_unused_result));
+int fa_gnuplot_later_wait(void);
+int fa_gnuplot_later_stop(void);
+int fa_gnuplot_write_later(const char *script, enum fa_gnuplot_format fmt, int width, int height,
+                           const char *path) __attribute__((warn_unused_result));
+
 /* Writes len bytes to path atomically: a temporary file in the same
  * directory, fsync, rename (mode 0644 less umask). Returns 0, or -1
  * with fa_err set naming path; no partial file is ever left. */

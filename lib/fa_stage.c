@@ -303,18 +303,28 @@ bool fa_stage_fatal(enum fa_llm_error e)
     return e == FA_LLM_EBUDGET || e == FA_LLM_EAUTH || e == FA_LLM_EREPLAY;
 }
 
+void fa_stage_chart_check(const struct fa_day *d, int rc)
+{
+    if (rc == FA_GNUPLOT_MISSING)
+        fa_die(FA_EXIT_USAGE, "%s (or use --no-charts)", fa_err_get());
+    if (rc < 0)
+        fa_die(FA_EXIT_FAIL, "%s %s: %s", d->symbol, d->date, fa_err_get());
+}
+
+char *fa_stage_chart_path(const struct fa_day *d, const char *dir, const char *name)
+{
+    return fa_stage_printf("%s/%s-%s-%s.png", dir, d->symbol, d->date, name);
+}
+
 char *fa_stage_chart_drawn(const struct fa_day *d, int rc, const char *dir, const char *name,
                            const unsigned char *png, size_t len)
 {
     char *path;
 
-    if (rc == FA_GNUPLOT_MISSING)
-        fa_die(FA_EXIT_USAGE, "%s (or use --no-charts)", fa_err_get());
-    if (rc < 0)
-        fa_die(FA_EXIT_FAIL, "%s %s: %s", d->symbol, d->date, fa_err_get());
+    fa_stage_chart_check(d, rc);
     if (!dir)
         return NULL;
-    path = fa_stage_printf("%s/%s-%s-%s.png", dir, d->symbol, d->date, name);
+    path = fa_stage_chart_path(d, dir, name);
     if (fa_gnuplot_save(path, png, len) < 0)
         fa_die(FA_EXIT_FAIL, "%s", fa_err_get());
     return path;

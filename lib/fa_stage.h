@@ -245,6 +245,12 @@ bool fa_stage_hit_seen(struct json_object *set, struct json_object *hit);
  * a string field, the string. malloc'd; "" when absent. */
 char *fa_stage_fieldtext(struct json_object *rec, const char *key);
 
+/* A chart's outcome rc: returns when it was drawn (or queued); dies with
+ * a clear message otherwise (exit 2 when gnuplot is missing). */
+void fa_stage_chart_check(const struct fa_day *d, int rc);
+/* Where the day's chart NAME goes in dir: DIR/SYMBOL-DATE-NAME.png
+ * (malloc'd). */
+char *fa_stage_chart_path(const struct fa_day *d, const char *dir, const char *name);
 /* After a chart of day d was drawn (rc from fa_chart_kline or
  * fa_chart_trading): a failure ends the program (fa_die: status 2 with
  * "... (or use --no-charts)" when gnuplot is missing, else 1 with
