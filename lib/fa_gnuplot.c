@@ -773,4 +773,3 @@ int fa_gnuplot_write_later(const char *script, enum fa_gnuplot_format fmt, int w
     pthread_mutex_unlock(&dr.mu);
     return 0;
 }
-
