@@ -183,15 +183,18 @@ static bool memo_before(struct fa_store *s, size_t row, struct json_object *memo
 /* Streamed search. A one-shot process that scans a large store through
  * its mapping pays a page fault per few pages of the file (each page
  * mapped once and thrown away at exit): on the machines measured that was
- * 2 to 4 times the cost of the scan itself. Reading the rows with pread
- * into a few reused, aligned buffers costs one copy from the page cache
- * instead, and a reader thread does it while the kernel scans the chunk
- * before; the chunks' top k are merged exactly (score, then lower row),
- * so the hits are those of the mapped scan. FA_RETRIEVE_IO=map keeps the
- * mapping (for comparison); small stores always use it. */
-#define STREAM_MIN  ((size_t)64 << 20) /* bytes of rows: below, the mapping */
-#define STREAM_ROWS ((size_t)48 * 128) /* rows per chunk: whole score tiles */
-#define STREAM_BUFS 3
+ * 2 to 4 times the cost of the scan itself, more on a guest whose page
+ * tables are the hypervisor's business. Reading the rows with pread costs
+ * one copy from the page cache instead. Each scan thread reads its own
+ * chunks, about 1 MB each, into a buffer of its own and scans the chunk
+ * at once, while it is still in the core's cache: the copy's writes and
+ * the scan's reads never reach memory, so the store crosses the memory bus
+ * once. The chunks' top k are merged exactly (score, then lower row), so
+ * the hits are those of the mapped scan whichever thread took which chunk.
+ * FA_RETRIEVE_IO=map keeps the mapping (for comparison); small stores
+ * always use it. */
+#define STREAM_MIN   ((size_t)64 << 20) /* bytes of rows: below, the mapping */
+#define STREAM_BYTES ((size_t)1 << 20)  /* a chunk: about this many bytes of rows */
 
 static bool use_stream(size_t n, size_t dim)
 {
@@ -203,35 +206,68 @@ static bool use_stream(size_t n, size_t dim)
     return n * dim * sizeof(float) >= STREAM_MIN;
 }
 
+/* a before b: higher score, then lower row (the kernel's order) */
+static bool hit_before(const struct fa_simd_hit *a, const struct fa_simd_hit *b)
+{
+    return a->score > b->score || (a->score == b->score && a->row < b->row);
+}
+
+/* Merges the m sorted lists of part (pn[j] hits each, rows offset by r0)
+ * into those of hits (nh[j] each), keeping k; tmp holds k hits. */
+static void merge_hits(struct fa_simd_hit *hits, size_t *nh, struct fa_simd_hit *part,
+                       const size_t *pn, int64_t r0, size_t m, size_t k, struct fa_simd_hit *tmp)
+{
+    for (size_t j = 0; j < m; j++) {
+        struct fa_simd_hit *a = hits + j * k, *b = part + j * k;
+        size_t ia = 0, ib = 0, o = 0;
+        for (size_t h = 0; h < pn[j]; h++)
+            b[h].row += r0;
+        while (o < k && (ia < nh[j] || ib < pn[j]))
+            tmp[o++] =
+                ib >= pn[j] || (ia < nh[j] && hit_before(&a[ia], &b[ib])) ? a[ia++] : b[ib++];
+        memcpy(a, tmp, o * sizeof *tmp);
+        nh[j] = o;
+    }
+}
+
 struct stream {
+    const struct fa_simd_search *sr;
+    const float *q;
     int fd;
-    size_t n, rowb, nchunks, crows;
-    float *buf[STREAM_BUFS];
-    size_t produced, consumed;
-    int err; /* errno of a failed read, or -1 for a short file */
-    bool stop;
+    size_t m, k, n, rowb, crows, nchunks;
+    size_t next; /* the next chunk to take */
+    int err;     /* the first failure: errno of a read, -1 a short file, -2 the kernel */
+    char kerr[256];
     pthread_mutex_t mu;
-    pthread_cond_t cv;
 };
 
-static void *stream_reader(void *arg)
+struct worker {
+    struct stream *st;
+    float *buf;
+    struct fa_simd_hit *hits, *part, *tmp;
+    size_t nh[QUERIES_MAX];
+    struct fa_simd_stats stats;
+};
+
+static void *stream_worker(void *arg)
 {
-    struct stream *st = arg;
-    for (size_t c = 0; c < st->nchunks; c++) {
+    struct worker *w = arg;
+    struct stream *st = w->st;
+    size_t pn[QUERIES_MAX];
+
+    for (;;) {
         pthread_mutex_lock(&st->mu);
-        while (st->produced - st->consumed >= STREAM_BUFS && !st->stop)
-            pthread_cond_wait(&st->cv, &st->mu);
-        bool stop = st->stop;
+        size_t c = st->next++;
+        bool stop = st->err != 0 || c >= st->nchunks;
         pthread_mutex_unlock(&st->mu);
         if (stop)
             return NULL;
         size_t r0 = c * st->crows, nr = st->n - r0 < st->crows ? st->n - r0 : st->crows;
         size_t want = nr * st->rowb, got = 0;
-        char *b = (char *)st->buf[c % STREAM_BUFS];
         int err = 0;
         while (got < want) {
-            ssize_t r =
-                pread(st->fd, b + got, want - got, (off_t)(FA_STORE_HEADER + r0 * st->rowb + got));
+            ssize_t r = pread(st->fd, (char *)w->buf + got, want - got,
+                              (off_t)(FA_STORE_HEADER + r0 * st->rowb + got));
             if (r < 0 && errno == EINTR)
                 continue;
             if (r <= 0) {
@@ -240,23 +276,25 @@ static void *stream_reader(void *arg)
             }
             got += (size_t)r;
         }
-        pthread_mutex_lock(&st->mu);
-        if (err)
-            st->err = err;
-        else
-            st->produced++;
-        pthread_cond_broadcast(&st->cv);
-        pthread_mutex_unlock(&st->mu);
-        if (err)
+        struct fa_simd_search cs = *st->sr;
+        cs.rows = w->buf;
+        cs.n = nr;
+        cs.day = st->sr->day ? st->sr->day + r0 : NULL;
+        cs.threads = 1;
+        if (!err && fa_simd_topk(&cs, st->q, st->m, st->k, w->part, pn, &w->stats) < 0)
+            err = -2;
+        if (err) {
+            pthread_mutex_lock(&st->mu);
+            if (!st->err) {
+                st->err = err;
+                if (err == -2)
+                    snprintf(st->kerr, sizeof st->kerr, "%s", fa_err_get());
+            }
+            pthread_mutex_unlock(&st->mu);
             return NULL;
+        }
+        merge_hits(w->hits, w->nh, w->part, pn, (int64_t)r0, st->m, st->k, w->tmp);
     }
-    return NULL;
-}
-
-/* a before b: higher score, then lower row (the kernel's order) */
-static bool hit_before(const struct fa_simd_hit *a, const struct fa_simd_hit *b)
-{
-    return a->score > b->score || (a->score == b->score && a->row < b->row);
 }
 
 /* Like fa_simd_topk on the float32 rows of sr (sr->rows unused), read
@@ -264,93 +302,106 @@ static bool hit_before(const struct fa_simd_hit *a, const struct fa_simd_hit *b)
 static int stream_topk(const struct fa_simd_search *sr, int fd, const float *q, size_t m, size_t k,
                        struct fa_simd_hit *hits, size_t *nh, struct fa_simd_stats *stats)
 {
-    struct stream st = {.fd = fd, .n = sr->n, .rowb = sr->dim * sizeof(float)};
-    size_t crows = STREAM_ROWS;
+    struct stream st = {
+        .sr = sr, .q = q, .fd = fd, .m = m, .k = k, .n = sr->n, .rowb = sr->dim * sizeof(float)};
+    size_t crows = STREAM_BYTES / st.rowb / 48 * 48;
     const char *cv = getenv("FA_RETRIEVE_CHUNK"); /* test knob: rows per chunk */
     if (cv && *cv) {
         unsigned long v = strtoul(cv, NULL, 10);
-        if (v > 0 && v <= STREAM_ROWS)
+        if (v > 0 && v <= ((unsigned long)1 << 20))
             crows = (v + 47) / 48 * 48;
     }
-    struct fa_simd_hit *part = malloc(m * k * sizeof *part), *tmp = malloc(k * sizeof *tmp);
-    size_t pn[QUERIES_MAX];
-    pthread_t tid;
-    int rc = -1, e;
-
+    if (crows < 48)
+        crows = 48;
+    int nt = sr->threads;
+    if (nt <= 0) {
+        long np = sysconf(_SC_NPROCESSORS_ONLN);
+        nt = np > 0 ? (int)np : 1;
+    }
     st.crows = crows;
     st.nchunks = (st.n + crows - 1) / crows;
+    if ((size_t)nt > st.nchunks)
+        nt = (int)st.nchunks;
+    if (nt > 64)
+        nt = 64;
+    struct worker w[64] = {{0}};
+    pthread_t tid[64];
+    int started = 0, rc = -1, e = 0;
+    struct fa_simd_hit *tmp = malloc(k * sizeof *tmp);
+
     pthread_mutex_init(&st.mu, NULL);
-    pthread_cond_init(&st.cv, NULL);
     for (size_t j = 0; j < m; j++)
         nh[j] = 0;
-    for (int b = 0; b < STREAM_BUFS; b++)
-        st.buf[b] = aligned_alloc(4096, (crows * st.rowb + 4095) / 4096 * 4096);
-    if (!part || !tmp || !st.buf[0] || !st.buf[1] || !st.buf[2]) {
+    for (int t = 0; t < nt; t++) {
+        w[t].st = &st;
+        w[t].buf = aligned_alloc(4096, (crows * st.rowb + 4095) / 4096 * 4096);
+        w[t].hits = malloc(m * k * sizeof *w[t].hits);
+        w[t].part = malloc(m * k * sizeof *w[t].part);
+        w[t].tmp = malloc(k * sizeof *w[t].tmp);
+        if (!w[t].buf || !w[t].hits || !w[t].part || !w[t].tmp) {
+            fa_err_set("out of memory");
+            goto out;
+        }
+    }
+    if (!tmp) {
         fa_err_set("out of memory");
-        goto out_free;
+        goto out;
     }
-    if ((e = pthread_create(&tid, NULL, stream_reader, &st)) != 0) {
+    /* this thread is worker 0 */
+    for (int t = 1; t < nt; t++) {
+        if ((e = pthread_create(&tid[t], NULL, stream_worker, &w[t])) != 0)
+            break;
+        started = t;
+    }
+    if (e == 0)
+        stream_worker(&w[0]);
+    else {
+        pthread_mutex_lock(&st.mu);
+        st.err = -3; /* the started ones stop at their next chunk */
+        pthread_mutex_unlock(&st.mu);
+    }
+    for (int t = 1; t <= started; t++)
+        pthread_join(tid[t], NULL);
+    if (e != 0) {
         errno = e;
-        fa_err_sys("cannot start the reader thread");
-        goto out_free;
+        fa_err_sys("cannot start a scan thread");
+        goto out;
     }
-    for (size_t c = 0; c < st.nchunks; c++) {
-        pthread_mutex_lock(&st.mu);
-        while (st.produced <= c && !st.err)
-            pthread_cond_wait(&st.cv, &st.mu);
-        int err = st.produced <= c ? st.err : 0;
-        pthread_mutex_unlock(&st.mu);
-        if (err) {
-            if (err > 0) {
-                errno = err;
-                fa_err_sys("cannot read vectors.f32");
-            } else {
-                fa_err_set("vectors.f32 is shorter than its rows");
+    if (st.err > 0) {
+        errno = st.err;
+        fa_err_sys("cannot read vectors.f32");
+        goto out;
+    }
+    if (st.err == -1) {
+        fa_err_set("vectors.f32 is shorter than its rows");
+        goto out;
+    }
+    if (st.err == -2) {
+        fa_err_set("%s", st.kerr);
+        goto out;
+    }
+    /* the workers' lists, merged in the kernel's order */
+    for (int t = 0; t < nt; t++)
+        merge_hits(hits, nh, w[t].hits, w[t].nh, 0, m, k, tmp);
+    if (stats) {
+        *stats = w[0].stats;
+        for (int t = 0; t < nt; t++)
+            if (w[t].stats.threads > 0) { /* one that scanned: its path */
+                *stats = w[t].stats;
+                break;
             }
-            goto out_join;
-        }
-        size_t r0 = c * crows;
-        struct fa_simd_search cs = *sr;
-        cs.rows = st.buf[c % STREAM_BUFS];
-        cs.n = st.n - r0 < crows ? st.n - r0 : crows;
-        cs.day = sr->day ? sr->day + r0 : NULL;
-        if (cs.threads <= 0 && st.n * sr->dim >= ((size_t)16 << 20)) {
-            /* the whole store's automatic choice, not a chunk's */
-            long np = sysconf(_SC_NPROCESSORS_ONLN);
-            cs.threads = np > 0 ? (int)np : 1;
-        }
-        if (fa_simd_topk(&cs, q, m, k, part, pn, stats) < 0)
-            goto out_join;
-        pthread_mutex_lock(&st.mu);
-        st.consumed++;
-        pthread_cond_broadcast(&st.cv);
-        pthread_mutex_unlock(&st.mu);
-        for (size_t j = 0; j < m; j++) { /* merge two sorted lists, keep k */
-            struct fa_simd_hit *a = hits + j * k, *b = part + j * k;
-            size_t ia = 0, ib = 0, o = 0;
-            for (size_t h = 0; h < pn[j]; h++)
-                b[h].row += (int64_t)r0;
-            while (o < k && (ia < nh[j] || ib < pn[j]))
-                tmp[o++] =
-                    ib >= pn[j] || (ia < nh[j] && hit_before(&a[ia], &b[ib])) ? a[ia++] : b[ib++];
-            memcpy(a, tmp, o * sizeof *tmp);
-            nh[j] = o;
-        }
+        stats->threads = nt;
     }
     rc = 0;
-out_join:
-    pthread_mutex_lock(&st.mu);
-    st.stop = true;
-    pthread_cond_broadcast(&st.cv);
-    pthread_mutex_unlock(&st.mu);
-    pthread_join(tid, NULL);
-out_free:
-    for (int b = 0; b < STREAM_BUFS; b++)
-        free(st.buf[b]);
-    free(part);
+out:
+    for (int t = 0; t < nt; t++) {
+        free(w[t].buf);
+        free(w[t].hits);
+        free(w[t].part);
+        free(w[t].tmp);
+    }
     free(tmp);
     pthread_mutex_destroy(&st.mu);
-    pthread_cond_destroy(&st.cv);
     return rc;
 }
 

@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# fa-retrieve's streamed scan (rows read in chunks by a reader thread, the
+# fa-retrieve's streamed scan (rows read in chunks by the scan threads, the
 # chunks' top k merged) finds the same hits, byte for byte, as the scan of
 # the mapping: across chunk boundaries, with the day filter, one and two
 # threads, several queries and retrieval types.
@@ -8,8 +8,8 @@
 export FA_EMBED_DIM=16 FA_LLM=offline
 unset FA_LLM_URL FA_EMBED_MODEL FA_RETRIEVE_TOP FA_THREADS FA_SIMD FA_RETRIEVE_IO
 
-# 1400 memories in chunks of 480 rows (FA_RETRIEVE_CHUNK; 6144 by
-# default), dated over 2022-2023; a small dimension keeps it quick.
+# 1400 memories in chunks of 480 rows (FA_RETRIEVE_CHUNK; about 1 MB of
+# rows by default), dated over 2022-2023; a small dimension keeps it quick.
 export FA_RETRIEVE_CHUNK=480
 awk 'BEGIN {
   split("rally slump outlook guidance lawsuit contract margin demand chips cloud", w, " ")
