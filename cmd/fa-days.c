@@ -1739,8 +1739,8 @@ int main(int argc, char **argv)
     /* Paths given relative to where we were called: absolute, for inside RUN. */
     char *abs_out = realpath(o_out, NULL);
     if (!abs_out) {
-        if (mkdir(o_out, 0755) < 0 && errno != EEXIST)
-            fa_die(1, "cannot create run directory '%s'", o_out);
+        if (fa_file_mkdirs(o_out, 0755) < 0)
+            fa_die(1, "cannot create run directory '%s': %s", o_out, fa_err_get());
         abs_out = realpath(o_out, NULL);
     }
     if (!abs_out)

@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # fa-days runs a run's days in one process (the stock stages linked in,
-# forked without exec) and makes the same run as fa-day once per day, byte
+# called in its own process) and makes the same run as fa-day once per day, byte
 # for byte: days, memories, charts, metrics, ledger. A stage found in
 # FA_EXEC_PATH is that program instead; a stage that fails stops the run
 # with its work files kept; fa-run resumes.
