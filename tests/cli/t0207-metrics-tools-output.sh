@@ -27,7 +27,7 @@ run_in "$T/signals.ndjson" "${m[@]}" -r -o "$T/m.ndjson"
 is "$rc" 0 "-r -o FILE"
 same_file "$T/m.ndjson" <(jq -c 'select(.kind == "account" or .kind == "metrics")' "$T/all.ndjson") \
   "the same lines in the file"
-is "$(ls -A "$T" | grep -c '^\.')" 0 "no temporary file left"
+is "$(find "$T" -maxdepth 1 -name '.*' | wc -l)" 0 "no temporary file left"
 
 mkdir "$T/adir"
 run_in "$T/signals.ndjson" "${m[@]}" -o "$T/adir"
@@ -41,5 +41,5 @@ printf '{"kind":"price","symbol":"SYN","date":"2023-03-01","open":1,"high":1,"lo
 run fa-metrics -q --strict -o "$T/keep.ndjson" "$T/bad.ndjson"
 is "$rc" 1 "a failed run (--strict, a bad line)"
 is "$(cat "$T/keep.ndjson")" "old" "leaves the file it would have replaced as it was"
-is "$(ls -A "$T" | grep -c '^\.')" 0 "and no temporary file"
+is "$(find "$T" -maxdepth 1 -name '.*' | wc -l)" 0 "and no temporary file"
 done_testing

@@ -17,7 +17,7 @@ base=(--symbol SYN --source synth:5 --since 2023-03-01 --no-charts)
 
 run fa-days -q --out "$R" "${base[@]}" 2023-03-01 2023-03-02
 is "$rc" 0 "two days in one process"
-is "$(ls -A "$R/work" | wc -l)" 0 "complete days leave no work files"
+is "$(find "$R/work" -mindepth 1 | wc -l)" 0 "complete days leave no work files"
 
 run fa-days -q --out "$R" "${base[@]}" --preference "$T/none.txt" 2023-03-03 2023-03-06
 is "$rc" 1 "a stage that dies stops fa-days with status 1"
@@ -27,13 +27,13 @@ like "$(cat "$err")" "fa-days: stage 'decide' failed on 2023-03-03 \(work files 
   "fa-days names the stage, the day and the work files"
 W=$R/work/2023-03-03
 ok "[ -s '$W/01-fetch.ndjson' ] && [ -e '$W/11-decide.ndjson' ]" "the day's work files are kept"
-is "$(ls "$W" | grep -c '^1[2-9]-')" 0 "and none of the day before's later steps"
+is "$(find "$W" -name '1[2-9]-*' | wc -l)" 0 "and none of the day before's later steps"
 ok "[ ! -e '$R/days/2023-03-03.ndjson' ] && [ ! -e '$R/days/2023-03-06.ndjson' ]" \
   "the failed day and the days after it are not complete"
 
 run fa-days -q --out "$R" "${base[@]}" 2023-03-03 2023-03-06
 is "$rc" 0 "the same days again, mended, complete"
-is "$(ls -A "$R/work" | wc -l)" 0 "and leave no work files"
+is "$(find "$R/work" -mindepth 1 | wc -l)" 0 "and leave no work files"
 run fa-day -q --out "$T/one" --symbol SYN --source synth:5 --since 2023-03-01 --no-charts --date 2023-03-01
 run fa-day -q --out "$T/one" --symbol SYN --source synth:5 --since 2023-03-01 --no-charts --date 2023-03-02
 run fa-day -q --out "$T/one" --symbol SYN --source synth:5 --since 2023-03-01 --no-charts --date 2023-03-03
@@ -49,7 +49,7 @@ if command -v gnuplot >/dev/null; then
   ok "[ \"\$(ls '$T/c2/charts' | wc -l)\" -ge 3 ]" "the days' Kline and trading charts"
   ok "diff -r '$T/c1/charts' '$T/c2/charts' >/dev/null && diff -r '$T/c1/days' '$T/c2/days' >/dev/null" \
     "the same charts and days as fa-day's, byte for byte"
-  is "$(ls -A "$T/c2/charts" | grep -c '^\.')" 0 "no temporary chart file left"
+  is "$(find "$T/c2/charts" -maxdepth 1 -name '.*' | wc -l)" 0 "no temporary chart file left"
 else
   skip "charts" "gnuplot is not installed"
 fi
