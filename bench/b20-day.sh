@@ -78,6 +78,7 @@ for r in $(seq "${FA_BENCH_REPEAT:-3}"); do
   fi
 done
 wall[replay]=$med
+rm -rf "$dir"/replay-[0-9]* # (the other runs)
 awk -v w="$med" -v all="${reps[*]}" 'BEGIN {
   n = split(all, a, " "); s = ""
   for (i = 1; i <= n; i++) s = s sprintf("%s%.0f", i > 1 ? " " : "", a[i] / 1e6)

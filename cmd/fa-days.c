@@ -1084,6 +1084,8 @@ static void rm_work(void)
  * more so on an ext4 without a journal, which scans its recently deleted
  * inodes at every file it creates. */
 #define REUSE "work/.fa-days"
+/* the charts written down and not drawn yet (fa_gnuplot_later_persist) */
+#define PENDING "charts/.pending"
 static bool reuse_ok;
 /* when the day started, on the clock file times are taken from */
 static struct timespec day0;
@@ -1384,12 +1386,15 @@ static int run_day1(void)
         if (!ok)
             return 1;
     }
-    /* the day's charts drawn meanwhile by the drawer's thread (when no
-     * model looked at them): on disk before the day file that names them */
+    /* the day's charts that the drawer's thread has not drawn yet (when
+     * no model looked at them): written down before the day file that
+     * names them, so that a crash loses none (fa_gnuplot_later_recover
+     * draws them when fa-days starts again); the thread goes on drawing
+     * them while the next day runs */
     {
         long long t0 = now_us();
-        int crc = fa_gnuplot_later_wait();
-        lap("wait-charts", t0);
+        int crc = fa_gnuplot_later_persist(PENDING);
+        lap("pending-charts", t0);
         if (crc < 0) {
             fprintf(stderr, "fa-days: %s\n", fa_err_get());
             return 1;
@@ -1764,6 +1769,9 @@ int main(int argc, char **argv)
      * the day goes on (fa_gnuplot_write_later) */
     if (o_charts && fa_gnuplot_later_start() < 0)
         fa_die(1, "%s", fa_err_get());
+    /* a run that ended before it drew its charts: draw them first */
+    if (fa_gnuplot_later_recover(PENDING) < 0)
+        fa_die(1, "%s", fa_err_get());
     if (past_load(o_run) < 0)
         fa_die(1, "cannot read the days of '%s'", o_out);
 
@@ -1807,6 +1815,7 @@ int main(int argc, char **argv)
             continue;
         if (rc != 0) {
             rm_dir(REUSE, NULL);
+            fa_gnuplot_later_stop(); /* (the days saved before: their charts) */
             return rc;
         }
         /* the day's file, read once: the pass's past and the progress line */
@@ -1825,6 +1834,7 @@ int main(int argc, char **argv)
                     date);
             lines_free(&l);
             rm_dir(REUSE, NULL);
+            fa_gnuplot_later_stop();
             return 1;
         }
         char action[64], value[64], u[64], pc[128];
@@ -1854,6 +1864,10 @@ int main(int argc, char **argv)
         }
     }
     rm_dir(REUSE, NULL);
-    fa_gnuplot_later_stop();
+    if (fa_gnuplot_later_stop() < 0) {
+        fprintf(stderr, "fa-days: %s (the same command draws it again)\n", fa_err_get());
+        return 1;
+    }
+    rmdir(PENDING); /* (empty once every chart is drawn) */
     return 0;
 }

@@ -7,11 +7,16 @@
  *
  * A chart session (FA_GNUPLOT_SESSION, see fa_gnuplot.h) saves the start
  * of a gnuplot per chart, most of a chart's cost: the script goes to a
- * gnuplot that is already running, after "reset session", which gives the
- * same bytes as a fresh process. Anything unexpected on that path (no
+ * gnuplot that is already running, after "reset", which gives the same
+ * bytes as a fresh process for fa's charts: "reset" puts every setting
+ * back but keeps user variables, functions, datablocks and line types,
+ * and fa's scripts define no variable, function or line type and redefine
+ * the datablocks they plot ("reset session", which also clears those,
+ * costs a quarter of a small chart's time). Anything unexpected on that path (no
  * session, a script error that ends the session's gnuplot, a timeout)
  * falls back to a process of our own, which then also gives gnuplot's
  * own error message. */
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <sodium.h>
@@ -389,7 +394,7 @@ static int session_run(const char *dir, const char *full, unsigned char **out, s
         sigemptyset(&pipe_set);
         sigaddset(&pipe_set, SIGPIPE);
         pthread_sigmask(SIG_BLOCK, &pipe_set, &old);
-        werr = write_all(ifd, "reset session\n", 14) < 0;
+        werr = write_all(ifd, "reset\n", 6) < 0;
         /* the terminal line first, then the output, then the script */
         {
             const char *nl = strchr(full, '\n');
@@ -655,14 +660,17 @@ struct later {
     char *script, *path;
     enum fa_gnuplot_format fmt;
     int width, height;
+    unsigned long seq; /* its place in the queue, from 1 */
+    char *pending;     /* its file under the pending directory, once written down */
 };
 
 static struct {
     pthread_mutex_t mu;
     pthread_cond_t work, idle;
-    struct later *head, **tail;
+    struct later *head, **tail, *cur;
     bool on, stop, busy;
-    char err[1024]; /* the first failure since the last wait */
+    unsigned long seq, done; /* the last job queued, the last one finished */
+    char err[1024];          /* the first failure since the last wait */
     pthread_t th;
 } dr = {.mu = PTHREAD_MUTEX_INITIALIZER,
         .work = PTHREAD_COND_INITIALIZER,
@@ -681,16 +689,24 @@ static void *drawer(void *arg)
         if (!(dr.head = j->next))
             dr.tail = &dr.head;
         dr.busy = true;
+        dr.cur = j;
         pthread_mutex_unlock(&dr.mu);
         int rc = fa_gnuplot_write(j->script, j->fmt, j->width, j->height, j->path);
         pthread_mutex_lock(&dr.mu);
         if (rc != 0 && !dr.err[0])
             snprintf(dr.err, sizeof dr.err, "chart '%s': %s", j->path, fa_err_get());
+        /* drawn: its note is done with (a failed one's stays, for the next
+         * fa_gnuplot_later_recover) */
+        if (rc == 0 && j->pending)
+            unlink(j->pending);
+        dr.done = j->seq;
         dr.busy = false;
+        dr.cur = NULL;
         if (!dr.head)
             pthread_cond_broadcast(&dr.idle);
         free(j->script);
         free(j->path);
+        free(j->pending);
         free(j);
     }
     pthread_mutex_unlock(&dr.mu);
@@ -767,9 +783,109 @@ int fa_gnuplot_write_later(const char *script, enum fa_gnuplot_format fmt, int w
     j->width = width;
     j->height = height;
     pthread_mutex_lock(&dr.mu);
+    j->seq = ++dr.seq;
     *dr.tail = j;
     dr.tail = &j->next;
     pthread_cond_signal(&dr.work);
     pthread_mutex_unlock(&dr.mu);
     return 0;
+}
+
+/* ---- charts not drawn yet, written down ------------------------------- */
+
+/* A note: the first line "# fa-chart FORMAT WIDTH HEIGHT PATH" (a gnuplot
+ * comment), then the chart's script. */
+#define NOTE_TAG "# fa-chart "
+
+struct note {
+    unsigned long seq;
+    char *file, *text;
+};
+
+int fa_gnuplot_later_persist(const char *dir)
+{
+    struct note *v = NULL;
+    size_t n = 0;
+    int rc = 0;
+
+    if (!dr.on)
+        return 0;
+    pthread_mutex_lock(&dr.mu);
+    for (struct later *j = dr.cur ? dr.cur : dr.head; j; j = j == dr.cur ? dr.head : j->next) {
+        const char *base = strrchr(j->path, '/');
+        struct note *x;
+        if (j->pending)
+            continue;
+        v = fa_str_nn(realloc(v, (n + 1) * sizeof *v));
+        x = &v[n++];
+        x->seq = j->seq;
+        if (asprintf(&x->file, "%s/%s.gp", dir, base ? base + 1 : j->path) < 0 ||
+            asprintf(&x->text, NOTE_TAG "%s %d %d %s\n%s", j->fmt == FA_GNUPLOT_SVG ? "svg" : "png",
+                     j->width, j->height, j->path, j->script) < 0)
+            abort();
+        j->pending = fa_str_nn(strdup(x->file));
+    }
+    pthread_mutex_unlock(&dr.mu);
+    if (n && fa_file_mkdirs(dir, 0755) < 0)
+        rc = -1;
+    for (size_t i = 0; i < n && rc == 0; i++)
+        if (fa_file_write_atomic(v[i].file, v[i].text, strlen(v[i].text), 0644) < 0)
+            rc = -1;
+    /* one drawn meanwhile: its note was written after the drawer looked */
+    pthread_mutex_lock(&dr.mu);
+    for (size_t i = 0; i < n; i++)
+        if (v[i].seq <= dr.done && !dr.err[0]) /* (after a failure, keep every note) */
+            unlink(v[i].file);
+    pthread_mutex_unlock(&dr.mu);
+    for (size_t i = 0; i < n; i++) {
+        free(v[i].file);
+        free(v[i].text);
+    }
+    free(v);
+    return rc;
+}
+
+int fa_gnuplot_later_recover(const char *dir)
+{
+    DIR *d = opendir(dir);
+    struct dirent *e;
+    int drawn = 0, rc = 0;
+
+    if (!d)
+        return errno == ENOENT ? 0 : (fa_err_sys("cannot read '%s'", dir), -1);
+    while ((e = readdir(d)) && rc == 0) {
+        size_t l = strlen(e->d_name);
+        char *file, *text = NULL, fmt[8], path[PATH_MAX];
+        size_t len;
+        int w, h, off = 0;
+        if (l < 4 || strcmp(e->d_name + l - 3, ".gp") != 0 || e->d_name[0] == '.')
+            continue;
+        if (asprintf(&file, "%s/%s", dir, e->d_name) < 0)
+            abort();
+        if (fa_file_read(file, (size_t)64 << 20, &text, &len) < 0 ||
+            sscanf(text, NOTE_TAG "%7s %d %d %4095s%n", fmt, &w, &h, path, &off) != 4 ||
+            text[off] != '\n') {
+            if (text)
+                fa_err_set("'%s': not a chart note", file);
+            rc = -1;
+        } else {
+            int r = fa_gnuplot_write(text + off + 1,
+                                     strcmp(fmt, "svg") == 0 ? FA_GNUPLOT_SVG : FA_GNUPLOT_PNG, w,
+                                     h, path);
+            if (r != 0) {
+                char why[900];
+                snprintf(why, sizeof why, "%s", fa_err_get());
+                fa_err_set("chart '%s' (from '%s'): %s", path, file, why);
+                rc = -1;
+            } else {
+                unlink(file);
+                drawn++;
+            }
+        }
+        free(text);
+        free(file);
+    }
+    closedir(d);
+    rmdir(dir); /* (when empty) */
+    return rc < 0 ? -1 : drawn;
 }

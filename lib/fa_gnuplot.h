@@ -73,6 +73,16 @@ int fa_gnuplot_later_wait(void);
 int fa_gnuplot_later_stop(void);
 int fa_gnuplot_write_later(const char *script, enum fa_gnuplot_format fmt, int width, int height,
                            const char *path) __attribute__((warn_unused_result));
+/* Writes down, in dir (made when needed), each chart queued and not drawn
+ * yet, as a note a later process can draw it from (atomically, synced):
+ * what a program calls before it saves a file that names those charts, so
+ * that a crash loses none. The drawer removes a note once its chart is
+ * drawn. Returns 0, or -1 with fa_err. */
+int fa_gnuplot_later_persist(const char *dir) __attribute__((warn_unused_result));
+/* Draws the charts noted in dir by a process that ended before it drew
+ * them, removing each note (and dir, when that empties it). Returns how
+ * many it drew, or -1 with fa_err naming the chart or note. */
+int fa_gnuplot_later_recover(const char *dir) __attribute__((warn_unused_result));
 
 /* Writes len bytes to path atomically: a temporary file in the same
  * directory, fsync, rename (mode 0644 less umask). Returns 0, or -1

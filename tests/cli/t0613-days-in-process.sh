@@ -50,6 +50,20 @@ if command -v gnuplot >/dev/null; then
   ok "diff -r '$T/c1/charts' '$T/c2/charts' >/dev/null && diff -r '$T/c1/days' '$T/c2/days' >/dev/null" \
     "the same charts and days as fa-day's, byte for byte"
   is "$(find "$T/c2/charts" -maxdepth 1 -name '.*' | wc -l)" 0 "no temporary chart file left"
+  # a chart noted and not drawn when fa-days ended (a crash after the day
+  # file was saved): drawn when fa-days starts again, the note removed
+  mkdir -p "$T/c2/charts/.pending"
+  printf '# fa-chart png 240 160 charts/SYN-2023-03-02-extra.png\nplot sin(x)\n' \
+    >"$T/c2/charts/.pending/SYN-2023-03-02-extra.png.gp"
+  run fa-days -q --out "$T/c2" --symbol SYN --source synth:5 --since 2023-03-01 2023-03-03
+  is "$rc" 0 "fa-days starts again"
+  is "$(head -c 4 "$T/c2/charts/SYN-2023-03-02-extra.png" | tail -c 3)" "PNG" "the noted chart is drawn"
+  ok "[ ! -e '$T/c2/charts/.pending' ]" "and its note is gone"
+  mkdir -p "$T/c2/charts/.pending"
+  printf 'not a note\n' >"$T/c2/charts/.pending/x.png.gp"
+  run fa-days -q --out "$T/c2" --symbol SYN --source synth:5 --since 2023-03-01 2023-03-06
+  is "$rc" 1 "a note that is not one: exit 1"
+  like "$(cat "$err")" "x.png.gp': not a chart note" "naming it"
 else
   skip "charts" "gnuplot is not installed"
 fi
