@@ -92,9 +92,9 @@ $(B)/%: $(O)/cmd/%.o $(LIBFA)
 # fa-days carries the stock stages linked in: each cmd/fa-NAME.c built a
 # second time with its main renamed fa_main_NAME (fa-days(1)).
 DAYS_STAGES = fetch intel retrieve embed reflect-low reflect-high tools decide metrics journal
-DAYS_OBJ = $(DAYS_STAGES:%=$(O)/mc/fa-%.o)
+DAYS_OBJ = $(DAYS_STAGES:%=$(O)/fa-days-stages/fa-%.o)
 
-$(O)/mc/fa-%.o: cmd/fa-%.c
+$(O)/fa-days-stages/fa-%.o: cmd/fa-%.c
 	@mkdir -p $(@D)
 	$(CC) $(ALL_CFLAGS) -Wno-missing-prototypes -Dmain=fa_main_$(subst -,_,$*) -c -o $@ $<
 

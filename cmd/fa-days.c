@@ -36,6 +36,7 @@
 #include <spawn.h>
 #include <stdio_ext.h>
 #include <stdbool.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -83,10 +84,17 @@ static char *stage_data0;
 /* Copies the stages' statics byte by byte. Under AddressSanitizer the
  * region holds the redzones between globals, which a checked copy would
  * refuse: this one is not instrumented. */
+/* (addresses as numbers: the two symbols are not one C object) */
+static size_t stage_data_size(void)
+{
+    uintptr_t a = (uintptr_t)fa_stage_data_start, b = (uintptr_t)fa_stage_data_end;
+    return b > a ? (size_t)(b - a) : 0;
+}
+
 __attribute__((no_sanitize_address)) static void stage_data_copy(volatile char *to,
                                                                  const volatile char *from)
 {
-    size_t n = (size_t)(fa_stage_data_end - fa_stage_data_start);
+    size_t n = stage_data_size();
     for (size_t i = 0; i < n; i++)
         to[i] = from[i];
 }
@@ -1595,8 +1603,15 @@ int main(int argc, char **argv)
                 return stock[k].main(argc, argv);
     }
     fa_err_init(argv[0]);
+    /* fa-days' own statics must lie outside the region it puts back (a
+     * build whose paths fooled the link's pattern would reset them) */
+    if ((uintptr_t)&o_charts >= (uintptr_t)fa_stage_data_start &&
+        (uintptr_t)&o_charts < (uintptr_t)fa_stage_data_end)
+        fa_die(1, "built wrongly: its own statics are among the stages' (cmd/fa-days.ld)");
+    if (stage_data_size() == 0) /* the stages have statics: none found */
+        fa_die(1, "built wrongly: no stage statics gathered (cmd/fa-days.ld)");
     /* the stages' statics as they are before any stage has run */
-    if (!(stage_data0 = malloc((size_t)(fa_stage_data_end - fa_stage_data_start) + 1)))
+    if (!(stage_data0 = malloc(stage_data_size() + 1)))
         fa_die(FA_EXIT_FAIL, "out of memory");
     stage_data_copy(stage_data0, fa_stage_data_start);
     while ((c = getopt_long(argc, argv, "o:s:qvhV", opts, NULL)) != -1) {
