@@ -10,8 +10,9 @@
  * and output files on fds 0 and 1, its exit (fa_exit) caught. A fork
  * costs about a millisecond here, an exec two or three more; a call
  * nothing. The stages that fa-day runs in the background (the stores, the
- * journal's accounts) still run in a forked child, so that their model or
- * embedding calls overlap the next stage's. The selections between stages
+ * journal's accounts) are called in line too, unless their embedding calls
+ * may wait on the network: then they start as this program again
+ * (posix_spawn), to overlap the next stages. The selections between stages
  * are done in memory.
  *
  * A stage whose program is found in FA_EXEC_PATH is that program, run with
@@ -19,7 +20,9 @@
  *
  * fa-run calls it once for all its days (--run): it then also appends each
  * day to the signed journal and prints fa-run's progress lines. */
+#include "fa_cache.h"
 #include "fa_cli.h"
+#include "fa_embedder.h"
 #include "fa_err.h"
 #include "fa_file.h"
 #include "fa_gnuplot.h"
@@ -81,16 +84,17 @@ extern int fa_verbosity;
 extern char fa_stage_data_start[], fa_stage_data_end[];
 static char *stage_data0;
 
-/* Copies the stages' statics byte by byte. Under AddressSanitizer the
- * region holds the redzones between globals, which a checked copy would
- * refuse: this one is not instrumented. */
-/* (addresses as numbers: the two symbols are not one C object) */
+/* The region's size (addresses as numbers: the two symbols are not one C
+ * object). */
 static size_t stage_data_size(void)
 {
     uintptr_t a = (uintptr_t)fa_stage_data_start, b = (uintptr_t)fa_stage_data_end;
     return b > a ? (size_t)(b - a) : 0;
 }
 
+/* Copies the stages' statics byte by byte. Under AddressSanitizer the
+ * region holds the redzones between globals, which a checked copy would
+ * refuse: this one is not instrumented. */
 __attribute__((no_sanitize_address)) static void stage_data_copy(volatile char *to,
                                                                  const volatile char *from)
 {
@@ -320,7 +324,6 @@ static long long now_us(void)
     return (long long)t.tv_sec * 1000000 + t.tv_nsec / 1000;
 }
 
-/* lap NAME T0: NAME's milliseconds since T0 into the timing record; returns them. */
 /* NAME's milliseconds since t0, plus extra microseconds, into the day's
  * timing record (rounded: the mean over days stays true). */
 static long long lap_plus(const char *name, long long t0, long long extra_us)
@@ -437,22 +440,11 @@ static int stage_find(const char *prog, char **path)
     return -1;
 }
 
-/* Starts argv[0] (an fa program) on in, writing out, in a child; returns
- * its pid, or -1 with fa_err. A stock stage is this program again, exec'd
- * under the stage's name (main dispatches on it); one of FA_EXEC_PATH is
- * that program. posix_spawn, not fork: the child shares our memory until
- * its exec, so our heap is not made copy-on-write (on a virtual machine
- * every later write to it would fault, with a TLB shootdown each). */
-static pid_t spawn(const char *const *cargv, const char *in, const char *out)
+/* argv for exec and main, which take char **: the strings are not written
+ * to. Returns argc. */
+static int to_argv(const char *const *cargv, char *argv[64])
 {
-    char *path, *argv[64];
-    int idx = stage_find(cargv[0], &path), argc = 0, e;
-    posix_spawn_file_actions_t fa;
-    posix_spawnattr_t at;
-    sigset_t def;
-    pid_t pid;
-
-    /* exec takes char **: the strings are not written to */
+    int argc = 0;
     for (; cargv[argc] && argc < 63; argc++) {
         union {
             const char *c;
@@ -461,11 +453,26 @@ static pid_t spawn(const char *const *cargv, const char *in, const char *out)
         argv[argc] = u.m;
     }
     argv[argc] = NULL;
+    return argc;
+}
 
-    if (idx < 0 && !path) {
-        fa_err_set("no program '%s'", argv[0]);
-        return -1;
-    }
+/* Starts argv[0] on in, writing out, in a child: the program at path (one
+ * of FA_EXEC_PATH), or with path NULL a stock stage, which is this program
+ * again exec'd under the stage's name (main dispatches on it). Returns the
+ * pid, or -1 with fa_err. posix_spawn, not fork: the child shares our
+ * memory until its exec, so our heap is not made copy-on-write (on a
+ * virtual machine every later write to it would fault, with a TLB
+ * shootdown each). */
+static pid_t spawn(const char *path, const char *const *cargv, const char *in, const char *out)
+{
+    char *argv[64];
+    int e;
+    posix_spawn_file_actions_t fa;
+    posix_spawnattr_t at;
+    sigset_t def;
+    pid_t pid;
+
+    to_argv(cargv, argv);
     if (!path && !self_exe) {
         fa_err_set("cannot run '%s': where fa-days is, is unknown", argv[0]);
         return -1;
@@ -485,10 +492,8 @@ static pid_t spawn(const char *const *cargv, const char *in, const char *out)
     if (e != 0) {
         fa_err_set("cannot run '%s' on '%s' into '%s': %s", path ? path : argv[0], in, out,
                    strerror(e));
-        free(path);
         return -1;
     }
-    free(path);
     return pid;
 }
 
@@ -532,6 +537,7 @@ static int call_stage(int idx, int argc, char **argv, const char *in, const char
         fa_die(FA_EXIT_FAIL, "cannot redirect a stage's stdin or stdout: %s", strerror(errno));
     close(fi);
     close(fo);
+    /* (what the stage before left in stdin's buffer and flags) */
     __fpurge(stdin);
     clearerr(stdin);
     clearerr(stdout);
@@ -549,9 +555,6 @@ static int call_stage(int idx, int argc, char **argv, const char *in, const char
         rc = FA_EXIT_FAIL;
     }
     fflush(stderr);
-    __fpurge(stdin);
-    clearerr(stdin);
-    clearerr(stdout);
     if (dup2(saved_in, 0) < 0 || dup2(saved_out, 1) < 0)
         fa_die(FA_EXIT_FAIL, "cannot restore stdin and stdout: %s", strerror(errno));
     fa_progname = progname;
@@ -566,22 +569,19 @@ static int call_stage(int idx, int argc, char **argv, const char *in, const char
 static int run_prog(const char *const *cargv, const char *in, const char *out)
 {
     char *path, *argv[64];
-    int idx = stage_find(cargv[0], &path), argc = 0;
+    int idx = stage_find(cargv[0], &path), rc;
 
-    if (idx < 0 || path) {
+    if (idx < 0 && !path) {
+        fa_err_set("no program '%s'", cargv[0]);
+        return -1;
+    }
+    if (path) {
+        pid_t pid = spawn(path, cargv, in, out);
         free(path);
-        pid_t pid = spawn(cargv, in, out);
         return pid < 0 ? -1 : wait_for(pid);
     }
-    for (; cargv[argc] && argc < 63; argc++) {
-        union {
-            const char *c;
-            char *m;
-        } u = {.c = cargv[argc]};
-        argv[argc] = u.m;
-    }
-    argv[argc] = NULL;
-    return call_stage(idx, argc, argv, in, out);
+    rc = to_argv(cargv, argv);
+    return call_stage(idx, rc, argv, in, out);
 }
 
 /* A stage fa-day runs in the background: a child, or one already run here
@@ -605,15 +605,21 @@ static bool job_start(struct job *j, const char *const *argv, const char *in, co
 {
     char *path;
     int idx = stage_find(argv[0], &path);
-    bool stock_stage = idx >= 0 && !path;
-    free(path);
+
     *j = (struct job){0};
-    if (here && stock_stage) {
-        j->rc = run_prog(argv, in, out);
+    if (idx < 0 && !path) {
+        fa_err_set("no program '%s'", argv[0]);
+        return false;
+    }
+    if (here && !path) {
+        char *av[64];
+        int argc = to_argv(argv, av);
+        j->rc = call_stage(idx, argc, av, in, out);
         j->done = true;
         return true;
     }
-    j->pid = spawn(argv, in, out);
+    j->pid = spawn(path, argv, in, out);
+    free(path);
     return j->pid > 0;
 }
 
@@ -1746,10 +1752,10 @@ int main(int argc, char **argv)
             exec_path = strdup(e);
         char *me = realpath("/proc/self/exe", NULL), *sl = me ? strrchr(me, '/') : NULL;
         self_exe = me ? strdup(me) : NULL;
-        const char *cm = getenv("FA_CACHE"), *url = getenv("FA_LLM_URL"), *mode = getenv("FA_LLM"),
-                   *em = getenv("FA_EMBED_MODEL");
-        bg_inline = (cm && strcmp(cm, "replay") == 0) || !url || !*url || !em || !*em ||
-                    (mode && strcmp(mode, "offline") == 0);
+        enum fa_cache_mode cm = FA_CACHE_RW;
+        bg_inline = fa_embedder_is_local(NULL) ||
+                    (fa_cache_mode_parse(fa_cli_conf(NULL, "FA_CACHE", "rw"), &cm) == 0 &&
+                     cm == FA_CACHE_REPLAY);
         if (sl) {
             *sl = 0;
             self_dir = me;

@@ -883,10 +883,8 @@ int main(int argc, char **argv)
         fa_cli_usage_error("--table and --plot cannot be combined");
     if (opt_from > opt_to)
         fa_cli_usage_error("--from is after --to");
-    if (o_output && fa_file_check_target(o_output) < 0)
-        fa_die(FA_EXIT_USAGE, "--output: %s", fa_err_get());
-    if (o_output && fa_file_stdout_to(o_output) < 0)
-        fa_die(FA_EXIT_FAIL, "--output: %s", fa_err_get());
+    if (o_output)
+        fa_cli_output(o_output);
     if (opt_plot && fa_gnuplot_path() == NULL)
         fa_die(FA_EXIT_USAGE, "--plot: %s", fa_err_get());
     if (opt_plot && fa_file_check_target(opt_plot) < 0)
@@ -953,10 +951,7 @@ int main(int argc, char **argv)
         status = draw_plot(opt_plot);
 out:
     books_free();
-    if (fa_file_stdout_commit(status == FA_EXIT_OK) < 0 && status == FA_EXIT_OK) {
-        fa_warn("%s", fa_err_get());
-        status = FA_EXIT_FAIL;
-    }
+    status = fa_cli_output_end(status);
     if (fa_stdout_close() != 0 && status == FA_EXIT_OK)
         status = FA_EXIT_FAIL;
     return status;

@@ -527,10 +527,7 @@ int main(int argc, char **argv)
     } else if (o_from || o_to) {
         fa_cli_usage_error("--from and --to go with --tune");
     } else if (o_out) {
-        if (fa_file_check_target(o_out) < 0)
-            fa_die(FA_EXIT_USAGE, "--output: %s", fa_err_get());
-        if (fa_file_stdout_to(o_out) < 0)
-            fa_die(FA_EXIT_FAIL, "--output: %s", fa_err_get());
+        fa_cli_output(o_out);
     }
     if (o_params && !(params_file = fa_strategy_file_load(o_params)))
         fa_die(FA_EXIT_USAGE, "bad params file: %s", fa_err_get());
@@ -594,10 +591,8 @@ int main(int argc, char **argv)
     series_free();
     if (params_file)
         json_object_put(params_file);
-    if (!do_tune && fa_file_stdout_commit(status == FA_EXIT_OK) < 0 && status == FA_EXIT_OK) {
-        fa_warn("%s", fa_err_get());
-        status = FA_EXIT_FAIL;
-    }
+    if (!do_tune)
+        status = fa_cli_output_end(status);
     if (fa_stdout_close() != 0 && status == FA_EXIT_OK)
         status = FA_EXIT_FAIL;
     return status;

@@ -136,32 +136,37 @@ static char *kline_script(const struct fa_chart_bar *bars, size_t n, size_t firs
     return mem_close(f, &s);
 }
 
+/* Draws script s (taken: freed here; NULL, a failure to make it) at w x h:
+ * into *png and *len, or with path set into that file (perhaps later:
+ * fa_gnuplot_write_later). */
+static int draw(char *s, int w, int h, const char *path, unsigned char **png, size_t *len)
+{
+    int rc;
+
+    if (png) {
+        *png = NULL;
+        *len = 0;
+    }
+    if (!s)
+        return -1;
+    rc = path ? fa_gnuplot_write_later(s, FA_GNUPLOT_PNG, w, h, path)
+              : fa_gnuplot_render(s, FA_GNUPLOT_PNG, w, h, png, len);
+    free(s);
+    return rc;
+}
+
 int fa_chart_kline(const struct fa_chart_bar *bars, size_t n, size_t first, size_t today,
                    const char *title, unsigned char **png, size_t *len)
 {
-    char *s = kline_script(bars, n, first, today, title);
-    int rc;
-
-    *png = NULL;
-    *len = 0;
-    if (!s)
-        return -1;
-    rc = fa_gnuplot_render(s, FA_GNUPLOT_PNG, FA_CHART_KLINE_W, FA_CHART_KLINE_H, png, len);
-    free(s);
-    return rc;
+    return draw(kline_script(bars, n, first, today, title), FA_CHART_KLINE_W, FA_CHART_KLINE_H,
+                NULL, png, len);
 }
 
 int fa_chart_kline_file(const struct fa_chart_bar *bars, size_t n, size_t first, size_t today,
                         const char *title, const char *path)
 {
-    char *s = kline_script(bars, n, first, today, title);
-    int rc;
-
-    if (!s)
-        return -1;
-    rc = fa_gnuplot_write_later(s, FA_GNUPLOT_PNG, FA_CHART_KLINE_W, FA_CHART_KLINE_H, path);
-    free(s);
-    return rc;
+    return draw(kline_script(bars, n, first, today, title), FA_CHART_KLINE_W, FA_CHART_KLINE_H,
+                path, NULL, NULL);
 }
 
 char *fa_chart_kline_text(const struct fa_chart_bar *bars, size_t n, size_t first, size_t today)
@@ -259,29 +264,15 @@ static char *trading_script(const struct fa_chart_trade *days, size_t n, const c
 int fa_chart_trading(const struct fa_chart_trade *days, size_t n, const char *title,
                      unsigned char **png, size_t *len)
 {
-    char *s = trading_script(days, n, title);
-    int rc;
-
-    *png = NULL;
-    *len = 0;
-    if (!s)
-        return -1;
-    rc = fa_gnuplot_render(s, FA_GNUPLOT_PNG, FA_CHART_TRADING_W, FA_CHART_TRADING_H, png, len);
-    free(s);
-    return rc;
+    return draw(trading_script(days, n, title), FA_CHART_TRADING_W, FA_CHART_TRADING_H, NULL, png,
+                len);
 }
 
 int fa_chart_trading_file(const struct fa_chart_trade *days, size_t n, const char *title,
                           const char *path)
 {
-    char *s = trading_script(days, n, title);
-    int rc;
-
-    if (!s)
-        return -1;
-    rc = fa_gnuplot_write_later(s, FA_GNUPLOT_PNG, FA_CHART_TRADING_W, FA_CHART_TRADING_H, path);
-    free(s);
-    return rc;
+    return draw(trading_script(days, n, title), FA_CHART_TRADING_W, FA_CHART_TRADING_H, path, NULL,
+                NULL);
 }
 
 char *fa_chart_trading_text(const struct fa_chart_trade *days, size_t n)

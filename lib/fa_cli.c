@@ -8,6 +8,7 @@
 
 #include "fa_cli.h"
 #include "fa_err.h"
+#include "fa_file.h"
 #include "fa_ndjson.h"
 #include "fa_record.h"
 #include "fa_banned.h"
@@ -58,6 +59,23 @@ const char *fa_cli_conf(const char *flag, const char *env, const char *def)
 void fa_cli_version(void)
 {
     printf("%s (fa) %s\n", fa_progname, FA_VERSION);
+}
+
+void fa_cli_output(const char *path)
+{
+    if (fa_file_check_target(path) < 0)
+        fa_die(FA_EXIT_USAGE, "--output: %s", fa_err_get());
+    if (fa_file_stdout_to(path) < 0)
+        fa_die(FA_EXIT_FAIL, "--output: %s", fa_err_get());
+}
+
+int fa_cli_output_end(int status)
+{
+    if (fa_file_stdout_commit(status == FA_EXIT_OK) < 0 && status == FA_EXIT_OK) {
+        fa_warn("%s", fa_err_get());
+        return FA_EXIT_FAIL;
+    }
+    return status;
 }
 
 void fa_cli_try_help(void)

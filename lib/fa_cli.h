@@ -32,6 +32,15 @@ void fa_cli_error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
  * (fa_cli_version) and returns 2: the caller exits 0. Anything else
  * returns 0. */
 int fa_cli_core(int opt);
+/* -o FILE: the program's standard output into FILE, atomically
+ * (fa_file_stdout_to). A FILE that exists and is not a regular file ends
+ * the program with status 2, any other failure with 1. */
+void fa_cli_output(const char *path);
+/* At the program's end, before fa_stdout_close: the output renamed into
+ * place when status is 0, else removed. Returns status, or 1 when it is 0
+ * and that failed (with a message). */
+int fa_cli_output_end(int status);
+
 /* Prints "prog: message" then the Try line, exit 2. */
 void fa_cli_usage_error(const char *fmt, ...) __attribute__((format(printf, 1, 2), noreturn));
 

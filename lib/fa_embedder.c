@@ -83,18 +83,24 @@ struct fa_embedder *fa_embedder_open_local(size_t dim)
     return e;
 }
 
-struct fa_embedder *fa_embedder_open(const struct fa_llm_opts *opts)
+bool fa_embedder_is_local(const struct fa_llm_opts *opts)
 {
     const char *url = fa_cli_conf(opts ? opts->url : NULL, "FA_LLM_URL", NULL);
     const char *mode = fa_cli_conf(opts ? opts->mode : NULL, "FA_LLM", NULL);
     const char *model = fa_cli_conf(opts ? opts->embed_model : NULL, "FA_EMBED_MODEL", NULL);
+
+    return !url || !model || (mode && strcmp(mode, "offline") == 0);
+}
+
+struct fa_embedder *fa_embedder_open(const struct fa_llm_opts *opts)
+{
     const char *ds = fa_cli_conf(NULL, "FA_EMBED_DIM", NULL);
     struct fa_embedder *e;
     long dim = FA_EMBED_DIM_DEFAULT;
 
     if (ds && fa_cli_long("FA_EMBED_DIM", ds, 8, 65536, &dim) < 0)
         return NULL;
-    if (!url || !model || (mode && strcmp(mode, "offline") == 0))
+    if (fa_embedder_is_local(opts))
         return fa_embedder_open_local((size_t)dim);
     e = calloc(1, sizeof *e);
     if (!e)

@@ -19,6 +19,7 @@
 #ifndef FA_EMBEDDER_H
 #define FA_EMBEDDER_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <json-c/json.h>
 
@@ -34,6 +35,9 @@ struct fa_embedder;
  * opts may be NULL. Returns NULL with fa_err set on a configuration
  * error. */
 struct fa_embedder *fa_embedder_open(const struct fa_llm_opts *opts);
+/* Whether fa_embedder_open(opts) gives the local embedder (no endpoint, no
+ * embedding model, or FA_LLM=offline): one that never waits on a network. */
+bool fa_embedder_is_local(const struct fa_llm_opts *opts);
 /* A local embedder of dim dimensions, whatever the environment says. */
 struct fa_embedder *fa_embedder_open_local(size_t dim);
 void fa_embedder_close(struct fa_embedder *e);

@@ -378,11 +378,17 @@ int fa_file_read_memo(const char *path, size_t max, const char **buf, size_t *le
     size_t n;
     int rc = -1;
 
+    /* (stat before any read: a file changed meanwhile is read again next
+     * time, never kept with an identity that is not its own) */
+    if (stat(path, &st) < 0) {
+        fa_err_sys("cannot open '%s'", path);
+        return -1;
+    }
     pthread_mutex_lock(&memo_lock);
     for (m = memos; m; m = m->next)
         if (strcmp(m->path, path) == 0)
             break;
-    if (m && stat(path, &st) == 0 && memo_is(m, &st)) {
+    if (m && memo_is(m, &st)) {
         if (m->len > max) {
             fa_err_set("'%s' is larger than %zu bytes", path, max);
             errno = EFBIG;
@@ -391,12 +397,6 @@ int fa_file_read_memo(const char *path, size_t max, const char **buf, size_t *le
         *buf = m->data;
         *len = m->len;
         rc = 0;
-        goto out;
-    }
-    /* (stat before the read: a file changed meanwhile is read again next
-     * time, never kept with an identity that is not its own) */
-    if (stat(path, &st) < 0) {
-        fa_err_sys("cannot open '%s'", path);
         goto out;
     }
     if (fa_file_read(path, max, &data, &n) < 0)

@@ -12,10 +12,10 @@
  * back but keeps user variables, functions, datablocks and line types,
  * and fa's scripts define no variable, function or line type and redefine
  * the datablocks they plot ("reset session", which also clears those,
- * costs a quarter of a small chart's time). Anything unexpected on that path (no
- * session, a script error that ends the session's gnuplot, a timeout)
- * falls back to a process of our own, which then also gives gnuplot's
- * own error message. */
+ * costs a quarter of a small chart's time). Anything unexpected on that
+ * path (no session, a script error that ends the session's gnuplot, a
+ * timeout) falls back to a process of our own, which then also gives
+ * gnuplot's own error message. */
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
@@ -667,8 +667,8 @@ struct later {
 static struct {
     pthread_mutex_t mu;
     pthread_cond_t work, idle;
-    struct later *head, **tail, *cur;
-    bool on, stop, busy;
+    struct later *head, **tail, *cur; /* cur: the one being drawn */
+    bool on, stop;
     unsigned long seq, done; /* the last job queued, the last one finished */
     char err[1024];          /* the first failure since the last wait */
     pthread_t th;
@@ -688,7 +688,6 @@ static void *drawer(void *arg)
         struct later *j = dr.head;
         if (!(dr.head = j->next))
             dr.tail = &dr.head;
-        dr.busy = true;
         dr.cur = j;
         pthread_mutex_unlock(&dr.mu);
         int rc = fa_gnuplot_write(j->script, j->fmt, j->width, j->height, j->path);
@@ -700,7 +699,6 @@ static void *drawer(void *arg)
         if (rc == 0 && j->pending)
             unlink(j->pending);
         dr.done = j->seq;
-        dr.busy = false;
         dr.cur = NULL;
         if (!dr.head)
             pthread_cond_broadcast(&dr.idle);
@@ -738,7 +736,7 @@ int fa_gnuplot_later_wait(void)
     if (!dr.on)
         return 0;
     pthread_mutex_lock(&dr.mu);
-    while (dr.head || dr.busy)
+    while (dr.head || dr.cur)
         pthread_cond_wait(&dr.idle, &dr.mu);
     if (dr.err[0]) {
         fa_err_set("%s", dr.err);
@@ -802,6 +800,24 @@ struct note {
     char *file, *text;
 };
 
+/* Adds job j's note to v (n of them), unless it has one; dr.mu held. */
+static void note_job(struct later *j, const char *dir, struct note **v, size_t *n)
+{
+    const char *base = strrchr(j->path, '/');
+    struct note *x;
+
+    if (j->pending)
+        return;
+    *v = fa_str_nn(realloc(*v, (*n + 1) * sizeof **v));
+    x = &(*v)[(*n)++];
+    x->seq = j->seq;
+    if (asprintf(&x->file, "%s/%s.gp", dir, base ? base + 1 : j->path) < 0 ||
+        asprintf(&x->text, NOTE_TAG "%s %d %d %s\n%s", j->fmt == FA_GNUPLOT_SVG ? "svg" : "png",
+                 j->width, j->height, j->path, j->script) < 0)
+        abort();
+    j->pending = fa_str_nn(strdup(x->file));
+}
+
 int fa_gnuplot_later_persist(const char *dir)
 {
     struct note *v = NULL;
@@ -811,20 +827,10 @@ int fa_gnuplot_later_persist(const char *dir)
     if (!dr.on)
         return 0;
     pthread_mutex_lock(&dr.mu);
-    for (struct later *j = dr.cur ? dr.cur : dr.head; j; j = j == dr.cur ? dr.head : j->next) {
-        const char *base = strrchr(j->path, '/');
-        struct note *x;
-        if (j->pending)
-            continue;
-        v = fa_str_nn(realloc(v, (n + 1) * sizeof *v));
-        x = &v[n++];
-        x->seq = j->seq;
-        if (asprintf(&x->file, "%s/%s.gp", dir, base ? base + 1 : j->path) < 0 ||
-            asprintf(&x->text, NOTE_TAG "%s %d %d %s\n%s", j->fmt == FA_GNUPLOT_SVG ? "svg" : "png",
-                     j->width, j->height, j->path, j->script) < 0)
-            abort();
-        j->pending = fa_str_nn(strdup(x->file));
-    }
+    if (dr.cur)
+        note_job(dr.cur, dir, &v, &n);
+    for (struct later *j = dr.head; j; j = j->next)
+        note_job(j, dir, &v, &n);
     pthread_mutex_unlock(&dr.mu);
     if (n && fa_file_mkdirs(dir, 0755) < 0)
         rc = -1;

@@ -50,10 +50,13 @@ static int load_prices(struct fa_ledger *l, const char *path)
     ssize_t n;
 
     /* (read once per process: every model client of fa-days opens it) */
-    if (fa_file_read_memo(path, (size_t)1 << 20, &text, &tlen) == 0 && tlen == 0)
+    if (fa_file_read_memo(path, (size_t)1 << 20, &text, &tlen) < 0) {
+        fa_err_sys("price table '%s'", path);
+        return -1;
+    }
+    if (tlen == 0) /* (fmemopen wants a buffer) */
         return 0;
-    if (fa_file_read_memo(path, (size_t)1 << 20, &text, &tlen) < 0 ||
-        !(f = fmemopen((void *)(uintptr_t)text, tlen, "r"))) {
+    if (!(f = fmemopen((void *)(uintptr_t)text, tlen, "r"))) {
         fa_err_sys("price table '%s'", path);
         return -1;
     }

@@ -355,11 +355,9 @@ int fa_synth_generate(const struct fa_synth_opts *o, const char *symbol, int kee
     const double agree = 0.5 + 0.3 * (1.0 - o->noise);
     const double gagree = 0.5 + 0.3 * (1.0 - o->noise);
     uint64_t h = fnv(symbol) ^ o->seed * 0x9e3779b97f4a7c15ULL;
-    struct rng pr, er, nr, gr;
-    int origin, from, regime = SIDE, events[FA_SYNTH_HORIZON] = {0};
-    bool pending = false;
-    int pend_e = 0;
-    double p, p0, base_vol;
+    struct synth_state g = {.regime = SIDE};
+    int origin;
+    double p0, base_vol;
 
     if (fa_date_parse(FA_SYNTH_ORIGIN, &origin) != 0)
         return -1;
@@ -367,25 +365,20 @@ int fa_synth_generate(const struct fa_synth_opts *o, const char *symbol, int kee
         fa_err_set("synth: the synthetic market starts on %s", FA_SYNTH_ORIGIN);
         return -1;
     }
-    rng_seed(&pr, h ^ 0x1111);
-    rng_seed(&er, h ^ 0x2222);
-    rng_seed(&nr, h ^ 0x3333);
-    rng_seed(&gr, h ^ 0x4444);
+    rng_seed(&g.pr, h ^ 0x1111);
+    rng_seed(&g.er, h ^ 0x2222);
+    rng_seed(&g.nr, h ^ 0x3333);
+    rng_seed(&g.gr, h ^ 0x4444);
     p0 = crypto ? 300.0 + (double)(fnv(symbol) % 2700) : 20.0 + (double)(fnv(symbol) % 280);
     base_vol = 1e6 * (double)(1 + fnv(symbol) % 50);
-    p = p0;
-    from = origin;
+    g.p = p0;
+    g.day = origin;
     pthread_mutex_lock(&memo_lock);
-    if (memo_same(o, symbol) && memo.st.day <= keep_from && memo.st.day <= to) {
-        const struct synth_state *m = &memo.st;
-        pr = m->pr, er = m->er, nr = m->nr, gr = m->gr;
-        regime = m->regime, pend_e = m->pend_e, pending = m->pending, p = m->p;
-        memcpy(events, m->events, sizeof events);
-        from = m->day;
-    }
+    if (memo_same(o, symbol) && memo.st.day <= keep_from && memo.st.day <= to)
+        g = memo.st;
     pthread_mutex_unlock(&memo_lock);
 
-    for (int day = from; day <= to; day++) {
+    for (int day = g.day; day <= to; day++) {
         bool trading = fa_date_is_trading(day, o->cal);
         int e, nitems;
 
@@ -394,68 +387,60 @@ int fa_synth_generate(const struct fa_synth_opts *o, const char *symbol, int kee
             memo.valid = true;
             snprintf(memo.symbol, sizeof memo.symbol, "%s", symbol);
             memo.o = *o;
-            memo.st = (struct synth_state){.pr = pr,
-                                           .er = er,
-                                           .nr = nr,
-                                           .gr = gr,
-                                           .day = day,
-                                           .regime = regime,
-                                           .pend_e = pend_e,
-                                           .pending = pending,
-                                           .p = p};
-            memcpy(memo.st.events, events, sizeof events);
+            memo.st = g;
+            memo.st.day = day;
             pthread_mutex_unlock(&memo_lock);
         }
 
         /* The event of the next trading day: today's if trading. */
-        if (!pending) {
-            double u = uni(&er);
-            pend_e = u < 0.3 ? -1 : u < 0.6 ? 1 : 0;
-            pending = true;
+        if (!g.pending) {
+            double u = uni(&g.er);
+            g.pend_e = u < 0.3 ? -1 : u < 0.6 ? 1 : 0;
+            g.pending = true;
         }
-        e = pend_e;
+        e = g.pend_e;
 
         if (trading) {
-            double u = uni(&pr), r, z, sd, open, close, hi, lo, ev = 0;
+            double u = uni(&g.pr), r, z, sd, open, close, hi, lo, ev = 0;
             struct fa_provider_bar b = {.day = day, .has_volume = true};
 
             if (u >= STAY)
-                regime = (regime + 1 + (u < STAY + (1 - STAY) / 2 ? 0 : 1)) % 3;
+                g.regime = (g.regime + 1 + (u < STAY + (1 - STAY) / 2 ? 0 : 1)) % 3;
             for (int k = 0; k < FA_SYNTH_HORIZON; k++)
-                ev += events[k];
-            z = normal(&pr);
-            sd = vol[regime] * vscale;
+                ev += g.events[k];
+            z = normal(&g.pr);
+            sd = vol[g.regime] * vscale;
             /* + sd^2/2 cancels the drag of compounding; the last term pulls
              * the price back towards p0, harder the further it strays. */
-            r = drift[regime] * vscale + 0.5 * sd * sd + sd * z + EVENT_DRIFT * vscale * ev +
-                0.001 * (p0 / p - p / p0);
+            r = drift[g.regime] * vscale + 0.5 * sd * sd + sd * z + EVENT_DRIFT * vscale * ev +
+                0.001 * (p0 / g.p - g.p / p0);
             r = r < -0.3 ? -0.3 : r > 0.3 ? 0.3 : r;
-            open = p * (1.0 + 0.25 * vol[regime] * vscale * normal(&pr));
-            close = p * (1.0 + r);
+            open = g.p * (1.0 + 0.25 * vol[g.regime] * vscale * normal(&g.pr));
+            close = g.p * (1.0 + r);
             hi = (open > close ? open : close) *
-                 (1.0 + 0.5 * vol[regime] * vscale * fabs(normal(&pr)));
+                 (1.0 + 0.5 * vol[g.regime] * vscale * fabs(normal(&g.pr)));
             lo = (open < close ? open : close) *
-                 (1.0 - 0.5 * vol[regime] * vscale * fabs(normal(&pr)));
+                 (1.0 - 0.5 * vol[g.regime] * vscale * fabs(normal(&g.pr)));
             b.open = cents(open);
             b.close = cents(close);
             b.high = cents(hi);
             b.low = cents(lo);
             b.adj_close = b.close;
-            b.volume = floor(base_vol * (0.5 + uni(&pr) + 25.0 * fabs(r)));
-            p = close;
+            b.volume = floor(base_vol * (0.5 + uni(&g.pr) + 25.0 * fabs(r)));
+            g.p = close;
             /* Shift: events[0] is yesterday's. */
             for (int k = FA_SYNTH_HORIZON - 1; k > 0; k--)
-                events[k] = events[k - 1];
-            events[0] = e;
-            pending = false;
+                g.events[k] = g.events[k - 1];
+            g.events[0] = e;
+            g.pending = false;
             if (day >= keep_from && fa_provider_add_bar(d, &b) != 0)
                 return -1;
         }
 
         /* News: 2-4 items on trading days, 0-1 on others. */
-        nitems = trading ? 2 + (int)pick(&nr, 3) : (int)pick(&nr, 2);
+        nitems = trading ? 2 + (int)pick(&g.nr, 3) : (int)pick(&g.nr, 2);
         for (int k = 0; k < nitems; k++) {
-            double u = uni(&nr), v = uni(&nr);
+            double u = uni(&g.nr), v = uni(&g.nr);
             int tone;
             if (u < 0.15)
                 tone = 0;
@@ -464,25 +449,25 @@ int fa_synth_generate(const struct fa_synth_opts *o, const char *symbol, int kee
             else
                 tone = v < 0.5 ? 1 : -1;
             if (day < keep_from) {
-                skip(&nr, NEWS_DRAWS); /* the same draws, no record built */
+                skip(&g.nr, NEWS_DRAWS); /* the same draws, no record built */
             } else {
-                struct json_object *f = news_item(&nr, symbol, day, k, tone);
+                struct json_object *f = news_item(&g.nr, symbol, day, k, tone);
                 if (fa_provider_add_item(d, "news", day, f) != 0)
                     return -1;
             }
         }
 
         /* Guidance: now and then, about the regime. */
-        if (trading && uni(&gr) < 1.0 / 12) {
-            int tone = regime == BULL ? 1 : regime == BEAR ? -1 : 0;
+        if (trading && uni(&g.gr) < 1.0 / 12) {
+            int tone = g.regime == BULL ? 1 : g.regime == BEAR ? -1 : 0;
             struct json_object *f;
-            if (uni(&gr) >= gagree)
-                tone = tone == 0 ? (uni(&gr) < 0.5 ? 1 : -1) : -tone;
+            if (uni(&g.gr) >= gagree)
+                tone = tone == 0 ? (uni(&g.gr) < 0.5 ? 1 : -1) : -tone;
             if (day < keep_from) {
-                skip(&gr, GUIDANCE_DRAWS);
+                skip(&g.gr, GUIDANCE_DRAWS);
                 continue;
             }
-            f = guidance_item(&gr, symbol, day, tone);
+            f = guidance_item(&g.gr, symbol, day, tone);
             if (fa_provider_add_item(d, "guidance", day, f) != 0)
                 return -1;
         }
