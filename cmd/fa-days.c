@@ -569,7 +569,7 @@ static int call_stage(int idx, int argc, char **argv, const char *in, const char
 static int run_prog(const char *const *cargv, const char *in, const char *out)
 {
     char *path, *argv[64];
-    int idx = stage_find(cargv[0], &path), rc;
+    int idx = stage_find(cargv[0], &path), argc;
 
     if (idx < 0 && !path) {
         fa_err_set("no program '%s'", cargv[0]);
@@ -580,8 +580,8 @@ static int run_prog(const char *const *cargv, const char *in, const char *out)
         free(path);
         return pid < 0 ? -1 : wait_for(pid);
     }
-    rc = to_argv(cargv, argv);
-    return call_stage(idx, rc, argv, in, out);
+    argc = to_argv(cargv, argv);
+    return call_stage(idx, argc, argv, in, out);
 }
 
 /* A stage fa-day runs in the background: a child, or one already run here
