@@ -51,16 +51,17 @@ static void usage(void)
            "                        tokenizer.json), its top layers trained\n"
            "      --train-layers N  llm: top layers trained (2)\n"
            "      --lora RANK       llm: LoRA adapters of RANK on them instead (0: full)\n"
-           "      --hidden W[,W..]  trainable layer widths (default 64,64; 0: linear)\n"
+           "      --hidden W[,W..]  widths of the policy's and the value's trunks\n"
+           "                        (default 128,128; 0: linear heads)\n"
            "      --activation F    tanh (default) or relu\n"
            "      --preset flag     FLAG-Trader's Table 3 and environment exactly (then\n"
            "                        the flags that follow override it)\n"
-           "PPO (defaults: FLAG-Trader's Table 3 but gamma):\n"
+           "PPO (defaults: FLAG-Trader's Table 3):\n"
            "      --timesteps N     environment steps in all (13860)\n"
            "      --rollout N       steps per rollout and update (40)\n"
            "      --max-episode N   steps per episode at most (65)\n"
            "      --lr X            Adam learning rate (5e-4), --no-anneal keeps it fixed\n"
-           "      --gamma X         discount (0.5; Table 3: 0.95)\n"
+           "      --gamma X         discount (0.95)\n"
            "      --lambda X        GAE lambda (0.98)\n"
            "      --clip X          surrogate clip (0.2)\n"
            "      --epochs N        update epochs (1)\n"
@@ -250,7 +251,7 @@ static void parse_hidden(const char *s)
         char buf[32];
         size_t n = strcspn(p, ",");
         if (n == 0 || n >= sizeof buf)
-            fa_cli_usage_error("invalid --hidden '%s' (want widths like 64,64)", s);
+            fa_cli_usage_error("invalid --hidden '%s' (want widths like 128,128)", s);
         memcpy(buf, p, n);
         buf[n] = 0;
         long w;
@@ -260,7 +261,7 @@ static void parse_hidden(const char *s)
         tconf.widths[tconf.nhidden++] = (int)w;
         p += n;
         if (*p == ',' && *++p == 0)
-            fa_cli_usage_error("invalid --hidden '%s' (want widths like 64,64)", s);
+            fa_cli_usage_error("invalid --hidden '%s' (want widths like 128,128)", s);
     }
 }
 
@@ -697,6 +698,8 @@ static struct json_object *manifest_of(const struct fa_policy_data *d,
         for (int l = 0; l < fa_nn_nhidden(nn); l++)
             json_object_array_add(h, json_object_new_int(fa_nn_width(nn, l)));
         json_object_object_add(m, "hidden", h);
+        json_object_object_add(m, "value_trunk",
+                               json_object_new_string(fa_nn_trunks(nn) == 2 ? "own" : "shared"));
         json_object_object_add(m, "activation",
                                json_object_new_string(fa_nn_act_name(fa_nn_activation(nn))));
         json_object_object_add(m, "heads",
@@ -775,6 +778,9 @@ static void conf_from_manifest(struct json_object *m)
         for (int i = 0; i < tconf.nhidden; i++)
             tconf.widths[i] = json_object_get_int(json_object_array_get_idx(h, (size_t)i));
     }
+    /* checkpoints from before the value trunk was split say nothing */
+    const char *vt = fa_record_str(m, "value_trunk");
+    tconf.trunks = vt && !strcmp(vt, "own") ? 2 : 1;
     if (fa_record_num(m, "train_layers", &x) == 0)
         o_train_layers = (int)x;
     if (fa_record_num(m, "lora", &x) == 0)
@@ -1338,8 +1344,9 @@ int main(int argc, char **argv)
         preset_flag(&tconf);
     tconf.seed = 1;
     tconf.nhidden = 2;
-    tconf.widths[0] = tconf.widths[1] = 64;
+    tconf.widths[0] = tconf.widths[1] = 128;
     tconf.act = FA_NN_TANH;
+    tconf.trunks = 2;
     const char *sub = argc > 1 ? argv[1] : NULL;
     if (!sub || sub[0] == '-') {
         /* only the core flags make sense without a subcommand */

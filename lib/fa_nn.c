@@ -80,19 +80,26 @@ double fa_rng_normal(struct fa_rng *r)
 
 struct fa_nn {
     int in_dim, nhidden;
+    int trunks; /* 1: the heads share the trunk; 2: the value head has its own */
     int width[FA_NN_MAXLAYERS];
     enum fa_nn_act act;
     size_t np;
     double *p, *g, *m, *v; /* params, grads, Adam moments */
     long adam_t;
-    /* offsets of each layer's W into p: trunk layers, then heads */
+    /* offsets of each layer's W into p: trunk layers, then heads; voff:
+     * the value trunk's layers (trunks 2) */
     size_t off[FA_NN_MAXLAYERS + 2];
+    size_t voff[FA_NN_MAXLAYERS];
     /* forward cache: layer inputs/outputs; a[0] = input copy, a[l+1] =
-     * activation of trunk layer l */
+     * activation of trunk layer l; va, vdelta: the value trunk's (va[0]
+     * is a[0]) */
     double *a[FA_NN_MAXLAYERS + 1];
     double *delta[FA_NN_MAXLAYERS + 1];
+    double *va[FA_NN_MAXLAYERS + 1];
+    double *vdelta[FA_NN_MAXLAYERS + 1];
     double *buf;
     double *in_mu, *in_isd; /* input standardisation, NULL: none */
+    double in_clip;         /* its clamp */
 };
 
 static int layer_in(const struct fa_nn *nn, int l)
@@ -112,6 +119,10 @@ static int nn_alloc(struct fa_nn *nn)
         nn->off[l] = np;
         np += (size_t)nn->width[l] * (size_t)layer_in(nn, l) + (size_t)nn->width[l];
     }
+    for (int l = 0; nn->trunks == 2 && l < nn->nhidden; l++) {
+        nn->voff[l] = np;
+        np += (size_t)nn->width[l] * (size_t)layer_in(nn, l) + (size_t)nn->width[l];
+    }
     int h = top_dim(nn);
     nn->off[nn->nhidden] = np;
     np += (size_t)FA_NN_ACTIONS * (size_t)h + FA_NN_ACTIONS;
@@ -120,7 +131,7 @@ static int nn_alloc(struct fa_nn *nn)
     nn->np = np;
     size_t cache = (size_t)nn->in_dim;
     for (int l = 0; l < nn->nhidden; l++)
-        cache += 2 * (size_t)nn->width[l];
+        cache += 2 * (size_t)nn->width[l] * (size_t)nn->trunks;
     cache += (size_t)nn->in_dim; /* delta of the input, unused but simple */
     nn->p = calloc(np, sizeof(double));
     nn->g = calloc(np, sizeof(double));
@@ -142,10 +153,23 @@ static int nn_alloc(struct fa_nn *nn)
         nn->delta[l + 1] = q;
         q += nn->width[l];
     }
+    nn->va[0] = nn->a[0];
+    for (int l = 0; l < nn->nhidden; l++) {
+        if (nn->trunks == 2) {
+            nn->va[l + 1] = q;
+            q += nn->width[l];
+            nn->vdelta[l + 1] = q;
+            q += nn->width[l];
+        } else {
+            nn->va[l + 1] = nn->a[l + 1];
+            nn->vdelta[l + 1] = nn->delta[l + 1];
+        }
+    }
     return 0;
 }
 
-static struct fa_nn *nn_shape(int in_dim, int nhidden, const int *widths, enum fa_nn_act act)
+static struct fa_nn *nn_shape(int in_dim, int nhidden, const int *widths, enum fa_nn_act act,
+                              int trunks)
 {
     if (in_dim < 1 || in_dim > (1 << 20)) {
         fa_err_set("bad network input dimension %d", in_dim);
@@ -157,6 +181,10 @@ static struct fa_nn *nn_shape(int in_dim, int nhidden, const int *widths, enum f
     }
     if (act != FA_NN_TANH && act != FA_NN_RELU) {
         fa_err_set("bad activation %d", (int)act);
+        return NULL;
+    }
+    if (trunks != 1 && trunks != 2) {
+        fa_err_set("bad number of trunks %d (want 1 or 2)", trunks);
         return NULL;
     }
     for (int l = 0; l < nhidden; l++)
@@ -171,6 +199,7 @@ static struct fa_nn *nn_shape(int in_dim, int nhidden, const int *widths, enum f
     }
     nn->in_dim = in_dim;
     nn->nhidden = nhidden;
+    nn->trunks = nhidden ? trunks : 1;
     nn->act = act;
     for (int l = 0; l < nhidden; l++)
         nn->width[l] = widths[l];
@@ -193,13 +222,21 @@ static void init_layer(double *w, int out, int in, double gain, struct fa_rng *r
 struct fa_nn *fa_nn_new(int in_dim, int nhidden, const int *widths, enum fa_nn_act act,
                         uint64_t seed)
 {
-    struct fa_nn *nn = nn_shape(in_dim, nhidden, widths, act);
+    return fa_nn_new_trunks(in_dim, nhidden, widths, act, 1, seed);
+}
+
+struct fa_nn *fa_nn_new_trunks(int in_dim, int nhidden, const int *widths, enum fa_nn_act act,
+                               int trunks, uint64_t seed)
+{
+    struct fa_nn *nn = nn_shape(in_dim, nhidden, widths, act, trunks);
     if (!nn)
         return NULL;
     struct fa_rng r;
     fa_rng_seed(&r, seed);
     for (int l = 0; l < nhidden; l++)
         init_layer(nn->p + nn->off[l], nn->width[l], layer_in(nn, l), 1.0, &r);
+    for (int l = 0; nn->trunks == 2 && l < nhidden; l++)
+        init_layer(nn->p + nn->voff[l], nn->width[l], layer_in(nn, l), 1.0, &r);
     int h = top_dim(nn);
     init_layer(nn->p + nn->off[nhidden], FA_NN_ACTIONS, h, 0.01, &r);
     init_layer(nn->p + nn->off[nhidden + 1], 1, h, 1.0, &r);
@@ -208,7 +245,7 @@ struct fa_nn *fa_nn_new(int in_dim, int nhidden, const int *widths, enum fa_nn_a
 
 struct fa_nn *fa_nn_clone(const struct fa_nn *src)
 {
-    struct fa_nn *nn = nn_shape(src->in_dim, src->nhidden, src->width, src->act);
+    struct fa_nn *nn = nn_shape(src->in_dim, src->nhidden, src->width, src->act, src->trunks);
     if (!nn)
         return NULL;
     memcpy(nn->p, src->p, src->np * sizeof(double));
@@ -216,6 +253,7 @@ struct fa_nn *fa_nn_clone(const struct fa_nn *src)
         fa_nn_free(nn);
         return NULL;
     }
+    nn->in_clip = src->in_clip;
     return nn;
 }
 
@@ -235,12 +273,23 @@ int fa_nn_set_input_norm(struct fa_nn *nn, const double *mean, const double *inv
     free(nn->in_isd);
     nn->in_mu = mu;
     nn->in_isd = isd;
+    nn->in_clip = FA_NN_NORM_CLIP;
     return 0;
 }
 
 bool fa_nn_has_input_norm(const struct fa_nn *nn)
 {
     return nn->in_mu != NULL;
+}
+
+double fa_nn_input_clip(const struct fa_nn *nn)
+{
+    return nn->in_clip;
+}
+
+void fa_nn_set_input_clip(struct fa_nn *nn, double c)
+{
+    nn->in_clip = c;
 }
 
 void fa_nn_free(struct fa_nn *nn)
@@ -260,6 +309,11 @@ void fa_nn_free(struct fa_nn *nn)
 int fa_nn_in_dim(const struct fa_nn *nn)
 {
     return nn->in_dim;
+}
+
+int fa_nn_trunks(const struct fa_nn *nn)
+{
+    return nn->trunks;
 }
 
 int fa_nn_nhidden(const struct fa_nn *nn)
@@ -342,29 +396,36 @@ static void affine(const double *w, int out, int in, const double *x, double *y)
     }
 }
 
+/* One trunk's layers (offsets off) from a[0] into a[1..nhidden]. */
+static void trunk_forward(struct fa_nn *nn, const size_t *off, double *const *a)
+{
+    for (int l = 0; l < nn->nhidden; l++) {
+        double *y = a[l + 1];
+        int out = nn->width[l];
+        affine(nn->p + off[l], out, layer_in(nn, l), a[l], y);
+        for (int i = 0; i < out; i++)
+            y[i] = nn->act == FA_NN_TANH ? tanh(y[i]) : (y[i] > 0 ? y[i] : 0);
+    }
+}
+
 void fa_nn_forward(struct fa_nn *nn, const double *x, double *logits, double *value)
 {
     if (nn->in_mu) {
         for (int i = 0; i < nn->in_dim; i++) {
-            double z = (x[i] - nn->in_mu[i]) * nn->in_isd[i];
-            nn->a[0][i] = z > FA_NN_NORM_CLIP    ? FA_NN_NORM_CLIP
-                          : z < -FA_NN_NORM_CLIP ? -FA_NN_NORM_CLIP
-                                                 : z;
+            double z = (x[i] - nn->in_mu[i]) * nn->in_isd[i], c = nn->in_clip;
+            nn->a[0][i] = z > c ? c : z < -c ? -c : z;
         }
     } else {
         memcpy(nn->a[0], x, (size_t)nn->in_dim * sizeof(double));
     }
-    for (int l = 0; l < nn->nhidden; l++) {
-        double *y = nn->a[l + 1];
-        int out = nn->width[l];
-        affine(nn->p + nn->off[l], out, layer_in(nn, l), nn->a[l], y);
-        for (int i = 0; i < out; i++)
-            y[i] = nn->act == FA_NN_TANH ? tanh(y[i]) : (y[i] > 0 ? y[i] : 0);
-    }
+    trunk_forward(nn, nn->off, nn->a);
     int h = top_dim(nn);
-    const double *top = nn->a[nn->nhidden];
-    affine(nn->p + nn->off[nn->nhidden], FA_NN_ACTIONS, h, top, logits);
-    affine(nn->p + nn->off[nn->nhidden + 1], 1, h, top, value);
+    affine(nn->p + nn->off[nn->nhidden], FA_NN_ACTIONS, h, nn->a[nn->nhidden], logits);
+    if (!value)
+        return;
+    if (nn->trunks == 2)
+        trunk_forward(nn, nn->voff, nn->va);
+    affine(nn->p + nn->off[nn->nhidden + 1], 1, h, nn->va[nn->nhidden], value);
 }
 
 /* Adds the gradient of a layer y = W x + b given dy into gW, gb and, when
@@ -388,27 +449,39 @@ static void affine_back(const double *w, double *gw, int out, int in, const doub
     }
 }
 
+/* Back through one trunk's layers (offsets off, activations a), given
+ * dL/d(its top) in delta[nhidden]. */
+static void trunk_backward(struct fa_nn *nn, const size_t *off, double *const *a,
+                           double *const *delta)
+{
+    for (int l = nn->nhidden - 1; l >= 0; l--) {
+        double *d = delta[l + 1];
+        const double *y = a[l + 1];
+        int out = nn->width[l];
+        for (int i = 0; i < out; i++)
+            d[i] *= nn->act == FA_NN_TANH ? 1.0 - y[i] * y[i] : (y[i] > 0 ? 1.0 : 0.0);
+        double *dx = l > 0 ? delta[l] : NULL;
+        if (dx)
+            memset(dx, 0, (size_t)layer_in(nn, l) * sizeof(double));
+        affine_back(nn->p + off[l], nn->g + off[l], out, layer_in(nn, l), a[l], d, dx);
+    }
+}
+
 void fa_nn_backward(struct fa_nn *nn, const double *dlogits, double dvalue)
 {
     int L = nn->nhidden;
     int h = top_dim(nn);
-    double *dtop = L ? nn->delta[L] : NULL;
+    double *dtop = L ? nn->delta[L] : NULL, *vtop = L ? nn->vdelta[L] : NULL;
     if (dtop)
         memset(dtop, 0, (size_t)h * sizeof(double));
+    if (vtop && vtop != dtop)
+        memset(vtop, 0, (size_t)h * sizeof(double));
     affine_back(nn->p + nn->off[L], nn->g + nn->off[L], FA_NN_ACTIONS, h, nn->a[L], dlogits, dtop);
     double dv[1] = {dvalue};
-    affine_back(nn->p + nn->off[L + 1], nn->g + nn->off[L + 1], 1, h, nn->a[L], dv, dtop);
-    for (int l = L - 1; l >= 0; l--) {
-        double *d = nn->delta[l + 1];
-        const double *y = nn->a[l + 1];
-        int out = nn->width[l];
-        for (int i = 0; i < out; i++)
-            d[i] *= nn->act == FA_NN_TANH ? 1.0 - y[i] * y[i] : (y[i] > 0 ? 1.0 : 0.0);
-        double *dx = l > 0 ? nn->delta[l] : NULL;
-        if (dx)
-            memset(dx, 0, (size_t)layer_in(nn, l) * sizeof(double));
-        affine_back(nn->p + nn->off[l], nn->g + nn->off[l], out, layer_in(nn, l), nn->a[l], d, dx);
-    }
+    affine_back(nn->p + nn->off[L + 1], nn->g + nn->off[L + 1], 1, h, nn->va[L], dv, vtop);
+    trunk_backward(nn, nn->off, nn->a, nn->delta);
+    if (nn->trunks == 2)
+        trunk_backward(nn, nn->voff, nn->va, nn->vdelta);
 }
 
 void fa_nn_scale_grad(struct fa_nn *nn, double s)
@@ -522,6 +595,12 @@ static const char nn_magic[8] = {'F', 'A', 'N', 'N', '0', '0', '0', '1'};
 /* the same, followed by the input standardisation (in_dim means, then
  * in_dim inverse standard deviations) */
 static const char nn_magic2[8] = {'F', 'A', 'N', 'N', '0', '0', '0', '2'};
+/* in_dim, nhidden, act, then a word of flags (NN_NORM: the standardisation
+ * follows the parameters; NN_VTRUNK: the value head has its own trunk,
+ * whose layers follow the policy trunk's), then as FANN0001 */
+static const char nn_magic3[8] = {'F', 'A', 'N', 'N', '0', '0', '0', '3'};
+#define NN_NORM   1u
+#define NN_VTRUNK 2u
 
 static void put_u32(unsigned char *b, uint32_t v)
 {
@@ -554,10 +633,12 @@ static uint64_t get_u64(const unsigned char *b)
 int fa_nn_write(const struct fa_nn *nn, FILE *f, const char *name)
 {
     unsigned char b[8];
-    if (fwrite(nn->in_mu ? nn_magic2 : nn_magic, 1, 8, f) != 8)
+    bool v3 = nn->trunks == 2 || (nn->in_mu && nn->in_clip != FA_NN_NORM_CLIP_V2);
+    if (fwrite(v3 ? nn_magic3 : nn->in_mu ? nn_magic2 : nn_magic, 1, 8, f) != 8)
         goto ioerr;
-    uint32_t hdr[3] = {(uint32_t)nn->in_dim, (uint32_t)nn->nhidden, (uint32_t)nn->act};
-    for (int i = 0; i < 3; i++) {
+    uint32_t hdr[4] = {(uint32_t)nn->in_dim, (uint32_t)nn->nhidden, (uint32_t)nn->act,
+                       (nn->in_mu ? NN_NORM : 0) | (nn->trunks == 2 ? NN_VTRUNK : 0)};
+    for (int i = 0; i < (v3 ? 4 : 3); i++) {
         put_u32(b, hdr[i]);
         if (fwrite(b, 1, 4, f) != 4)
             goto ioerr;
@@ -587,6 +668,13 @@ int fa_nn_write(const struct fa_nn *nn, FILE *f, const char *name)
                 goto ioerr;
         }
     }
+    if (v3 && nn->in_mu) {
+        uint64_t u;
+        memcpy(&u, &nn->in_clip, 8);
+        put_u64(b, u);
+        if (fwrite(b, 1, 8, f) != 8)
+            goto ioerr;
+    }
     return 0;
 ioerr:
     fa_err_sys("write error '%s'", name);
@@ -595,13 +683,13 @@ ioerr:
 
 /* The parameter count of a shape read from a file, or 0 when a width is
  * not valid (nn_shape then says why). */
-static size_t shape_params(uint32_t in_dim, uint32_t nhidden, const int *widths)
+static size_t shape_params(uint32_t in_dim, uint32_t nhidden, const int *widths, int trunks)
 {
     size_t np = 0, prev = in_dim;
     for (uint32_t l = 0; l < nhidden; l++) {
         if (widths[l] < 1)
             return 0;
-        np += (size_t)widths[l] * prev + (size_t)widths[l];
+        np += ((size_t)widths[l] * prev + (size_t)widths[l]) * (size_t)trunks;
         prev = (size_t)widths[l];
     }
     return np + (size_t)FA_NN_ACTIONS * prev + FA_NN_ACTIONS + prev + 1;
@@ -610,18 +698,22 @@ static size_t shape_params(uint32_t in_dim, uint32_t nhidden, const int *widths)
 struct fa_nn *fa_nn_read(FILE *f, const char *name)
 {
     unsigned char b[8];
-    if (fread(b, 1, 8, f) != 8 || (memcmp(b, nn_magic, 8) && memcmp(b, nn_magic2, 8))) {
+    if (fread(b, 1, 8, f) != 8 ||
+        (memcmp(b, nn_magic, 8) && memcmp(b, nn_magic2, 8) && memcmp(b, nn_magic3, 8))) {
         fa_err_set("'%s': not an fa-policy weight file", name);
         return NULL;
     }
-    bool norm = !memcmp(b, nn_magic2, 8);
-    uint32_t hdr[3];
-    for (int i = 0; i < 3; i++) {
+    bool v3 = !memcmp(b, nn_magic3, 8);
+    uint32_t hdr[4] = {0, 0, 0, !memcmp(b, nn_magic2, 8) ? NN_NORM : 0};
+    for (int i = 0; i < (v3 ? 4 : 3); i++) {
         if (fread(b, 1, 4, f) != 4)
             goto trunc;
         hdr[i] = get_u32(b);
     }
-    if (hdr[1] > FA_NN_MAXLAYERS || hdr[0] > (1u << 20) || hdr[2] > 1) {
+    bool norm = hdr[3] & NN_NORM;
+    int trunks = hdr[3] & NN_VTRUNK ? 2 : 1;
+    if (hdr[1] > FA_NN_MAXLAYERS || hdr[0] > (1u << 20) || hdr[2] > 1 ||
+        hdr[3] > (NN_NORM | NN_VTRUNK) || (trunks == 2 && hdr[1] == 0)) {
         fa_err_set("'%s': bad network shape", name);
         return NULL;
     }
@@ -634,17 +726,18 @@ struct fa_nn *fa_nn_read(FILE *f, const char *name)
     }
     /* A seekable stream must hold the shape's parameters before they are
      * allocated: a damaged 50-byte file must not ask for gigabytes. */
-    size_t want = shape_params(hdr[0], hdr[1], widths);
+    size_t want = shape_params(hdr[0], hdr[1], widths, trunks);
     off_t here = ftello(f), end;
     if (want && here >= 0 && fseeko(f, 0, SEEK_END) == 0 && (end = ftello(f)) >= 0) {
         if (fseeko(f, here, SEEK_SET) != 0) {
             fa_err_sys("read error '%s'", name);
             return NULL;
         }
-        if ((uint64_t)(end - here) < 8 + (uint64_t)want * 8 + (norm ? 16 * (uint64_t)hdr[0] : 0))
+        if ((uint64_t)(end - here) <
+            8 + (uint64_t)want * 8 + (norm ? 16 * (uint64_t)hdr[0] + (v3 ? 8 : 0) : 0))
             goto trunc;
     }
-    struct fa_nn *nn = nn_shape((int)hdr[0], (int)hdr[1], widths, (enum fa_nn_act)hdr[2]);
+    struct fa_nn *nn = nn_shape((int)hdr[0], (int)hdr[1], widths, (enum fa_nn_act)hdr[2], trunks);
     if (!nn) {
         fa_err_set("'%s': bad network shape", name);
         return NULL;
@@ -694,6 +787,20 @@ struct fa_nn *fa_nn_read(FILE *f, const char *name)
                     fa_nn_free(nn);
                     return NULL;
                 }
+            }
+        }
+        nn->in_clip = FA_NN_NORM_CLIP_V2;
+        if (v3) {
+            if (fread(b, 1, 8, f) != 8) {
+                fa_nn_free(nn);
+                goto trunc;
+            }
+            uint64_t u = get_u64(b);
+            memcpy(&nn->in_clip, &u, 8);
+            if (!isfinite(nn->in_clip) || nn->in_clip <= 0) {
+                fa_err_set("'%s': bad input clamp", name);
+                fa_nn_free(nn);
+                return NULL;
             }
         }
     }

@@ -1,7 +1,9 @@
 /* fa_nn.h: a small multilayer perceptron for fa-policy, by hand, in double.
  *
- * A shared trunk of fully connected layers (tanh or ReLU) feeds two heads:
- * a policy head of FA_NN_ACTIONS logits and a value head of one number.
+ * A trunk of fully connected layers (tanh or ReLU) feeds two heads: a
+ * policy head of FA_NN_ACTIONS logits and a value head of one number; the
+ * value head either shares the policy's trunk or has its own of the same
+ * shape (fa_nn_new_trunks).
  * Forward and backward passes are written out (no autodiff), loops run in
  * a fixed order and nothing is threaded, so a seed gives the same bits on
  * every run. Also here: the seeded PRNG (xoshiro256** seeded by
@@ -50,6 +52,14 @@ struct fa_nn;
  * or OOM. Caller frees with fa_nn_free. */
 struct fa_nn *fa_nn_new(int in_dim, int nhidden, const int *widths, enum fa_nn_act act,
                         uint64_t seed);
+/* The same with trunks 1 (fa_nn_new: the heads share the trunk) or 2 (the
+ * value head reads a second trunk of the same widths, drawn after the
+ * first: the value loss never reaches the policy's layers). With nhidden
+ * 0 there is no trunk and trunks is 1. */
+struct fa_nn *fa_nn_new_trunks(int in_dim, int nhidden, const int *widths, enum fa_nn_act act,
+                               int trunks, uint64_t seed);
+/* 1 or 2, as above. */
+int fa_nn_trunks(const struct fa_nn *nn);
 /* A deep copy of the weights and shape (gradients and Adam state zero). */
 struct fa_nn *fa_nn_clone(const struct fa_nn *nn);
 void fa_nn_free(struct fa_nn *nn);
@@ -64,7 +74,8 @@ int fa_nn_act_parse(const char *s);
 
 /* The number of trainable parameters, and the flat parameter and gradient
  * arrays (same layout: per layer W row-major [out][in] then b; trunk
- * layers in order, then the policy head, then the value head). The
+ * layers in order, then the value trunk's (trunks 2), then the policy
+ * head, then the value head). The
  * pointers stay valid for the network's life; callers may write params. */
 size_t fa_nn_nparams(const struct fa_nn *nn);
 double *fa_nn_params(struct fa_nn *nn);
@@ -72,15 +83,23 @@ double *fa_nn_grads(struct fa_nn *nn);
 void fa_nn_zero_grad(struct fa_nn *nn);
 
 /* Input standardisation: when set, the forward pass feeds the trunk
- * clamp((x_i - mean_i) inv_sd_i, +-FA_NN_NORM_CLIP) instead of x_i. The
- * arrays (in_dim each) are copied, kept by fa_nn_clone and stored by
- * fa_nn_write (then as format "FANN0002"). Not trained. 0 or -1 (OOM). */
-#define FA_NN_NORM_CLIP 10.0
+ * clamp((x_i - mean_i) inv_sd_i, +-clip) instead of x_i, clip
+ * FA_NN_NORM_CLIP (FA_NN_NORM_CLIP_V2 in networks read from a FANN0002
+ * file, which were trained with it). The arrays (in_dim each) are copied,
+ * kept by fa_nn_clone and stored by fa_nn_write. Not trained. 0 or -1
+ * (OOM). */
+#define FA_NN_NORM_CLIP    3.0
+#define FA_NN_NORM_CLIP_V2 10.0
 int fa_nn_set_input_norm(struct fa_nn *nn, const double *mean, const double *inv_sd);
 bool fa_nn_has_input_norm(const struct fa_nn *nn);
+/* The clamp of the standardised inputs, and a way to set it (a resumed
+ * run keeps its checkpoint's); c > 0. */
+double fa_nn_input_clip(const struct fa_nn *nn);
+void fa_nn_set_input_clip(struct fa_nn *nn, double c);
 
 /* Forward pass of one input x[in_dim]: the FA_NN_ACTIONS logits and the
- * value. Keeps the activations for a following fa_nn_backward. */
+ * value (value NULL: the logits only, and no value trunk is run). Keeps
+ * the activations for a following fa_nn_backward (value not NULL). */
 void fa_nn_forward(struct fa_nn *nn, const double *x, double *logits, double *value);
 /* Backward pass of the last forward: given dL/dlogits and dL/dvalue,
  * ADDS dL/dparams into the gradient array (so samples accumulate). */
@@ -114,6 +133,11 @@ int fa_nn_argmax(const double *p, unsigned mask);
 
 /* Binary weights: "FANN0001", in_dim, nhidden, act, widths (uint32 LE),
  * nparams (uint64 LE), then each parameter as an IEEE-754 double LE.
+ * "FANN0002": the same followed by the input standardisation (means, then
+ * inverse standard deviations; clamp FA_NN_NORM_CLIP_V2). "FANN0003": a
+ * uint32 of flags after act (1: the standardisation follows, then its
+ * clamp as a double; 2: two trunks), then as FANN0002. Written for a
+ * network with two trunks or another clamp than FANN0002's.
  * fa_nn_write returns 0 or -1 with fa_err set; fa_nn_read returns a new
  * network or NULL with fa_err set (bad magic, shape, truncation). name
  * is for messages. */

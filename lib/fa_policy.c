@@ -1411,7 +1411,8 @@ struct fa_policy_trainer *fa_policy_trainer_new(const struct fa_policy_data *dat
         if (llm_reserve(tr->llm, pc->rollout) < 0)
             goto fail;
     } else {
-        tr->nn = fa_nn_new((int)dim, c->nhidden, c->widths, c->act, c->seed);
+        tr->nn = fa_nn_new_trunks((int)dim, c->nhidden, c->widths, c->act, c->trunks == 2 ? 2 : 1,
+                                  c->seed);
         if (!tr->nn)
             goto fail;
         tr->ref = fa_nn_clone(tr->nn);
@@ -1501,7 +1502,7 @@ static int train_update(struct fa_policy_trainer *tr, struct fa_policy_progress 
                 return -1;
         }
         double *x = tr->X + (size_t)i * dim;
-        double z[3], v, p[3], lp[3], zr[3], vr, prr[3];
+        double z[3], v, p[3], lp[3], zr[3], prr[3];
         bool kl = pc->kl_coef > 0;
         if (tr->llm) {
             if (llm_rollout(tr->llm, i, &tr->obs, z, &v, kl ? zr : NULL) < 0)
@@ -1511,7 +1512,7 @@ static int train_update(struct fa_policy_trainer *tr, struct fa_policy_progress 
             if (b->ops->encode(b, &tr->obs, x) < 0)
                 return -1;
             fa_nn_forward(tr->nn, x, z, &v);
-            fa_nn_forward(tr->ref, x, zr, &vr);
+            fa_nn_forward(tr->ref, x, zr, NULL);
         }
         if (fa_nn_softmax(z, tr->obs.mask, p, lp) < 0)
             return -1;
@@ -1796,6 +1797,9 @@ int fa_policy_trainer_restore(struct fa_policy_trainer *tr, const struct fa_nn *
         memcpy(fa_nn_params(tr->nn), fa_nn_params((struct fa_nn *)(uintptr_t)net),
                np * sizeof(double));
         fa_nn_adam_set_steps(tr->nn, adam_t);
+        /* a run begun before the clamp changed keeps its own */
+        fa_nn_set_input_clip(tr->nn, fa_nn_input_clip(net));
+        fa_nn_set_input_clip(tr->ref, fa_nn_input_clip(net));
     }
     tr->update = update;
     tr->steps = steps;

@@ -235,6 +235,7 @@ struct fa_policy_train_conf {
     int nhidden;
     int widths[FA_NN_MAXLAYERS];
     enum fa_nn_act act;
+    int trunks; /* 2: the value head has its own trunk; else shared */
     /* called after each update; a non-zero return stops training */
     int (*progress)(const struct fa_policy_progress *p, void *arg);
     void *arg;

@@ -21,7 +21,7 @@ void fa_ppo_conf_default(struct fa_ppo_conf *c)
     c->max_episode = 65;
     c->lr = 5e-4;
     c->anneal = true;
-    c->gamma = 0.5; /* Table 3: 0.95 (--preset flag); see fa-policy(1) */
+    c->gamma = 0.95;
     c->lambda = 0.98;
     c->clip = 0.2;
     c->epochs = 1;

@@ -75,8 +75,9 @@ is "$(jq -r '[.backbone,.embed_model,.input_dim,.pool]|@tsv' "$m")" \
   "$(printf 'text\tfa-hash-16/sections-10\t160\tsections')" "manifest: backbone, model, dimension"
 is "$(jq -c '[.hidden,.activation,.seed,.symbol,.from,.to]' "$m")" \
   '[[8],"tanh",7,"SYN","2019-01-02","2019-06-28"]' "manifest: split, seed, data period"
+is "$(jq -r .value_trunk "$m")" own "manifest: the value head has its own trunk"
 is "$(jq -c '.ppo|[.timesteps,.rollout,.minibatch,.lr,.gamma,.lambda,.clip,.ent_coef,.vf_coef,.kl_coef,.max_grad_norm,.grad_accum,.max_episode,.epochs]' "$m")" \
-  '[200,20,10,0.0005,0.5,0.98,0.2,0.05,0.5,0.05,0.5,8,65,1]' "manifest: PPO hyperparameters (Table 3 but gamma 0.5)"
+  '[200,20,10,0.0005,0.95,0.98,0.2,0.05,0.5,0.05,0.5,8,65,1]' "manifest: PPO hyperparameters (Table 3)"
 is "$(jq -r '.env|[.reward,.fill,.cash,.commission_bps]|@tsv' "$m")" "$(printf 'sharpe\tnext-close\t10000\t0')" \
   "manifest: environment"
 like "$(jq -r .data_blake2b "$m")" "^[0-9a-f]{64}$" "manifest: hash of the training data"

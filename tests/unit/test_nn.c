@@ -23,9 +23,9 @@ static double loss_of(struct fa_nn *nn, const double *x)
            cv * v * v * v / 3;
 }
 
-static double gradcheck(int in, int nh, const int *w, enum fa_nn_act act, uint64_t seed)
+static double gradcheck(int in, int nh, const int *w, enum fa_nn_act act, int trunks, uint64_t seed)
 {
-    struct fa_nn *nn = fa_nn_new(in, nh, w, act, seed);
+    struct fa_nn *nn = fa_nn_new_trunks(in, nh, w, act, trunks, seed);
     struct fa_rng r;
     fa_rng_seed(&r, seed + 1);
     double *x = malloc((size_t)in * sizeof *x);
@@ -116,16 +116,95 @@ int main(void)
     /* gradient checks over random shapes */
     int w1[] = {8, 6}, w2[] = {5}, w3[] = {7, 7, 4};
     double e;
-    e = gradcheck(5, 2, w1, FA_NN_TANH, 1);
+    e = gradcheck(5, 2, w1, FA_NN_TANH, 1, 1);
     ok(e < 1e-6, "gradcheck tanh 5-8-6 (max rel err %.2g)", e);
-    e = gradcheck(4, 1, w2, FA_NN_RELU, 2);
+    e = gradcheck(4, 1, w2, FA_NN_RELU, 1, 2);
     ok(e < 1e-6, "gradcheck relu 4-5 (max rel err %.2g)", e);
-    e = gradcheck(6, 3, w3, FA_NN_TANH, 3);
+    e = gradcheck(6, 3, w3, FA_NN_TANH, 1, 3);
     ok(e < 1e-6, "gradcheck tanh 6-7-7-4 (max rel err %.2g)", e);
-    e = gradcheck(3, 0, NULL, FA_NN_TANH, 4);
+    e = gradcheck(3, 0, NULL, FA_NN_TANH, 1, 4);
     ok(e < 1e-6, "gradcheck linear heads (max rel err %.2g)", e);
-    e = gradcheck(9, 2, w1, FA_NN_RELU, 5);
+    e = gradcheck(9, 2, w1, FA_NN_RELU, 1, 5);
     ok(e < 1e-6, "gradcheck relu 9-8-6 (max rel err %.2g)", e);
+    e = gradcheck(5, 2, w1, FA_NN_TANH, 2, 6);
+    ok(e < 1e-6, "gradcheck two trunks tanh 5-8-6 (max rel err %.2g)", e);
+    e = gradcheck(6, 3, w3, FA_NN_RELU, 2, 7);
+    ok(e < 1e-6, "gradcheck two trunks relu 6-7-7-4 (max rel err %.2g)", e);
+
+    /* two trunks: the value loss reaches only the value trunk and head,
+     * the policy loss only the policy trunk and head */
+    {
+        struct fa_nn *t2 = fa_nn_new_trunks(5, 2, w1, FA_NN_TANH, 2, 11);
+        size_t trunk = (size_t)(8 * 5 + 8 + 6 * 8 + 6), heads = 3 * 6 + 3 + 6 + 1;
+        ok(t2 && fa_nn_trunks(t2) == 2 && fa_nn_nparams(t2) == 2 * trunk + heads,
+           "two trunks: parameter count");
+        double xt[5] = {0.3, -1, 0.2, 0.7, -0.4}, zt[3], vt, dzt[3] = {0.5, -0.2, 0.1},
+               dz0t[3] = {0, 0, 0};
+        const double *gt = t2 ? fa_nn_grads(t2) : NULL;
+        int leak = 0, reach = 0;
+        for (int k = 0; t2 && k < 2; k++) {
+            fa_nn_zero_grad(t2);
+            fa_nn_forward(t2, xt, zt, &vt);
+            fa_nn_backward(t2, k ? dz0t : dzt, k ? 1.0 : 0.0);
+            /* k 0: policy loss; value trunk [trunk, 2 trunk) and value
+             * head (the last 7) untouched. k 1: the value loss */
+            for (size_t i = 0; i < 2 * trunk + heads; i++) {
+                bool pol = i < trunk || (i >= 2 * trunk && i < 2 * trunk + 21);
+                if (pol != (k == 0) && gt[i] != 0)
+                    leak++;
+                if (pol == (k == 0) && gt[i] != 0)
+                    reach++;
+            }
+        }
+        ok(t2 && leak == 0 && reach > 0, "two trunks: each loss stays in its own trunk (%d)", leak);
+        double zp[3];
+        if (t2)
+            fa_nn_forward(t2, xt, zp, NULL);
+        ok(t2 && !memcmp(zp, zt, sizeof zp), "logits alone: the same logits");
+        struct fa_nn *t1 = fa_nn_new(5, 0, NULL, FA_NN_TANH, 11);
+        ok(t1 && fa_nn_trunks(t1) == 1, "no hidden layer: one trunk");
+        fa_nn_free(t1);
+        ok(fa_nn_new_trunks(5, 2, w1, FA_NN_TANH, 3, 1) == NULL, "three trunks refused");
+        /* weight file: FANN0003, the trunks and the clamp read back */
+        double mu2[5] = {0}, isd2[5] = {1, 1, 1, 1, 1};
+        FILE *tf = tmpfile();
+        char magic[9] = {0};
+        ok(t2 && fa_nn_set_input_norm(t2, mu2, isd2) == 0 && tf &&
+               fa_nn_write(t2, tf, "tmp") == 0 && (rewind(tf), fread(magic, 1, 8, tf)) == 8 &&
+               !strcmp(magic, "FANN0003"),
+           "two trunks written as FANN0003");
+        rewind(tf);
+        struct fa_nn *t3 = tf ? fa_nn_read(tf, "tmp") : NULL;
+        double z3t[3], v3t, z2t[3], v2t;
+        if (t3 && t2) {
+            fa_nn_forward(t3, xt, z3t, &v3t);
+            fa_nn_forward(t2, xt, z2t, &v2t);
+        }
+        ok(t3 && fa_nn_trunks(t3) == 2 && fa_nn_input_clip(t3) == FA_NN_NORM_CLIP &&
+               !memcmp(z3t, z2t, sizeof z3t) && v3t == v2t,
+           "two trunks read back: same outputs");
+        if (tf)
+            fclose(tf);
+        /* a shared trunk with the old clamp keeps the old format */
+        struct fa_nn *old = fa_nn_new(5, 2, w1, FA_NN_TANH, 12);
+        tf = tmpfile();
+        memset(magic, 0, sizeof magic);
+        if (old && fa_nn_set_input_norm(old, mu2, isd2) == 0)
+            fa_nn_set_input_clip(old, FA_NN_NORM_CLIP_V2);
+        ok(old && tf && fa_nn_write(old, tf, "tmp") == 0 &&
+               (rewind(tf), fread(magic, 1, 8, tf)) == 8 && !strcmp(magic, "FANN0002"),
+           "shared trunk, clamp 10: FANN0002");
+        rewind(tf);
+        struct fa_nn *old2 = tf ? fa_nn_read(tf, "tmp") : NULL;
+        ok(old2 && fa_nn_trunks(old2) == 1 && fa_nn_input_clip(old2) == FA_NN_NORM_CLIP_V2,
+           "FANN0002 read with its clamp, one trunk");
+        if (tf)
+            fclose(tf);
+        fa_nn_free(old);
+        fa_nn_free(old2);
+        fa_nn_free(t3);
+        fa_nn_free(t2);
+    }
 
     /* bad shapes */
     int wbad[] = {0};
