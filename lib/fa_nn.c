@@ -8,6 +8,9 @@
 #include <stdbool.h>
 #include <stdlib.h>
 #include <string.h>
+#if defined(__x86_64__)
+#include <immintrin.h>
+#endif
 
 #include "fa_err.h"
 #include "fa_banned.h"
@@ -99,7 +102,15 @@ struct fa_nn {
     double *vdelta[FA_NN_MAXLAYERS + 1];
     double *buf;
     double *in_mu, *in_isd; /* input standardisation, NULL: none */
-    double in_clip;         /* its clamp */
+    /* The first layers' weight gradients wait here: each backward pass
+     * leaves its input (pend_x) and the first layers' deltas (pend_d:
+     * trunks x width[0] per pass) and pend_flush adds them, pass by pass
+     * for each weight, so in the same order and with the same bits as at
+     * once, but in one sweep over the largest array instead of one per
+     * sample (a minibatch touched it 32 times from memory). */
+    double *pend_x, *pend_d;
+    int npend, cappend;
+    double in_clip; /* its clamp */
 };
 
 static int layer_in(const struct fa_nn *nn, int l)
@@ -303,6 +314,8 @@ void fa_nn_free(struct fa_nn *nn)
     free(nn->buf);
     free(nn->in_mu);
     free(nn->in_isd);
+    free(nn->pend_x);
+    free(nn->pend_d);
     free(nn);
 }
 
@@ -355,13 +368,71 @@ double *fa_nn_params(struct fa_nn *nn)
     return nn->p;
 }
 
+/* g[j] += d x[j], j < n: multiplies then adds (never fused), so both
+ * paths give the bits of the plain loop. */
+static void axpy_scalar(double *g, double d, const double *x, int n)
+{
+    for (int j = 0; j < n; j++)
+        g[j] += d * x[j];
+}
+
+#if defined(__x86_64__)
+__attribute__((target("avx2"))) static void axpy_avx2(double *g, double d, const double *x, int n)
+{
+    __m256d dv = _mm256_set1_pd(d);
+    int j = 0;
+    for (; j + 8 <= n; j += 8) {
+        __m256d a = _mm256_mul_pd(dv, _mm256_loadu_pd(x + j));
+        __m256d b = _mm256_mul_pd(dv, _mm256_loadu_pd(x + j + 4));
+        _mm256_storeu_pd(g + j, _mm256_add_pd(_mm256_loadu_pd(g + j), a));
+        _mm256_storeu_pd(g + j + 4, _mm256_add_pd(_mm256_loadu_pd(g + j + 4), b));
+    }
+    for (; j < n; j++)
+        g[j] += d * x[j];
+}
+#endif
+
+static void axpy(double *g, double d, const double *x, int n)
+{
+#if defined(__x86_64__)
+    static int avx2 = -1;
+    if (avx2 < 0)
+        avx2 = __builtin_cpu_supports("avx2") ? 1 : 0;
+    if (avx2) {
+        axpy_avx2(g, d, x, n);
+        return;
+    }
+#endif
+    axpy_scalar(g, d, x, n);
+}
+
+/* Adds the waiting first-layer weight gradients (see struct fa_nn). */
+static void pend_flush(struct fa_nn *nn)
+{
+    int in = nn->in_dim, w0 = nn->nhidden ? nn->width[0] : 0, T = nn->trunks;
+    for (int t = 0; t < T && nn->npend; t++) {
+        double *gw = nn->g + (t ? nn->voff[0] : nn->off[0]);
+        for (int i = 0; i < w0; i++) {
+            double *grow = gw + (size_t)i * (size_t)in;
+            for (int s = 0; s < nn->npend; s++) {
+                double d = nn->pend_d[((size_t)s * (size_t)T + (size_t)t) * (size_t)w0 + (size_t)i];
+                if (d != 0)
+                    axpy(grow, d, nn->pend_x + (size_t)s * (size_t)in, in);
+            }
+        }
+    }
+    nn->npend = 0;
+}
+
 double *fa_nn_grads(struct fa_nn *nn)
 {
+    pend_flush(nn);
     return nn->g;
 }
 
 void fa_nn_zero_grad(struct fa_nn *nn)
 {
+    nn->npend = 0;
     memset(nn->g, 0, nn->np * sizeof(double));
 }
 
@@ -370,8 +441,34 @@ static void affine(const double *w, int out, int in, const double *x, double *y)
 {
     const double *b = w + (size_t)out * (size_t)in;
     int i = 0;
-    /* four rows at a time: four independent sums, each still added in
-     * input order, so the bits are those of the plain loop */
+    /* eight rows at a time, then four: independent sums (enough of them
+     * to keep the adders busy rather than waiting on each other), each
+     * still added in input order, so the bits are those of the plain loop */
+    for (; i + 8 <= out; i += 8) {
+        const double *r0 = w + (size_t)i * (size_t)in, *r1 = r0 + in, *r2 = r1 + in, *r3 = r2 + in,
+                     *r4 = r3 + in, *r5 = r4 + in, *r6 = r5 + in, *r7 = r6 + in;
+        double s0 = b[i], s1 = b[i + 1], s2 = b[i + 2], s3 = b[i + 3], s4 = b[i + 4], s5 = b[i + 5],
+               s6 = b[i + 6], s7 = b[i + 7];
+        for (int j = 0; j < in; j++) {
+            double xj = x[j];
+            s0 += r0[j] * xj;
+            s1 += r1[j] * xj;
+            s2 += r2[j] * xj;
+            s3 += r3[j] * xj;
+            s4 += r4[j] * xj;
+            s5 += r5[j] * xj;
+            s6 += r6[j] * xj;
+            s7 += r7[j] * xj;
+        }
+        y[i] = s0;
+        y[i + 1] = s1;
+        y[i + 2] = s2;
+        y[i + 3] = s3;
+        y[i + 4] = s4;
+        y[i + 5] = s5;
+        y[i + 6] = s6;
+        y[i + 7] = s7;
+    }
     for (; i + 4 <= out; i += 4) {
         const double *r0 = w + (size_t)i * (size_t)in, *r1 = r0 + in, *r2 = r1 + in, *r3 = r2 + in;
         double s0 = b[i], s1 = b[i + 1], s2 = b[i + 2], s3 = b[i + 3];
@@ -452,7 +549,7 @@ static void affine_back(const double *w, double *gw, int out, int in, const doub
 /* Back through one trunk's layers (offsets off, activations a), given
  * dL/d(its top) in delta[nhidden]. */
 static void trunk_backward(struct fa_nn *nn, const size_t *off, double *const *a,
-                           double *const *delta)
+                           double *const *delta, double *pend_d)
 {
     for (int l = nn->nhidden - 1; l >= 0; l--) {
         double *d = delta[l + 1];
@@ -463,8 +560,44 @@ static void trunk_backward(struct fa_nn *nn, const size_t *off, double *const *a
         double *dx = l > 0 ? delta[l] : NULL;
         if (dx)
             memset(dx, 0, (size_t)layer_in(nn, l) * sizeof(double));
-        affine_back(nn->p + off[l], nn->g + off[l], out, layer_in(nn, l), a[l], d, dx);
+        if (l == 0 && pend_d) {
+            /* the biases now, the weights at pend_flush */
+            double *gb = nn->g + off[0] + (size_t)out * (size_t)nn->in_dim;
+            for (int i = 0; i < out; i++) {
+                pend_d[i] = d[i];
+                if (d[i] != 0)
+                    gb[i] += d[i];
+            }
+        } else {
+            affine_back(nn->p + off[l], nn->g + off[l], out, layer_in(nn, l), a[l], d, dx);
+        }
     }
+}
+
+/* Room for one more backward pass's first-layer inputs and deltas: the
+ * slot's delta array, or NULL when there is no room (out of memory: the
+ * waiting ones are added and this pass adds its own at once). */
+static double *pend_slot(struct fa_nn *nn)
+{
+    if (!nn->nhidden)
+        return NULL;
+    size_t in = (size_t)nn->in_dim, dw = (size_t)nn->trunks * (size_t)nn->width[0];
+    if (nn->npend == nn->cappend) {
+        int cap = nn->cappend ? 2 * nn->cappend : 32;
+        double *x = realloc(nn->pend_x, (size_t)cap * in * sizeof(double));
+        if (x)
+            nn->pend_x = x;
+        double *d = x ? realloc(nn->pend_d, (size_t)cap * dw * sizeof(double)) : NULL;
+        if (d)
+            nn->pend_d = d;
+        if (!x || !d) {
+            pend_flush(nn);
+            return NULL;
+        }
+        nn->cappend = cap;
+    }
+    memcpy(nn->pend_x + (size_t)nn->npend * in, nn->a[0], in * sizeof(double));
+    return nn->pend_d + (size_t)nn->npend++ * dw;
 }
 
 void fa_nn_backward(struct fa_nn *nn, const double *dlogits, double dvalue)
@@ -479,19 +612,22 @@ void fa_nn_backward(struct fa_nn *nn, const double *dlogits, double dvalue)
     affine_back(nn->p + nn->off[L], nn->g + nn->off[L], FA_NN_ACTIONS, h, nn->a[L], dlogits, dtop);
     double dv[1] = {dvalue};
     affine_back(nn->p + nn->off[L + 1], nn->g + nn->off[L + 1], 1, h, nn->va[L], dv, vtop);
-    trunk_backward(nn, nn->off, nn->a, nn->delta);
+    double *pd = pend_slot(nn);
+    trunk_backward(nn, nn->off, nn->a, nn->delta, pd);
     if (nn->trunks == 2)
-        trunk_backward(nn, nn->voff, nn->va, nn->vdelta);
+        trunk_backward(nn, nn->voff, nn->va, nn->vdelta, pd ? pd + nn->width[0] : NULL);
 }
 
 void fa_nn_scale_grad(struct fa_nn *nn, double s)
 {
+    pend_flush(nn);
     for (size_t i = 0; i < nn->np; i++)
         nn->g[i] *= s;
 }
 
 double fa_nn_clip_grad(struct fa_nn *nn, double max_norm)
 {
+    pend_flush(nn);
     double ss = 0;
     for (size_t i = 0; i < nn->np; i++)
         ss += nn->g[i] * nn->g[i];
@@ -503,6 +639,7 @@ double fa_nn_clip_grad(struct fa_nn *nn, double max_norm)
 
 void fa_nn_adam_step(struct fa_nn *nn, double lr)
 {
+    pend_flush(nn);
     const double b1 = 0.9, b2 = 0.999, eps = 1e-5;
     nn->adam_t++;
     double c1 = 1.0 - pow(b1, (double)nn->adam_t);

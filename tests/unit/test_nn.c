@@ -157,6 +157,33 @@ int main(void)
             }
         }
         ok(t2 && leak == 0 && reach > 0, "two trunks: each loss stays in its own trunk (%d)", leak);
+        /* gradients of passes add up: two passes give exactly the sum of
+         * each alone (the first layers' are added later, in pass order) */
+        if (t2) {
+            size_t n2 = fa_nn_nparams(t2);
+            double xu[5] = {-0.5, 0.25, 1.5, -2, 0.125}, *g1 = malloc(n2 * sizeof *g1),
+                   *g2 = malloc(n2 * sizeof *g2);
+            const double *xs2[2] = {xt, xu};
+            double zk[3], vk;
+            for (int k = 0; k < 2; k++) {
+                fa_nn_zero_grad(t2);
+                fa_nn_forward(t2, xs2[k], zk, &vk);
+                fa_nn_backward(t2, dzt, 0.7);
+                memcpy(k ? g2 : g1, fa_nn_grads(t2), n2 * sizeof *g1);
+            }
+            fa_nn_zero_grad(t2);
+            for (int k = 0; k < 2; k++) {
+                fa_nn_forward(t2, xs2[k], zk, &vk);
+                fa_nn_backward(t2, dzt, 0.7);
+            }
+            const double *g12 = fa_nn_grads(t2);
+            int diff = 0;
+            for (size_t i = 0; i < n2; i++)
+                diff += g12[i] != g1[i] + g2[i];
+            ok(diff == 0, "two passes: the sum of their gradients, bit for bit (%d differ)", diff);
+            free(g1);
+            free(g2);
+        }
         double zp[3];
         if (t2)
             fa_nn_forward(t2, xt, zp, NULL);
