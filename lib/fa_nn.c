@@ -13,6 +13,7 @@
 #endif
 
 #include "fa_err.h"
+#include "fa_simd.h"
 #include "fa_banned.h"
 
 /* Same bits with every compiler: GCC keeps floating-point contraction off
@@ -387,18 +388,17 @@ __attribute__((target("avx2"))) static void axpy_avx2(double *g, double d, const
         _mm256_storeu_pd(g + j, _mm256_add_pd(_mm256_loadu_pd(g + j), a));
         _mm256_storeu_pd(g + j + 4, _mm256_add_pd(_mm256_loadu_pd(g + j + 4), b));
     }
-    for (; j < n; j++)
-        g[j] += d * x[j];
+    axpy_scalar(g + j, d, x + j, n - j);
 }
 #endif
 
 static void axpy(double *g, double d, const double *x, int n)
 {
 #if defined(__x86_64__)
-    static int avx2 = -1;
-    if (avx2 < 0)
-        avx2 = __builtin_cpu_supports("avx2") ? 1 : 0;
-    if (avx2) {
+    static int path = -1; /* FA_SIMD or the CPU; scalar when FA_SIMD is bad */
+    if (path < 0)
+        path = fa_simd_resolve(FA_SIMD_AUTO) == FA_SIMD_AVX2 ? FA_SIMD_AVX2 : FA_SIMD_SCALAR;
+    if (path == FA_SIMD_AVX2) {
         axpy_avx2(g, d, x, n);
         return;
     }
@@ -441,9 +441,9 @@ static void affine(const double *w, int out, int in, const double *x, double *y)
 {
     const double *b = w + (size_t)out * (size_t)in;
     int i = 0;
-    /* eight rows at a time, then four: independent sums (enough of them
-     * to keep the adders busy rather than waiting on each other), each
-     * still added in input order, so the bits are those of the plain loop */
+    /* eight rows at a time: independent sums (enough of them to keep the
+     * adders busy rather than waiting on each other), each still added in
+     * input order, so the bits are those of the plain loop below */
     for (; i + 8 <= out; i += 8) {
         const double *r0 = w + (size_t)i * (size_t)in, *r1 = r0 + in, *r2 = r1 + in, *r3 = r2 + in,
                      *r4 = r3 + in, *r5 = r4 + in, *r6 = r5 + in, *r7 = r6 + in;
@@ -468,21 +468,6 @@ static void affine(const double *w, int out, int in, const double *x, double *y)
         y[i + 5] = s5;
         y[i + 6] = s6;
         y[i + 7] = s7;
-    }
-    for (; i + 4 <= out; i += 4) {
-        const double *r0 = w + (size_t)i * (size_t)in, *r1 = r0 + in, *r2 = r1 + in, *r3 = r2 + in;
-        double s0 = b[i], s1 = b[i + 1], s2 = b[i + 2], s3 = b[i + 3];
-        for (int j = 0; j < in; j++) {
-            double xj = x[j];
-            s0 += r0[j] * xj;
-            s1 += r1[j] * xj;
-            s2 += r2[j] * xj;
-            s3 += r3[j] * xj;
-        }
-        y[i] = s0;
-        y[i + 1] = s1;
-        y[i + 2] = s2;
-        y[i + 3] = s3;
     }
     for (; i < out; i++) {
         const double *row = w + (size_t)i * (size_t)in;
